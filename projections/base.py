@@ -1,0 +1,72 @@
+"""What every read model is: a name, a version, its tables and its event handlers."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import get_topic
+
+from projections.store import Row, ViewCursor, ViewStore
+
+Handler = Callable[[Any, ViewCursor, Any, int], None]
+
+
+class Projection(ABC):
+    """A read model. Subclasses declare tables and handle the events they care about.
+
+    Handlers are registered with ``@handles(EventClass)`` and receive
+    ``(self, cursor, event, position)``; they run inside the transaction that
+    also advances the projection's tracking position.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[int]
+    tables: ClassVar[tuple[str, ...]]
+    _handlers: ClassVar[dict[type, Handler]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {}
+        for attr in cls.__dict__.values():
+            for event_class in getattr(attr, "_handles", ()):
+                cls._handlers[event_class] = attr
+
+    @property
+    def key(self) -> str:
+        """The tracking key: a new version tracks (and builds) from scratch."""
+        return f"{self.name}@v{self.version}"
+
+    @property
+    def topics(self) -> list[str]:
+        return [get_topic(cls) for cls in self._handlers]
+
+    @abstractmethod
+    def ddl(self) -> list[str]:
+        """CREATE statements (portable, with {uuid}-style types) for this version's tables."""
+
+    def handle(self, cursor: ViewCursor, event: DomainEventProtocol[Any], position: int) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, cursor, event, position)
+
+    def clear(self, cursor: ViewCursor) -> None:
+        for table in self.tables:
+            cursor.execute(f"DELETE FROM {table}")
+
+    def dump(self, store: ViewStore) -> dict[str, list[Row]]:
+        """Every row of every table, in a stable order: for comparing two builds."""
+        with store.read() as cursor:
+            return {
+                table: cursor.query(f"SELECT * FROM {table} ORDER BY 1") for table in self.tables
+            }
+
+
+def handles(*event_classes: type) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        handler._handles = event_classes  # type: ignore[attr-defined]
+        return handler
+
+    return register

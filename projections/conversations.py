@@ -1,0 +1,259 @@
+"""Conversations: each user × character's messages, newest first, and its last activity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from companion.domain.conversations import Conversation
+from projections.base import Projection, handles
+from projections.store import ViewCursor, ViewStore, as_datetime, as_optional_uuid, as_uuid
+
+MESSAGES = "conversation_messages_v1"
+CONVERSATIONS = "conversations_v1"
+PREVIEW_CHARS = 120
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message_id: UUID
+    sender: str
+    text: str
+    created_at: datetime
+    in_reply_to: UUID | None
+    is_read: bool
+    kind: str
+    model: str | None
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    conversation_id: UUID
+    user_id: UUID
+    character_id: UUID
+    message_count: int
+    last_message_preview: str | None
+    started_at: datetime
+    last_activity_at: datetime
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[MessageView]
+    next_before: UUID | None
+
+
+class ConversationsProjection(Projection):
+    """Messages per conversation (user × character) and each conversation's summary."""
+
+    name = "conversations"
+    version = 1
+    tables = (CONVERSATIONS, MESSAGES)
+
+    def ddl(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {CONVERSATIONS} ("
+            " conversation_id {uuid} PRIMARY KEY,"
+            " user_id {uuid} NOT NULL,"
+            " character_id {uuid} NOT NULL,"
+            " message_count {bigint} NOT NULL DEFAULT 0,"
+            " last_message_preview TEXT,"
+            " started_at {timestamp} NOT NULL,"
+            " last_activity_at {timestamp} NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {CONVERSATIONS}_user"
+            f" ON {CONVERSATIONS} (user_id, last_activity_at)",
+            f"CREATE TABLE IF NOT EXISTS {MESSAGES} ("
+            " message_id {uuid} PRIMARY KEY,"
+            " conversation_id {uuid} NOT NULL,"
+            " seq {bigint} NOT NULL,"
+            " sender TEXT NOT NULL,"
+            " kind TEXT NOT NULL,"
+            " text TEXT NOT NULL,"
+            " in_reply_to {uuid},"
+            " model TEXT,"
+            " fallback {bool} NOT NULL DEFAULT FALSE,"
+            " latency_ms {bigint},"
+            " audio_ref TEXT,"
+            " is_read {bool} NOT NULL DEFAULT FALSE,"
+            " created_at {timestamp} NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {MESSAGES}_page ON {MESSAGES} (conversation_id, seq)",
+        ]
+
+    # -- handlers ----------------------------------------------------------------------
+
+    @handles(Conversation.Started)
+    def _started(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        cursor.execute(
+            f"INSERT INTO {CONVERSATIONS} (conversation_id, user_id, character_id,"
+            " message_count, started_at, last_activity_at)"
+            " VALUES (:id, :user_id, :character_id, 0, :at, :at)",
+            {
+                "id": event.originator_id,
+                "user_id": event.user_id,
+                "character_id": event.character_id,
+                "at": event.timestamp,
+            },
+        )
+
+    @handles(Conversation.UserMessageSent)
+    def _user_message(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        self._add(cursor, event, position, sender="user", kind="text", text=event.text)
+
+    @handles(Conversation.VoiceMessageReceived)
+    def _voice_message(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        self._add(
+            cursor,
+            event,
+            position,
+            sender="user",
+            kind="voice",
+            text=event.transcript,
+            audio_ref=event.audio_ref,
+        )
+
+    @handles(Conversation.CompanionReplied)
+    def _reply(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        self._add(
+            cursor,
+            event,
+            position,
+            sender="character",
+            kind="text",
+            text=event.text,
+            in_reply_to=event.in_reply_to,
+            model=event.model,
+            fallback=event.fallback,
+            latency_ms=event.latency_ms,
+        )
+
+    @handles(Conversation.ReplyRegenerated)
+    def _regenerated(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        cursor.execute(
+            f"UPDATE {MESSAGES} SET text = :text, model = :model, fallback = :fallback,"
+            " latency_ms = :latency_ms WHERE message_id = :message_id",
+            {
+                "text": event.text,
+                "model": event.model,
+                "fallback": event.fallback,
+                "latency_ms": event.latency_ms,
+                "message_id": event.message_id,
+            },
+        )
+
+    @handles(Conversation.ReplySpoken)
+    def _spoken(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        cursor.execute(
+            f"UPDATE {MESSAGES} SET audio_ref = :audio_ref WHERE message_id = :message_id",
+            {"audio_ref": event.audio_ref, "message_id": event.message_id},
+        )
+
+    @handles(Conversation.MessageRead)
+    def _read(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        # Reading a message means having read everything the character said before it.
+        cursor.execute(
+            f"UPDATE {MESSAGES} SET is_read = TRUE"
+            " WHERE conversation_id = :conversation_id AND sender = 'character'"
+            f" AND seq <= (SELECT seq FROM {MESSAGES} WHERE message_id = :message_id)",
+            {"conversation_id": event.originator_id, "message_id": event.message_id},
+        )
+
+    def _add(
+        self,
+        cursor: ViewCursor,
+        event: Any,
+        position: int,
+        *,
+        sender: str,
+        kind: str,
+        text: str,
+        in_reply_to: UUID | None = None,
+        model: str | None = None,
+        fallback: bool = False,
+        latency_ms: int | None = None,
+        audio_ref: str | None = None,
+    ) -> None:
+        cursor.execute(
+            f"INSERT INTO {MESSAGES} (message_id, conversation_id, seq, sender, kind, text,"
+            " in_reply_to, model, fallback, latency_ms, audio_ref, is_read, created_at)"
+            " VALUES (:message_id, :conversation_id, :seq, :sender, :kind, :text,"
+            " :in_reply_to, :model, :fallback, :latency_ms, :audio_ref, FALSE, :at)",
+            {
+                "message_id": event.message_id,
+                "conversation_id": event.originator_id,
+                "seq": position,
+                "sender": sender,
+                "kind": kind,
+                "text": text,
+                "in_reply_to": in_reply_to,
+                "model": model,
+                "fallback": fallback,
+                "latency_ms": latency_ms,
+                "audio_ref": audio_ref,
+                "at": event.timestamp,
+            },
+        )
+        cursor.execute(
+            f"UPDATE {CONVERSATIONS} SET message_count = message_count + 1,"
+            " last_message_preview = :preview, last_activity_at = :at"
+            " WHERE conversation_id = :id",
+            {"preview": text[:PREVIEW_CHARS], "at": event.timestamp, "id": event.originator_id},
+        )
+
+    # -- queries -----------------------------------------------------------------------
+
+    def messages(
+        self, store: ViewStore, conversation_id: UUID, *, before: UUID | None, limit: int
+    ) -> MessagePage:
+        """A page of messages, newest first; `before` is the oldest message already shown."""
+        params: dict[str, Any] = {"conversation_id": conversation_id, "limit": limit + 1}
+        where = "conversation_id = :conversation_id"
+        if before is not None:
+            where += (
+                f" AND seq < (SELECT seq FROM {MESSAGES}"
+                " WHERE message_id = :before AND conversation_id = :conversation_id)"
+            )
+            params["before"] = before
+        with store.read() as cursor:
+            rows = cursor.query(
+                f"SELECT * FROM {MESSAGES} WHERE {where} ORDER BY seq DESC LIMIT :limit", params
+            )
+        page = [_message(row) for row in rows[:limit]]
+        next_before = page[-1].message_id if len(rows) > limit and page else None
+        return MessagePage(page, next_before)
+
+    def conversation(self, store: ViewStore, conversation_id: UUID) -> ConversationView | None:
+        with store.read() as cursor:
+            rows = cursor.query(
+                f"SELECT * FROM {CONVERSATIONS} WHERE conversation_id = :id",
+                {"id": conversation_id},
+            )
+        return _conversation(rows[0]) if rows else None
+
+
+def _message(row: dict[str, Any]) -> MessageView:
+    return MessageView(
+        message_id=as_uuid(row["message_id"]),
+        sender=row["sender"],
+        text=row["text"],
+        created_at=as_datetime(row["created_at"]),
+        in_reply_to=as_optional_uuid(row["in_reply_to"]),
+        is_read=bool(row["is_read"]),
+        kind=row["kind"],
+        model=row["model"],
+        fallback=bool(row["fallback"]),
+    )
+
+
+def _conversation(row: dict[str, Any]) -> ConversationView:
+    return ConversationView(
+        conversation_id=as_uuid(row["conversation_id"]),
+        user_id=as_uuid(row["user_id"]),
+        character_id=as_uuid(row["character_id"]),
+        message_count=int(row["message_count"]),
+        last_message_preview=row["last_message_preview"],
+        started_at=as_datetime(row["started_at"]),
+        last_activity_at=as_datetime(row["last_activity_at"]),
+    )

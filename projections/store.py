@@ -1,0 +1,271 @@
+"""Where read models keep their tables, on SQLite or PostgreSQL.
+
+Each store is one of the library's tracking recorders, so a read model's rows
+and its tracking position are written by the same connection in the same
+transaction: a crash never applies an event twice or skips one.
+
+Read models write portable SQL: named parameters as ``:name`` and column types
+as ``{uuid}``, ``{timestamp}``, ``{json}``, ``{bigint}``, ``{bool}``; each
+store translates them for its database.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.types.json import Jsonb
+
+Row = dict[str, Any]
+TRACKING_TABLE = "projection_tracking"
+_NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class ViewCursor(ABC):
+    """A cursor inside one transaction of a view store."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    @abstractmethod
+    def fetchall(self) -> list[Row]: ...
+
+    def fetchone(self) -> Row | None:
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        self.execute(sql, params)
+        return self.fetchall()
+
+
+class ViewStore(ABC):
+    """A database for read models and their tracking positions."""
+
+    dialect: Literal["sqlite", "postgres"]
+    types: Mapping[str, str]
+
+    def ddl(self, statement: str) -> str:
+        return statement.format(**self.types)
+
+    @abstractmethod
+    def create_tables(self, statements: list[str]) -> None: ...
+
+    @abstractmethod
+    @contextmanager
+    def write(self, key: str) -> Iterator[ViewCursor]:
+        """A transaction that holds the projection's write lock until it ends."""
+
+    @abstractmethod
+    @contextmanager
+    def read(self) -> Iterator[ViewCursor]: ...
+
+    @abstractmethod
+    def position_in(self, cursor: ViewCursor, key: str) -> int: ...
+
+    @abstractmethod
+    def advance(self, cursor: ViewCursor, key: str, position: int) -> None: ...
+
+    def reset(self, cursor: ViewCursor, key: str) -> None:
+        cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = :key", {"key": key})
+
+    @abstractmethod
+    def position(self, key: str) -> int:
+        """The last position the projection committed (0 when it has none)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+# -- SQLite ----------------------------------------------------------------------
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+class _SQLiteCursor(ViewCursor):
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        values = {k: _sqlite_value(v) for k, v in (params or {}).items()}
+        self._cursor.execute(sql, values)
+
+    def fetchall(self) -> list[Row]:
+        return [dict(row) for row in self._cursor.fetchall()]
+
+
+class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
+    dialect = "sqlite"
+    types = {  # noqa: RUF012
+        "uuid": "TEXT",
+        "timestamp": "TEXT",
+        "json": "TEXT",
+        "bigint": "INTEGER",
+        "bool": "INTEGER",
+    }
+
+    def __init__(self, db_name: str) -> None:
+        super().__init__(SQLiteDatastore(db_name=db_name, lock_timeout=10))
+        # The library's recorder names its tracking table "tracking"; ours is shared
+        # by every read model in this database.
+        for attr in ("insert_tracking_statement", "select_max_tracking_id_statement"):
+            setattr(self, attr, getattr(self, attr).replace("tracking", TRACKING_TABLE))
+        self.create_table_statements = [
+            s.replace("EXISTS tracking", f"EXISTS {TRACKING_TABLE}")
+            for s in self.create_table_statements
+        ]
+        self.create_table()
+
+    def create_tables(self, statements: list[str]) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in statements:
+                cursor.execute(self.ddl(statement))
+
+    @contextmanager
+    def write(self, key: str) -> Iterator[ViewCursor]:
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            # IMMEDIATE takes SQLite's write lock now, which serialises writers of
+            # every projection in this file (a rebuild and the runner included).
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteCursor(cursor)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[ViewCursor]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield _SQLiteCursor(cursor)
+
+    def position_in(self, cursor: ViewCursor, key: str) -> int:
+        row = cursor.query(
+            f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = :key",
+            {"key": key},
+        )
+        return int(row[0]["notification_id"]) if row else 0
+
+    def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
+        assert isinstance(cursor, _SQLiteCursor)
+        self._insert_tracking(cursor._cursor, Tracking(key, position))
+
+    def position(self, key: str) -> int:
+        return self.max_tracking_id(key) or 0
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+# -- PostgreSQL ------------------------------------------------------------------
+
+
+def _postgres_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return Jsonb(value)
+    return value
+
+
+class _PostgresCursor(ViewCursor):
+    _translated: dict[str, str] = {}  # noqa: RUF012 - a process-wide cache of SQL texts
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        translated = self._translated.get(sql)
+        if translated is None:
+            translated = _NAMED_PARAM.sub(r"%(\1)s", sql)
+            self._translated[sql] = translated
+        values = {k: _postgres_value(v) for k, v in (params or {}).items()}
+        self._cursor.execute(translated, values, prepare=True)
+
+    def fetchall(self) -> list[Row]:
+        return list(self._cursor.fetchall())
+
+
+class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
+    dialect = "postgres"
+    types = {  # noqa: RUF012
+        "uuid": "UUID",
+        "timestamp": "TIMESTAMPTZ",
+        "json": "JSONB",
+        "bigint": "BIGINT",
+        "bool": "BOOLEAN",
+    }
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        super().__init__(datastore, tracking_table_name=TRACKING_TABLE)
+        self.create_table()
+
+    def create_tables(self, statements: list[str]) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            # Two processes starting at once must not race on CREATE TABLE.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('companion.ddl'))")
+            for statement in statements:
+                cursor.execute(self.ddl(statement))
+
+    @contextmanager
+    def write(self, key: str) -> Iterator[ViewCursor]:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+            yield _PostgresCursor(cursor)
+
+    @contextmanager
+    def read(self) -> Iterator[ViewCursor]:
+        with self.datastore.transaction(commit=False) as cursor:
+            yield _PostgresCursor(cursor)
+
+    def position_in(self, cursor: ViewCursor, key: str) -> int:
+        row = cursor.query(
+            f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = :key",
+            {"key": key},
+        )
+        return int(row[0]["notification_id"]) if row else 0
+
+    def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
+        assert isinstance(cursor, _PostgresCursor)
+        self._insert_tracking(cursor._cursor, Tracking(key, position))
+
+    def position(self, key: str) -> int:
+        return self.max_tracking_id(key) or 0
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+# -- reading values back -----------------------------------------------------------
+
+
+def as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def as_optional_uuid(value: Any) -> UUID | None:
+    return None if value is None else as_uuid(value)
+
+
+def as_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value

@@ -1,0 +1,1 @@
+"""Wiring and entry points: settings, the application, the API and the CLI."""

@@ -1,0 +1,241 @@
+"""The event-sourced application: use cases that load aggregates, decide, save."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording
+
+from companion.domain.characters import Character, Persona
+from companion.domain.chat import ChatModel, ChatRequest
+from companion.domain.conversations import Conversation
+from companion.domain.errors import (
+    CharacterNotFound,
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    UserNotFound,
+)
+from companion.domain.identity import conversation_id, email_claim_id, normalise_email, reply_id
+from companion.domain.ports import Passwords
+from companion.domain.replies import fallback_reply
+from companion.domain.users import EmailClaim, User, check_password
+
+log = structlog.get_logger(__name__)
+A = TypeVar("A", bound=Aggregate)
+MAX_CONFLICT_RETRIES = 8
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer kept winning the same aggregate version; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    user_message_id: UUID
+    reply_message_id: UUID
+    reply_text: str | None
+    position: int | None
+    """The notification id of the last event this turn wrote (for read-your-writes)."""
+
+
+def _position(recordings: Sequence[Recording[UUID]]) -> int | None:
+    return max((r.notification.id for r in recordings), default=None)
+
+
+class CompanionApplication(Application[UUID]):
+    """Users, characters and conversations, stored as events."""
+
+    name = "companion"
+    snapshotting_intervals = {Conversation: 200}  # noqa: RUF012 - the library's class variable
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        passwords: Passwords,
+        chat_model: ChatModel,
+        on_saved: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.passwords = passwords
+        self.chat_model = chat_model
+        self._on_saved = on_saved
+
+    # -- saving ------------------------------------------------------------------
+
+    def save_all(self, *aggregates: Aggregate) -> int | None:
+        """Save aggregates atomically and return the position of the last event."""
+        position = _position(self.save(*aggregates))
+        if position is not None and self._on_saved is not None:
+            self._on_saved(position)
+        return position
+
+    def _load(self, cls: type[A], aggregate_id: UUID) -> A:
+        aggregate: Aggregate = self.repository.get(aggregate_id)
+        if not isinstance(aggregate, cls):
+            raise AggregateNotFoundError(aggregate_id)
+        return aggregate
+
+    def _retry_on_conflict(self, attempt: Callable[[], Any]) -> Any:
+        for _ in range(MAX_CONFLICT_RETRIES):
+            try:
+                return attempt()
+            except IntegrityError:
+                # Someone saved the same aggregate first: reload and decide again.
+                continue
+        raise ConcurrencyConflict("too many concurrent writers, try again")
+
+    # -- users -------------------------------------------------------------------
+
+    def register(
+        self, *, email: str, password: str, name: str, nickname: str, timezone: str = "UTC"
+    ) -> UUID:
+        """A new account. The email is claimed in the same atomic save as the user."""
+        email = normalise_email(email)
+        check_password(password)
+        user, claim = User.register(
+            user_id=uuid4(),
+            email=email,
+            password_hash=self.passwords.hash(password),
+            name=name,
+            nickname=nickname,
+            timezone=timezone,
+        )
+        try:
+            self.save_all(user, claim)
+        except IntegrityError as conflict:
+            raise EmailAlreadyRegistered("this email is already registered") from conflict
+        log.info("user.registered", user_id=str(user.id))
+        return user.id
+
+    def authenticate(self, *, email: str, password: str) -> UUID:
+        """The user id for a correct email and password."""
+        try:
+            claim = self._load(EmailClaim, email_claim_id(email))
+            user = self._load(User, claim.user_id)
+        except (AggregateNotFoundError, ValueError):
+            self.passwords.verify(_DUMMY_HASH, password)  # same cost as a real check
+            raise InvalidCredentials("wrong email or password") from None
+        if user.forgotten or not self.passwords.verify(user.password_hash, password):
+            raise InvalidCredentials("wrong email or password")
+        return user.id
+
+    def user(self, user_id: UUID) -> User:
+        try:
+            user = self._load(User, user_id)
+        except AggregateNotFoundError:
+            raise UserNotFound("no such user") from None
+        if user.forgotten:
+            raise UserNotFound("no such user")
+        return user
+
+    # -- characters --------------------------------------------------------------
+
+    def create_character(self, *, user_id: UUID, persona: Persona) -> tuple[UUID, int | None]:
+        self.user(user_id)
+        character = Character.create(character_id=uuid4(), owner_id=user_id, persona=persona)
+        position = self.save_all(character)
+        log.info("character.created", user_id=str(user_id), character_id=str(character.id))
+        return character.id, position
+
+    def character(self, *, user_id: UUID, character_id: UUID) -> Character:
+        """The user's own character; another user's is reported as not found."""
+        try:
+            character = self._load(Character, character_id)
+        except AggregateNotFoundError:
+            raise CharacterNotFound("no such character") from None
+        character.ensure_owned_by(user_id)
+        return character
+
+    # -- chat --------------------------------------------------------------------
+
+    def send_message(
+        self,
+        *,
+        user_id: UUID,
+        character_id: UUID,
+        text: str,
+        client_message_id: str | None = None,
+    ) -> ChatTurn:
+        """One whole chat turn: store the message, ask the model, store the reply.
+
+        The model is called outside any transaction. Concurrent turns on the
+        same conversation are serialised by the store's optimistic concurrency:
+        a writer that loses reloads the conversation and tries again, so no
+        message is lost. A client retry with the same client_message_id returns
+        the turn already stored.
+        """
+        character = self.character(user_id=user_id, character_id=character_id)
+        user = self.user(user_id)
+        conv_id = conversation_id(user_id, character_id)
+
+        def store_user_message() -> tuple[Conversation, UUID, int | None]:
+            try:
+                conversation = self._load(Conversation, conv_id)
+            except AggregateNotFoundError:
+                conversation = Conversation(user_id=user_id, character_id=character_id)
+            message_id = conversation.send_user_message(
+                text, client_message_id=client_message_id, message_id=uuid4()
+            )
+            return conversation, message_id, self.save_all(conversation)
+
+        conversation, message_id, position = self._retry_on_conflict(store_user_message)
+        if not conversation.is_awaiting_reply(message_id):
+            # A retry of a turn that already has its reply.
+            reply = next(
+                (t for t in conversation.recent_turns() if t.message_id == reply_id(message_id)),
+                None,
+            )
+            return ChatTurn(message_id, reply_id(message_id), reply and reply.text, position)
+
+        request = ChatRequest(
+            persona=character.persona,
+            user_nickname=user.nickname,
+            user_text=text,
+            recent_turns=tuple(
+                t for t in conversation.recent_turns() if t.message_id != message_id
+            ),
+            relationship_level=character.relationship_level,
+        )
+        started = time.perf_counter()
+        try:
+            answer = self.chat_model.reply(request)
+            text_out, model, fallback = answer.text, answer.model, answer.fallback
+            tokens = (answer.prompt_tokens, answer.completion_tokens)
+        except Exception:
+            log.exception("chat_model.failed", model=self.chat_model.name)
+            text_out = fallback_reply(character.persona, user.nickname, text)
+            model, fallback, tokens = self.chat_model.name, True, (0, 0)
+        latency_ms = int((time.perf_counter() - started) * 1000)
+
+        def store_reply() -> int | None:
+            conversation = self._load(Conversation, conv_id)
+            if not conversation.is_awaiting_reply(message_id):
+                return None  # a concurrent retry of this same turn replied first
+            conversation.reply(
+                in_reply_to=message_id,
+                text=text_out,
+                model=model,
+                latency_ms=latency_ms,
+                prompt_tokens=tokens[0],
+                completion_tokens=tokens[1],
+                fallback=fallback,
+            )
+            return self.save_all(conversation)
+
+        reply_position = self._retry_on_conflict(store_reply)
+        return ChatTurn(message_id, reply_id(message_id), text_out, reply_position or position)
+
+
+# A valid argon2 hash of a random string: verifying against it costs what a real check costs.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
+    "8wbBiYTPoz5g3L4cfPPbpsP3T0E1RYfNr46Y7f2yQXw"
+)

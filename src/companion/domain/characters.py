@@ -1,0 +1,189 @@
+"""Characters: the persona a user talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from companion.domain import validation
+from companion.domain.errors import CharacterNotFound, InvalidInput
+
+Gender = Literal["boyfriend", "girlfriend"]
+GENDERS: tuple[Gender, ...] = ("boyfriend", "girlfriend")
+TRAITS = ("kindness", "humor", "seriousness", "activeness", "empathy")
+MIN_AGE, MAX_AGE = 18, 100
+MAX_HOBBIES = 20
+MAX_RELATIONSHIP_LEVEL = 10
+
+
+@dataclass(frozen=True)
+class Personality:
+    """The five weights of the seed design, each in [0, 1]."""
+
+    kindness: float = 0.5
+    humor: float = 0.5
+    seriousness: float = 0.5
+    activeness: float = 0.5
+    empathy: float = 0.5
+
+    @classmethod
+    def parse(cls, weights: Mapping[str, Any]) -> Personality:
+        unknown = set(weights) - set(TRAITS)
+        if unknown:
+            raise InvalidInput("personality", f"unknown trait(s): {', '.join(sorted(unknown))}")
+        missing = [trait for trait in TRAITS if trait not in weights]
+        if missing:
+            raise InvalidInput("personality", f"missing trait(s): {', '.join(missing)}")
+        return cls(
+            **{
+                trait: validation.unit_interval(f"personality.{trait}", weights[trait])
+                for trait in TRAITS
+            }
+        )
+
+    def dominant(self) -> str:
+        """The strongest trait; ties go to the first in TRAITS."""
+        return max(TRAITS, key=lambda trait: getattr(self, trait))
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Everything that makes a character who they are, validated."""
+
+    name: str
+    nickname: str
+    gender: Gender
+    age: int
+    personality: Personality
+    occupation: str | None = None
+    hobbies: tuple[str, ...] = ()
+    backstory: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        name: str,
+        nickname: str,
+        gender: str,
+        age: int,
+        personality: Mapping[str, Any],
+        occupation: str | None = None,
+        hobbies: Sequence[str] = (),
+        backstory: str | None = None,
+    ) -> Persona:
+        if gender not in GENDERS:
+            raise InvalidInput("gender", f"must be one of {', '.join(GENDERS)}")
+        if isinstance(age, bool) or not isinstance(age, int) or not MIN_AGE <= age <= MAX_AGE:
+            raise InvalidInput("age", f"must be a whole number from {MIN_AGE} to {MAX_AGE}")
+        if isinstance(hobbies, str) or len(hobbies) > MAX_HOBBIES:
+            raise InvalidInput("hobbies", f"must be a list of at most {MAX_HOBBIES} hobbies")
+        return cls(
+            name=validation.text("name", name, max_length=100),
+            nickname=validation.text("nickname", nickname, max_length=50),
+            gender=gender,  # checked against GENDERS above
+            age=age,
+            personality=Personality.parse(personality),
+            occupation=validation.optional_text("occupation", occupation, max_length=100),
+            hobbies=tuple(
+                validation.text(f"hobbies[{i}]", hobby, max_length=50)
+                for i, hobby in enumerate(hobbies)
+            ),
+            backstory=validation.optional_text("backstory", backstory, max_length=4000),
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain data for an event's state."""
+        state = asdict(self)
+        state["hobbies"] = list(self.hobbies)
+        return state
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Persona:
+        return cls(
+            name=state["name"],
+            nickname=state["nickname"],
+            gender=state["gender"],
+            age=state["age"],
+            personality=Personality(**state["personality"]),
+            occupation=state.get("occupation"),
+            hobbies=tuple(state.get("hobbies", ())),
+            backstory=state.get("backstory"),
+        )
+
+
+class Character(Aggregate):
+    """A character owned by one user. Others never see it, not even that it exists."""
+
+    id: UUID  # chosen by the use case, so it can be returned before the save
+
+    class Created(Aggregate.Created):
+        owner_id: UUID
+        persona: dict[str, Any]
+
+    class PersonaUpdated(Aggregate.Event):
+        persona: dict[str, Any]
+
+    class RelationshipLevelChanged(Aggregate.Event):
+        before: int
+        after: int
+        reason: str
+
+    class ItemEquipped(Aggregate.Event):
+        slot: str
+        item_id: UUID
+
+    @classmethod
+    def create(cls, *, character_id: UUID, owner_id: UUID, persona: Persona) -> Character:
+        return cls(  # type: ignore[call-arg]  # the library's metaclass takes id=
+            id=character_id, owner_id=owner_id, persona=persona.to_state()
+        )
+
+    @event(Created)
+    def __init__(self, owner_id: UUID, persona: dict[str, Any]) -> None:
+        self.owner_id = owner_id
+        self.persona_state = persona
+        self.relationship_level = 1
+        self.equipped: dict[str, UUID] = {}
+
+    @property
+    def persona(self) -> Persona:
+        return Persona.from_state(self.persona_state)
+
+    def ensure_owned_by(self, user_id: UUID) -> None:
+        if self.owner_id != user_id:
+            raise CharacterNotFound("no such character")
+
+    def update_persona(self, persona: Persona) -> None:
+        state = persona.to_state()
+        if state != self.persona_state:
+            self._update_persona(persona=state)
+
+    @event(PersonaUpdated)
+    def _update_persona(self, persona: dict[str, Any]) -> None:
+        self.persona_state = persona
+
+    def change_relationship_level(self, level: int, reason: str) -> None:
+        if isinstance(level, bool) or not 1 <= level <= MAX_RELATIONSHIP_LEVEL:
+            raise InvalidInput("level", f"must be from 1 to {MAX_RELATIONSHIP_LEVEL}")
+        if level != self.relationship_level:
+            self._change_relationship_level(
+                before=self.relationship_level, after=level, reason=reason
+            )
+
+    @event(RelationshipLevelChanged)
+    def _change_relationship_level(self, before: int, after: int, reason: str) -> None:
+        self.relationship_level = after
+
+    def equip(self, slot: str, item_id: UUID) -> None:
+        slot = validation.text("slot", slot, max_length=32)
+        if self.equipped.get(slot) != item_id:
+            self._equip(slot=slot, item_id=item_id)
+
+    @event(ItemEquipped)
+    def _equip(self, slot: str, item_id: UUID) -> None:
+        self.equipped[slot] = item_id

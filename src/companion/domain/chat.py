@@ -1,0 +1,37 @@
+"""What a chat model is asked and what it answers: the chat-model port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from companion.domain.characters import Persona
+from companion.domain.conversations import Turn
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Everything a model needs for one reply; the model decides nothing else."""
+
+    persona: Persona
+    user_nickname: str
+    user_text: str
+    recent_turns: tuple[Turn, ...] = ()
+    relationship_level: int = 1
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    fallback: bool = False
+
+
+class ChatModel(Protocol):
+    """Writes the character's next message."""
+
+    name: str
+
+    def reply(self, request: ChatRequest) -> ChatReply: ...

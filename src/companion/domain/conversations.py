@@ -1,0 +1,262 @@
+"""Conversations: one per user × character, an append-only exchange of messages.
+
+The aggregate does not hold every message (its events do); it keeps the few
+recent turns the chat model needs, the client ids it must deduplicate, and the
+user messages still waiting for a reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from companion.domain import validation
+from companion.domain.errors import AlreadyReplied, InvalidInput, MessageNotFound
+from companion.domain.identity import conversation_id, reply_id, user_message_id
+
+MAX_MESSAGE_CHARS = 4000
+MAX_CLIENT_MESSAGE_ID = 100
+RECENT_TURNS = 20
+REMEMBERED_CLIENT_IDS = 200
+Sender = Literal["user", "character"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message of the recent history, as the chat model sees it."""
+
+    sender: Sender
+    message_id: UUID
+    text: str
+
+
+def check_message_text(text: str) -> str:
+    return validation.text("text", text, max_length=MAX_MESSAGE_CHARS)
+
+
+def check_client_message_id(client_message_id: str | None) -> str | None:
+    if client_message_id is None:
+        return None
+    return validation.text("client_message_id", client_message_id, max_length=MAX_CLIENT_MESSAGE_ID)
+
+
+class Conversation(Aggregate):
+    class Started(Aggregate.Created):
+        user_id: UUID
+        character_id: UUID
+
+    class UserMessageSent(Aggregate.Event):
+        message_id: UUID
+        text: str
+        client_message_id: str | None
+
+    class CompanionReplied(Aggregate.Event):
+        message_id: UUID
+        in_reply_to: UUID
+        text: str
+        model: str
+        latency_ms: int
+        prompt_tokens: int
+        completion_tokens: int
+        fallback: bool
+
+    class ReplyRegenerated(Aggregate.Event):
+        message_id: UUID
+        text: str
+        model: str
+        latency_ms: int
+        fallback: bool
+
+    class MessageRead(Aggregate.Event):
+        message_id: UUID
+
+    class VoiceMessageReceived(Aggregate.Event):
+        message_id: UUID
+        audio_ref: str
+        transcript: str
+        duration_ms: int
+
+    class ReplySpoken(Aggregate.Event):
+        message_id: UUID
+        audio_ref: str
+        voice: str
+        duration_ms: int
+
+    @staticmethod
+    def create_id(user_id: UUID, character_id: UUID) -> UUID:
+        return conversation_id(user_id, character_id)
+
+    @event(Started)
+    def __init__(self, user_id: UUID, character_id: UUID) -> None:
+        self.user_id = user_id
+        self.character_id = character_id
+        self.recent: list[dict[str, str]] = []
+        self.client_ids: dict[str, str] = {}
+        self.awaiting_reply: list[str] = []
+        self.message_count = 0
+        self.last_read: UUID | None = None
+
+    # -- queries ---------------------------------------------------------------
+
+    def recent_turns(self) -> tuple[Turn, ...]:
+        return tuple(
+            Turn(sender=t["sender"], message_id=UUID(t["message_id"]), text=t["text"])  # type: ignore[arg-type]
+            for t in self.recent
+        )
+
+    def known_message(self, client_message_id: str) -> UUID | None:
+        """The message already stored for a client's id, if the client is retrying."""
+        known = self.client_ids.get(client_message_id)
+        return UUID(known) if known else None
+
+    def is_awaiting_reply(self, message_id: UUID) -> bool:
+        return str(message_id) in self.awaiting_reply
+
+    # -- commands ----------------------------------------------------------------
+
+    def send_user_message(
+        self, text: str, *, client_message_id: str | None, message_id: UUID
+    ) -> UUID:
+        """Record the user's message; a retried client id returns the stored message's id."""
+        text = check_message_text(text)
+        client_message_id = check_client_message_id(client_message_id)
+        if client_message_id is not None:
+            known = self.known_message(client_message_id)
+            if known is not None:
+                return known
+            message_id = user_message_id(self.id, client_message_id)
+        self._user_message_sent(
+            message_id=message_id, text=text, client_message_id=client_message_id
+        )
+        return message_id
+
+    @event(UserMessageSent)
+    def _user_message_sent(
+        self, message_id: UUID, text: str, client_message_id: str | None
+    ) -> None:
+        self._remember_turn("user", message_id, text)
+        self.awaiting_reply.append(str(message_id))
+        if client_message_id is not None:
+            self.client_ids[client_message_id] = str(message_id)
+            while len(self.client_ids) > REMEMBERED_CLIENT_IDS:
+                del self.client_ids[next(iter(self.client_ids))]
+
+    def reply(
+        self,
+        *,
+        in_reply_to: UUID,
+        text: str,
+        model: str,
+        latency_ms: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        fallback: bool,
+    ) -> UUID:
+        """Record the character's reply to one user message; each message gets one reply."""
+        if not self.is_awaiting_reply(in_reply_to):
+            raise AlreadyReplied(f"message {in_reply_to} has a reply or is unknown")
+        text = check_message_text(text)
+        message_id = reply_id(in_reply_to)
+        self._companion_replied(
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            text=text,
+            model=model,
+            latency_ms=max(0, latency_ms),
+            prompt_tokens=max(0, prompt_tokens),
+            completion_tokens=max(0, completion_tokens),
+            fallback=fallback,
+        )
+        return message_id
+
+    @event(CompanionReplied)
+    def _companion_replied(
+        self,
+        message_id: UUID,
+        in_reply_to: UUID,
+        text: str,
+        model: str,
+        latency_ms: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        fallback: bool,
+    ) -> None:
+        self.awaiting_reply.remove(str(in_reply_to))
+        self._remember_turn("character", message_id, text)
+
+    def regenerate_reply(
+        self, *, message_id: UUID, text: str, model: str, latency_ms: int, fallback: bool
+    ) -> None:
+        """Replace a recent reply with a new one (the user asked for another take)."""
+        if not any(
+            t["message_id"] == str(message_id) and t["sender"] == "character" for t in self.recent
+        ):
+            raise MessageNotFound("only a recent reply of the character can be regenerated")
+        self._reply_regenerated(
+            message_id=message_id,
+            text=check_message_text(text),
+            model=model,
+            latency_ms=max(0, latency_ms),
+            fallback=fallback,
+        )
+
+    @event(ReplyRegenerated)
+    def _reply_regenerated(
+        self, message_id: UUID, text: str, model: str, latency_ms: int, fallback: bool
+    ) -> None:
+        for turn in self.recent:
+            if turn["message_id"] == str(message_id):
+                turn["text"] = text
+
+    def mark_read(self, message_id: UUID) -> None:
+        if self.last_read != message_id:
+            self._message_read(message_id=message_id)
+
+    @event(MessageRead)
+    def _message_read(self, message_id: UUID) -> None:
+        self.last_read = message_id
+
+    def receive_voice(
+        self, *, message_id: UUID, audio_ref: str, transcript: str, duration_ms: int
+    ) -> None:
+        """A voice message: the audio lives in the blob store, the event carries its reference."""
+        audio_ref = validation.text("audio_ref", audio_ref, max_length=200)
+        transcript = check_message_text(transcript)
+        if duration_ms < 0:
+            raise InvalidInput("duration_ms", "must not be negative")
+        self._voice_message_received(
+            message_id=message_id,
+            audio_ref=audio_ref,
+            transcript=transcript,
+            duration_ms=duration_ms,
+        )
+
+    @event(VoiceMessageReceived)
+    def _voice_message_received(
+        self, message_id: UUID, audio_ref: str, transcript: str, duration_ms: int
+    ) -> None:
+        self._remember_turn("user", message_id, transcript)
+        self.awaiting_reply.append(str(message_id))
+
+    def speak_reply(
+        self, *, message_id: UUID, audio_ref: str, voice: str, duration_ms: int
+    ) -> None:
+        audio_ref = validation.text("audio_ref", audio_ref, max_length=200)
+        voice = validation.text("voice", voice, max_length=100)
+        if duration_ms < 0:
+            raise InvalidInput("duration_ms", "must not be negative")
+        self._reply_spoken(
+            message_id=message_id, audio_ref=audio_ref, voice=voice, duration_ms=duration_ms
+        )
+
+    @event(ReplySpoken)
+    def _reply_spoken(self, message_id: UUID, audio_ref: str, voice: str, duration_ms: int) -> None:
+        pass
+
+    def _remember_turn(self, sender: Sender, message_id: UUID, text: str) -> None:
+        self.message_count += 1
+        self.recent.append({"sender": sender, "message_id": str(message_id), "text": text})
+        del self.recent[:-RECENT_TURNS]

@@ -1,0 +1,53 @@
+"""Errors the domain raises. One place in the app maps them to HTTP and WS codes."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class of every error the domain decides."""
+
+    code = "domain_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    """A value breaks a rule of the domain (shape, length, range)."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+
+
+class EmailAlreadyRegistered(DomainError):
+    code = "email_taken"
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+
+
+class UserNotFound(DomainError):
+    code = "user_not_found"
+
+
+class UserForgotten(DomainError):
+    code = "user_forgotten"
+
+
+class CharacterNotFound(DomainError):
+    """Also raised for another user's character, so that its existence never leaks."""
+
+    code = "character_not_found"
+
+
+class AlreadyReplied(DomainError):
+    code = "already_replied"
+
+
+class MessageNotFound(DomainError):
+    code = "message_not_found"

@@ -1,0 +1,43 @@
+"""Deterministic identities: a use case finds an aggregate from its natural key."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID, uuid5
+
+from companion.domain.errors import InvalidInput
+
+COMPANION_NAMESPACE = UUID("6f0c3c1e-5b7e-4a57-9a0e-6e1c0b2f6d21")
+
+# Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
+# the mailer's business, not the domain's.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL_LENGTH = 254
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case and trim an email, or raise InvalidInput if it has no email shape."""
+    normalised = email.strip().lower()
+    if len(normalised) > MAX_EMAIL_LENGTH or not _EMAIL.match(normalised):
+        raise InvalidInput("email", "is not an email address")
+    return normalised
+
+
+def email_claim_id(email: str) -> UUID:
+    """The id of the aggregate that reserves an email: one per normalised email."""
+    return uuid5(COMPANION_NAMESPACE, "email:" + normalise_email(email))
+
+
+def conversation_id(user_id: UUID, character_id: UUID) -> UUID:
+    """One conversation per user × character."""
+    return uuid5(COMPANION_NAMESPACE, f"conversation:{user_id}:{character_id}")
+
+
+def user_message_id(conversation: UUID, client_message_id: str) -> UUID:
+    """A client's retry of one message maps to the same stored message."""
+    return uuid5(conversation, "user-message:" + client_message_id)
+
+
+def reply_id(user_message: UUID) -> UUID:
+    """Each user message gets at most one reply, so its id follows from the message's."""
+    return uuid5(user_message, "reply")
