@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import redis
 import structlog
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
@@ -43,11 +44,14 @@ class Companion:
     views: ViewStore
     read_models: ReadModels
     runner: ProjectionRunner
+    redis: redis.Redis | None = None
 
     def close(self) -> None:
         self.runner.stop()
         self.views.close()
         self.application.close()
+        if self.redis is not None:
+            self.redis.close()
 
 
 def view_store(store: Store) -> ViewStore:
@@ -92,4 +96,9 @@ def bootstrap(
     )
     runner_ref.append(runner)
     log.info("companion.bootstrapped", backend=store.backend)
-    return Companion(settings, store, application, views, read_models, runner)
+    client = (
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
+        if settings.redis_url
+        else None
+    )
+    return Companion(settings, store, application, views, read_models, runner, client)

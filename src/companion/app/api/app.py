@@ -1,0 +1,100 @@
+"""The Litestar application: routes, auth, errors, OpenAPI, lifecycle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import uuid4
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import ASGIMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from companion import __version__
+from companion.app.api.accounts import AuthController, MeController
+from companion.app.api.auth import jwt_auth
+from companion.app.api.characters import CharacterController
+from companion.app.api.dependencies import provide_companion, provide_user_id
+from companion.app.api.errors import exception_handlers
+from companion.app.api.health import HealthController
+from companion.app.bootstrap import Companion
+
+log = structlog.get_logger(__name__)
+
+
+class RequestLog(ASGIMiddleware):
+    """A request id for every log line of a request, and one line when it ends."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request_id = uuid4().hex[:16]
+        started = time.perf_counter()
+        status: list[int] = []
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await next_app(scope, receive, send_wrapper)
+            finally:
+                log.info(
+                    "http.request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    status=status[0] if status else None,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
+
+
+def create_app(companion: Companion, *, run_projections: bool | None = None) -> Litestar:
+    """The API over one Companion. Embedded, it also runs the projection runner."""
+    settings = companion.settings
+    embedded = settings.embedded_projections if run_projections is None else run_projections
+    auth = jwt_auth(settings.resolved_jwt_secret())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if embedded:
+            companion.runner.start()
+        try:
+            yield
+        finally:
+            companion.close()
+
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            MeController,
+            CharacterController,
+            HealthController,
+        ],
+        dependencies={
+            "companion": Provide(provide_companion, sync_to_thread=False),
+            "user_id": Provide(provide_user_id, sync_to_thread=False),
+        },
+        state=State({"companion": companion, "jwt_auth": auth}),
+        on_app_init=[auth.on_app_init],
+        exception_handlers=exception_handlers,
+        middleware=[RequestLog()],
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="companion",
+            version=__version__,
+            description="An event-sourced backend for AI companion apps.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,149 @@
+"""Characters and their conversations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import structlog
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from companion.app.api import schemas
+from companion.app.bootstrap import Companion
+from companion.domain.characters import Persona
+from companion.domain.errors import CharacterNotFound
+from companion.domain.identity import conversation_id
+from projections.characters import CharacterView
+
+log = structlog.get_logger(__name__)
+
+
+def _character_out(view: CharacterView) -> schemas.CharacterOut:
+    persona = view.persona
+    return schemas.CharacterOut(
+        character_id=view.character_id,
+        name=persona["name"],
+        nickname=persona["nickname"],
+        gender=persona["gender"],
+        age=persona["age"],
+        occupation=persona.get("occupation"),
+        hobbies=list(persona.get("hobbies", [])),
+        personality=schemas.Personality(**persona["personality"]),
+        backstory=persona.get("backstory"),
+        relationship_level=view.relationship_level,
+        created_at=view.created_at,
+        updated_at=view.updated_at,
+    )
+
+
+def _wait(companion: Companion, position: int | None, projection: str) -> None:
+    """Read-your-writes: hold the answer until the projection has applied our event."""
+    if not companion.runner.wait_for(
+        position, [projection], companion.settings.read_your_writes_timeout
+    ):
+        log.warning("projection.behind", projection=projection, position=position)
+
+
+class CharacterController(Controller):
+    path = "/api/v1/characters"
+    tags = ["characters"]  # noqa: RUF012
+
+    @post("/", status_code=HTTP_201_CREATED, operation_id="createCharacter", sync_to_thread=True)
+    def create(
+        self, data: schemas.CharacterBody, companion: Companion, user_id: UUID
+    ) -> schemas.CharacterCreated:
+        persona = Persona.parse(
+            name=data.name,
+            nickname=data.nickname,
+            gender=data.gender,
+            age=data.age,
+            personality=data.personality.model_dump(),
+            occupation=data.occupation,
+            hobbies=data.hobbies,
+            backstory=data.backstory,
+        )
+        character_id, position = companion.application.create_character(
+            user_id=user_id, persona=persona
+        )
+        _wait(companion, position, "characters")
+        return schemas.CharacterCreated(character_id=character_id)
+
+    @get("/", operation_id="listCharacters", sync_to_thread=True)
+    def list_characters(self, companion: Companion, user_id: UUID) -> schemas.CharacterList:
+        views = companion.read_models.characters.owned_by(companion.views, user_id)
+        return schemas.CharacterList(characters=[_character_out(v) for v in views])
+
+    @get("/{character_id:uuid}", operation_id="getCharacter", sync_to_thread=True)
+    def get_character(
+        self, character_id: UUID, companion: Companion, user_id: UUID
+    ) -> schemas.CharacterOut:
+        return _character_out(self._owned(companion, user_id, character_id))
+
+    @post(
+        "/{character_id:uuid}/messages",
+        status_code=HTTP_200_OK,
+        operation_id="sendMessage",
+        sync_to_thread=True,
+    )
+    def send_message(
+        self,
+        character_id: UUID,
+        data: schemas.MessageBody,
+        companion: Companion,
+        user_id: UUID,
+    ) -> schemas.TurnOut:
+        turn = companion.application.send_message(
+            user_id=user_id,
+            character_id=character_id,
+            text=data.text,
+            client_message_id=data.client_message_id,
+        )
+        _wait(companion, turn.position, "conversations")
+        reply_text = turn.reply_text
+        if reply_text is None:
+            # A retried turn whose reply is older than the aggregate's recent turns.
+            page = companion.read_models.conversations.messages(
+                companion.views, conversation_id(user_id, character_id), before=None, limit=100
+            )
+            reply_text = next(
+                (m.text for m in page.messages if m.message_id == turn.reply_message_id), ""
+            )
+        return schemas.TurnOut(
+            message_id=turn.user_message_id,
+            reply=schemas.Reply(message_id=turn.reply_message_id, text=reply_text),
+        )
+
+    @get("/{character_id:uuid}/messages", operation_id="listMessages", sync_to_thread=True)
+    def messages(
+        self,
+        character_id: UUID,
+        companion: Companion,
+        user_id: UUID,
+        before: UUID | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+    ) -> schemas.MessagePageOut:
+        self._owned(companion, user_id, character_id)
+        page = companion.read_models.conversations.messages(
+            companion.views, conversation_id(user_id, character_id), before=before, limit=limit
+        )
+        return schemas.MessagePageOut(
+            messages=[
+                schemas.MessageOut(
+                    message_id=m.message_id,
+                    sender=m.sender,  # type: ignore[arg-type]
+                    text=m.text,
+                    created_at=m.created_at,
+                )
+                for m in page.messages
+            ],
+            next_before=page.next_before,
+        )
+
+    @staticmethod
+    def _owned(companion: Companion, user_id: UUID, character_id: UUID) -> CharacterView:
+        view = companion.read_models.characters.get(companion.views, user_id, character_id)
+        if view is None:
+            raise CharacterNotFound("no such character")
+        return view

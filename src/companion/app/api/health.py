@@ -1,0 +1,55 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from companion.app.api import schemas
+from companion.app.bootstrap import Companion
+
+# Readiness stays green while projections are this far behind the log; past it a
+# load balancer should send traffic elsewhere.
+MAX_READY_LAG = 10_000
+
+
+class HealthController(Controller):
+    tags = ["health"]  # noqa: RUF012
+
+    @get("/health", operation_id="health", sync_to_thread=False)
+    def health(self) -> schemas.Health:
+        return schemas.Health(status="ok")
+
+    @get("/ready", operation_id="ready", sync_to_thread=True)
+    def ready(self, companion: Companion) -> Response[schemas.Readiness]:
+        checks: dict[str, str] = {}
+        projections: dict[str, schemas.ProjectionState] = {}
+        head = 0
+        try:
+            head = companion.runner.head()
+            checks["event_store"] = "ok"
+        except Exception as error:
+            checks["event_store"] = f"unavailable: {type(error).__name__}"
+        try:
+            for name in companion.runner.projections:
+                position = companion.runner.position(name)
+                projections[name] = schemas.ProjectionState(
+                    position=position, head=head, lag=max(0, head - position)
+                )
+            lag = max((p.lag for p in projections.values()), default=0)
+            checks["projections"] = "ok" if lag <= MAX_READY_LAG else f"behind by {lag}"
+        except Exception as error:
+            checks["projections"] = f"unavailable: {type(error).__name__}"
+        if companion.redis is not None:
+            try:
+                companion.redis.ping()
+                checks["redis"] = "ok"
+            except Exception as error:
+                checks["redis"] = f"unavailable: {type(error).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return Response(
+            schemas.Readiness(
+                status="ready" if ready else "unavailable", checks=checks, projections=projections
+            ),
+            status_code=HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE,
+        )

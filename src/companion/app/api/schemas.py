@@ -1,0 +1,145 @@
+"""Request and response bodies. Shapes only: the domain checks the rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterBody(Body):
+    email: str = Field(max_length=254, examples=["aiko@example.com"])
+    password: str = Field(min_length=10, max_length=256)
+    name: str = Field(min_length=1, max_length=100)
+    nickname: str = Field(min_length=1, max_length=50)
+    timezone: str = Field(default="UTC", max_length=64, examples=["Asia/Tokyo"])
+
+
+class Registered(BaseModel):
+    user_id: UUID
+
+
+class TokenBody(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class Me(BaseModel):
+    user_id: UUID
+    email: str
+    name: str
+    nickname: str
+    timezone: str
+    subscription_tier: str
+    gems: int
+
+
+class PersonalityBody(Body):
+    kindness: float = Field(ge=0, le=1)
+    humor: float = Field(ge=0, le=1)
+    seriousness: float = Field(ge=0, le=1)
+    activeness: float = Field(ge=0, le=1)
+    empathy: float = Field(ge=0, le=1)
+
+
+class CharacterBody(Body):
+    name: str = Field(min_length=1, max_length=100)
+    nickname: str = Field(min_length=1, max_length=50)
+    gender: Literal["boyfriend", "girlfriend"]
+    age: int = Field(ge=18, le=100)
+    occupation: str | None = Field(default=None, max_length=100)
+    hobbies: list[str] = Field(default_factory=list, max_length=20)
+    personality: PersonalityBody
+    backstory: str | None = Field(default=None, max_length=4000)
+
+
+class CharacterCreated(BaseModel):
+    character_id: UUID
+
+
+class Personality(BaseModel):
+    kindness: float
+    humor: float
+    seriousness: float
+    activeness: float
+    empathy: float
+
+
+class CharacterOut(BaseModel):
+    character_id: UUID
+    name: str
+    nickname: str
+    gender: str
+    age: int
+    occupation: str | None
+    hobbies: list[str]
+    personality: Personality
+    backstory: str | None
+    relationship_level: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CharacterList(BaseModel):
+    characters: list[CharacterOut]
+
+
+class MessageBody(Body):
+    text: str = Field(min_length=1, max_length=4000)
+    client_message_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class Reply(BaseModel):
+    message_id: UUID
+    text: str
+
+
+class TurnOut(BaseModel):
+    message_id: UUID
+    reply: Reply
+    mood: int | None = Field(
+        default=None, description="the character's mood, -100..100; null until it has one"
+    )
+    expression: str | None = Field(
+        default=None, description="the avatar's expression; null until the character has one"
+    )
+
+
+class MessageOut(BaseModel):
+    message_id: UUID
+    sender: Literal["user", "character"]
+    text: str
+    created_at: datetime
+
+
+class MessagePageOut(BaseModel):
+    messages: list[MessageOut]
+    next_before: UUID | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ProjectionState(BaseModel):
+    position: int
+    head: int
+    lag: int
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str]
+    projections: dict[str, ProjectionState]
