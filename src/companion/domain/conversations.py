@@ -127,7 +127,7 @@ class Conversation(Aggregate):
             known = self.known_message(client_message_id)
             if known is not None:
                 return known
-            message_id = user_message_id(self.id, client_message_id)
+            message_id = user_message_id(self.id, client_message_id, self.message_count)
         self._user_message_sent(
             message_id=message_id, text=text, client_message_id=client_message_id
         )

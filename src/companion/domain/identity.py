@@ -33,9 +33,13 @@ def conversation_id(user_id: UUID, character_id: UUID) -> UUID:
     return uuid5(COMPANION_NAMESPACE, f"conversation:{user_id}:{character_id}")
 
 
-def user_message_id(conversation: UUID, client_message_id: str) -> UUID:
-    """A client's retry of one message maps to the same stored message."""
-    return uuid5(conversation, "user-message:" + client_message_id)
+def user_message_id(conversation: UUID, client_message_id: str, sequence: int) -> UUID:
+    """The id of a message a client named: the same for the same client id at the same point.
+
+    The conversation's sequence number keeps ids unique even when a client
+    reuses an id the conversation no longer remembers.
+    """
+    return uuid5(conversation, f"user-message:{sequence}:{client_message_id}")
 
 
 def reply_id(user_message: UUID) -> UUID:

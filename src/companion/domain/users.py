@@ -170,6 +170,7 @@ class User(Aggregate):
     @event(Forgotten)
     def _forget(self) -> None:
         self.forgotten = True
+        self.email = ""
         self.password_hash = ""
         self.name = ""
         self.nickname = ""

@@ -7,11 +7,12 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from companion.app.api import schemas
-from companion.app.bootstrap import Companion
+from companion.app.api.dependencies import CompanionDep, UserId
 
 
 class AuthController(Controller):
@@ -19,7 +20,9 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012
 
     @post("/register", status_code=HTTP_201_CREATED, operation_id="register", sync_to_thread=True)
-    def register(self, data: schemas.RegisterBody, companion: Companion) -> schemas.Registered:
+    def register(
+        self, data: JSONBody[schemas.RegisterBody], companion: CompanionDep
+    ) -> schemas.Registered:
         user_id = companion.application.register(
             email=data.email,
             password=data.password,
@@ -32,8 +35,8 @@ class AuthController(Controller):
     @post("/token", status_code=HTTP_200_OK, operation_id="token", sync_to_thread=True)
     def token(
         self,
-        data: schemas.TokenBody,
-        companion: Companion,
+        data: JSONBody[schemas.TokenBody],
+        companion: CompanionDep,
         request: Request[Any, Any, Any],
     ) -> schemas.Token:
         user_id = companion.application.authenticate(email=data.email, password=data.password)
@@ -48,7 +51,7 @@ class MeController(Controller):
     tags = ["me"]  # noqa: RUF012
 
     @get("/", operation_id="me", sync_to_thread=True)
-    def me(self, companion: Companion, user_id: UUID) -> schemas.Me:
+    def me(self, companion: CompanionDep, user_id: UserId) -> schemas.Me:
         user = companion.application.user(user_id)
         return schemas.Me(
             user_id=user.id,

@@ -7,11 +7,11 @@ from uuid import UUID
 
 import structlog
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from companion.app.api import schemas
-from companion.app.bootstrap import Companion
+from companion.app.api.dependencies import CompanionDep, UserId
 from companion.domain.characters import Persona
 from companion.domain.errors import CharacterNotFound
 from companion.domain.identity import conversation_id
@@ -38,7 +38,7 @@ def _character_out(view: CharacterView) -> schemas.CharacterOut:
     )
 
 
-def _wait(companion: Companion, position: int | None, projection: str) -> None:
+def _wait(companion: CompanionDep, position: int | None, projection: str) -> None:
     """Read-your-writes: hold the answer until the projection has applied our event."""
     if not companion.runner.wait_for(
         position, [projection], companion.settings.read_your_writes_timeout
@@ -52,7 +52,7 @@ class CharacterController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="createCharacter", sync_to_thread=True)
     def create(
-        self, data: schemas.CharacterBody, companion: Companion, user_id: UUID
+        self, data: JSONBody[schemas.CharacterBody], companion: CompanionDep, user_id: UserId
     ) -> schemas.CharacterCreated:
         persona = Persona.parse(
             name=data.name,
@@ -71,13 +71,13 @@ class CharacterController(Controller):
         return schemas.CharacterCreated(character_id=character_id)
 
     @get("/", operation_id="listCharacters", sync_to_thread=True)
-    def list_characters(self, companion: Companion, user_id: UUID) -> schemas.CharacterList:
+    def list_characters(self, companion: CompanionDep, user_id: UserId) -> schemas.CharacterList:
         views = companion.read_models.characters.owned_by(companion.views, user_id)
         return schemas.CharacterList(characters=[_character_out(v) for v in views])
 
     @get("/{character_id:uuid}", operation_id="getCharacter", sync_to_thread=True)
     def get_character(
-        self, character_id: UUID, companion: Companion, user_id: UUID
+        self, character_id: FromPath[UUID], companion: CompanionDep, user_id: UserId
     ) -> schemas.CharacterOut:
         return _character_out(self._owned(companion, user_id, character_id))
 
@@ -89,10 +89,10 @@ class CharacterController(Controller):
     )
     def send_message(
         self,
-        character_id: UUID,
-        data: schemas.MessageBody,
-        companion: Companion,
-        user_id: UUID,
+        character_id: FromPath[UUID],
+        data: JSONBody[schemas.MessageBody],
+        companion: CompanionDep,
+        user_id: UserId,
     ) -> schemas.TurnOut:
         turn = companion.application.send_message(
             user_id=user_id,
@@ -118,11 +118,11 @@ class CharacterController(Controller):
     @get("/{character_id:uuid}/messages", operation_id="listMessages", sync_to_thread=True)
     def messages(
         self,
-        character_id: UUID,
-        companion: Companion,
-        user_id: UUID,
-        before: UUID | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+        character_id: FromPath[UUID],
+        companion: CompanionDep,
+        user_id: UserId,
+        before: FromQuery[UUID | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> schemas.MessagePageOut:
         self._owned(companion, user_id, character_id)
         page = companion.read_models.conversations.messages(
@@ -142,7 +142,7 @@ class CharacterController(Controller):
         )
 
     @staticmethod
-    def _owned(companion: Companion, user_id: UUID, character_id: UUID) -> CharacterView:
+    def _owned(companion: CompanionDep, user_id: UUID, character_id: UUID) -> CharacterView:
         view = companion.read_models.characters.get(companion.views, user_id, character_id)
         if view is None:
             raise CharacterNotFound("no such character")

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from companion.app.bootstrap import Companion
 
@@ -18,3 +19,8 @@ def provide_companion(state: State) -> Companion:
 
 def provide_user_id(request: Request[UUID, Any, Any]) -> UUID:
     return request.user
+
+
+# Handler parameters that are dependencies, marked so Litestar need not guess.
+CompanionDep = NamedDependency[Companion]
+UserId = NamedDependency[UUID]

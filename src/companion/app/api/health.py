@@ -6,7 +6,7 @@ from litestar import Controller, Response, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from companion.app.api import schemas
-from companion.app.bootstrap import Companion
+from companion.app.api.dependencies import CompanionDep
 
 # Readiness stays green while projections are this far behind the log; past it a
 # load balancer should send traffic elsewhere.
@@ -21,7 +21,7 @@ class HealthController(Controller):
         return schemas.Health(status="ok")
 
     @get("/ready", operation_id="ready", sync_to_thread=True)
-    def ready(self, companion: Companion) -> Response[schemas.Readiness]:
+    def ready(self, companion: CompanionDep) -> Response[schemas.Readiness]:
         checks: dict[str, str] = {}
         projections: dict[str, schemas.ProjectionState] = {}
         head = 0

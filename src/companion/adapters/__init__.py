@@ -1,0 +1,1 @@
+"""The outside world behind small ports: chat models, password hashing, and more."""

@@ -1,0 +1,1 @@
+"""Chat models: implementations of the chat-model port (`companion.domain.chat.ChatModel`)."""

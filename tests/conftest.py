@@ -1,0 +1,99 @@
+"""Fixtures for tests that need the real PostgreSQL and Redis servers.
+
+Start the servers with `make services`. Where they live comes from:
+
+- COMPANION_TEST_POSTGRES_URL: an admin DSN, allowed to create and drop
+  databases (default postgresql://postgres@127.0.0.1:5432/postgres);
+- COMPANION_TEST_REDIS_URL: a Redis database that the tests may flush
+  (default redis://127.0.0.1:6379/15).
+
+An unreachable server skips the tests that need it, except in CI (CI=true),
+where it fails them: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import redis
+from psycopg import sql
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def require_service(name: str, exc: BaseException) -> NoReturn:
+    """Give up on a test whose server is unreachable: fail in CI, skip elsewhere."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    problem = f"{name} is not reachable: {reason}"
+    if in_ci():
+        pytest.fail(
+            f"{problem} (CI=true: start it before the tests, see scripts/services.sh)",
+            pytrace=False,
+        )
+    pytest.skip(f"{problem} (run `make services` to start it)")
+
+
+def database_url(url: str, dbname: str) -> str:
+    """`url` pointing at database `dbname`, with the same host, port, user and options."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    url = os.environ.get("COMPANION_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return url
+    except psycopg.OperationalError as exc:
+        error = exc
+    # Reported outside the except block so that the report is just the message.
+    require_service("PostgreSQL", error)
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A brand-new, empty database for this test only, dropped afterwards."""
+    name = f"companion_test_{uuid.uuid4().hex[:12]}"
+    # template0 never has connections, so concurrent CREATE DATABASEs cannot
+    # fail on "source database is being accessed by other users".
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    try:
+        yield database_url(postgres_admin_url, name)
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The test Redis database, flushed before and after the test."""
+    url = os.environ.get("COMPANION_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    error: redis.RedisError | None = None
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        error = exc
+    if error is not None:
+        client.close()
+        require_service("Redis", error)
+    try:
+        client.flushdb()
+        yield url
+        client.flushdb()
+    finally:
+        client.close()

@@ -1,0 +1,108 @@
+"""The real `companion serve` process, spoken to over HTTP, stopped and started again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import PASSWORD, PERSONA
+
+pytestmark = pytest.mark.slow
+COMPANION = Path(sys.executable).with_name("companion")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "COMPANION_DATA_DIR": str(data_dir),
+            "COMPANION_ARGON2_TIME_COST": "1",
+            "COMPANION_ARGON2_MEMORY_COST": "1024",
+            "COMPANION_LOG_FORMAT": "json",
+        }
+        self.env.pop("COMPANION_DATABASE_URL", None)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir / "server.log"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(COMPANION), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError(f"the server did not answer: {self.log.read_text()}")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=20)
+        self.process = None
+        return code
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    server = Server(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None:
+        server.stop()
+
+
+def test_a_served_api_keeps_every_turn_across_a_restart(server: Server, tmp_path: Path) -> None:
+    with httpx.Client(base_url=server.base, timeout=10) as http:
+        assert http.get("/ready").json()["status"] == "ready"
+        assert http.get("/schema/openapi.json").json()["info"]["title"] == "companion"
+        body = {"email": "e2e@example.com", "password": PASSWORD, "name": "E", "nickname": "E"}
+        assert http.post("/api/v1/auth/register", json=body).status_code == 201
+        login = {"email": "e2e@example.com", "password": PASSWORD}
+        token = http.post("/api/v1/auth/token", json=login).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        character = http.post("/api/v1/characters", headers=headers, json=PERSONA).json()
+        path = f"/api/v1/characters/{character['character_id']}/messages"
+        turn = http.post(path, headers=headers, json={"text": "Good morning!"})
+        assert turn.status_code == 200
+        assert len(http.get(path, headers=headers).json()["messages"]) == 2
+
+    assert server.stop() == 0
+    # The embedded default keeps everything under the data folder.
+    assert (tmp_path / "companion.db").exists()
+    assert (tmp_path / "companion-projections.db").exists()
+    server.start()
+
+    with httpx.Client(base_url=server.base, timeout=10) as http:
+        # The signing secret was kept under the data folder, so the token still works.
+        page = http.get(path, headers=headers).json()
+        assert [m["text"] for m in page["messages"]][1] == "Good morning!"
+        assert page["messages"][0]["message_id"] == turn.json()["reply"]["message_id"]
+    log = server.log.read_text()
+    assert "Good morning" not in log  # message text never reaches the logs
+    assert PASSWORD not in log
