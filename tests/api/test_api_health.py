@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from companion.app.api.app import create_app
+from companion.app.bootstrap import bootstrap
+from tests.api.conftest import api_settings
+
+
+def test_health_is_up_without_a_token(client: TestClient[Any]) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_ready_reports_the_store_and_every_projection(client: TestClient[Any]) -> None:
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ready"
+    assert body["checks"] == {"event_store": "ok", "projections": "ok"}
+    assert set(body["projections"]) == {"conversations", "characters"}
+
+
+def test_the_openapi_document_describes_the_api(client: TestClient[Any]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    paths = set(document["paths"])
+    assert {
+        "/api/v1/auth/register",
+        "/api/v1/auth/token",
+        "/api/v1/me",
+        "/api/v1/characters",
+        "/api/v1/characters/{character_id}",
+        "/api/v1/characters/{character_id}/messages",
+        "/health",
+        "/ready",
+    } <= paths
+    assert "BearerToken" in document["components"]["securitySchemes"]
+
+
+@pytest.mark.redis
+def test_ready_checks_redis_when_it_is_configured(tmp_path: Path, redis_url: str) -> None:
+    companion = bootstrap(api_settings(tmp_path, redis_url=redis_url))
+    with TestClient(create_app(companion)) as client:
+        body = client.get("/ready").json()
+    assert body["checks"]["redis"] == "ok"
+
+
+def test_ready_answers_503_when_redis_is_down(tmp_path: Path) -> None:
+    companion = bootstrap(api_settings(tmp_path, redis_url="redis://127.0.0.1:1/0"))
+    with TestClient(create_app(companion)) as client:
+        ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"].startswith("unavailable")
+    assert ready.json()["status"] == "unavailable"
