@@ -100,7 +100,7 @@ class ProjectionRunner:
             reached = self._positions[projection.name]
             if progress is not None:
                 progress(reached, max(target, reached))
-            if reached >= target or count == 0:
+            if reached >= target or count == 0 or self._stopping.is_set():
                 return total
 
     def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:

@@ -1,0 +1,342 @@
+"""`companion`: serve the API, run and rebuild projections, count and export events."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import structlog
+import typer
+from eventsourcing.persistence import PersistenceError
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from companion.app.bootstrap import Companion, bootstrap
+from companion.app.event_log import (
+    EventFilter,
+    ExportFormat,
+    UnreadableEvent,
+    read_events,
+    write_events,
+)
+from companion.app.logging import configure_logging
+from companion.app.settings import Settings, SettingsError
+
+log = structlog.get_logger(__name__)
+out = Console()
+err = Console(stderr=True)
+
+# Locals in a traceback could hold what users wrote: never show them.
+app = typer.Typer(
+    help="Serve the companion API, run and rebuild its projections, count and export its events.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+projections_app = typer.Typer(help="Read models: list, status, rebuild, run.", no_args_is_help=True)
+events_app = typer.Typer(help="The event log: count and export.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+app.add_typer(events_app, name="events")
+
+HEARTBEAT_SECONDS = 5.0
+USAGE_ERROR = 2
+
+
+def main() -> None:
+    app(prog_name="companion")
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+# -- settings and the companion ------------------------------------------------------
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="sqlite:///path, postgresql://… or memory:// (overrides COMPANION_DATABASE_URL)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = database_url
+
+
+def load_settings(ctx: typer.Context) -> Settings:
+    overrides: dict[str, Any] = {}
+    if ctx.find_root().obj:
+        overrides["database_url"] = ctx.find_root().obj
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        fail("; ".join(_setting_problem(e) for e in error.errors()))
+    except SettingsError as error:
+        fail(str(error))
+
+
+def _setting_problem(error: Any) -> str:
+    field = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"COMPANION_{field.upper()}: {message}" if field else message
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[Companion]:
+    """The companion for this command, closed when the command ends however it ends."""
+    settings = load_settings(ctx)
+    # Logs go to stderr, so that what a command prints on stdout stays parseable.
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        companion = bootstrap(settings)
+    except SettingsError as error:
+        fail(str(error))
+    except PersistenceError as error:
+        fail(f"cannot open the event store: {' '.join(str(error).split())}", code=1)
+    try:
+        yield companion
+    finally:
+        companion.close()
+
+
+# -- serve ---------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="default: COMPANION_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: COMPANION_PORT")] = None,
+) -> None:
+    """Serve the API (and, embedded, the projection runner)."""
+    settings = load_settings(ctx)
+    from companion.app.server import serve as serve_api
+
+    serve_api(
+        settings,
+        host=host if host is not None else settings.host,
+        port=port if port is not None else settings.port,
+    )
+
+
+# -- projections ---------------------------------------------------------------------
+
+
+@projections_app.command("list")
+def list_projections(ctx: typer.Context) -> None:
+    """Every read model with its version, tracking key and tables."""
+    with opened(ctx) as companion:
+        table = Table("name", "version", "tracking key", "tables")
+        for projection in companion.read_models.all():
+            table.add_row(
+                projection.name,
+                str(projection.version),
+                projection.key,
+                ", ".join(projection.tables),
+            )
+        out.print(table)
+
+
+@projections_app.command("status")
+def projections_status(ctx: typer.Context) -> None:
+    """How far each read model has got in the event log."""
+    with opened(ctx) as companion:
+        runner = companion.runner
+        head = runner.head()
+        table = Table("name", "position", "head", "lag")
+        for name in runner.projections:
+            position = runner.position(name)
+            table.add_row(name, str(position), str(head), str(max(0, head - position)))
+        out.print(table)
+
+
+@projections_app.command("rebuild")
+def rebuild_projections(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="the projection to rebuild")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="rebuild every projection")] = False,
+) -> None:
+    """Rebuild read models from the start of the event log."""
+    if (name is None) == (not all_):
+        fail("give a projection NAME or --all (not both)")
+    with opened(ctx) as companion:
+        runner = companion.runner
+        if name is not None and name not in runner.projections:
+            fail(f"no projection named {name!r} (known: {', '.join(sorted(runner.projections))})")
+        chosen = list(runner.projections.values()) if name is None else [runner.projections[name]]
+        for projection in chosen:
+            started = time.perf_counter()
+            with progress_bar() as progress:
+                task = progress.add_task(f"rebuilding {projection.key}", total=None)
+                applied = runner.rebuild(projection, bar_updater(progress, task))
+            took = time.perf_counter() - started
+            out.print(f"rebuilt {projection.key}: {applied} events applied in {took:.2f} s")
+
+
+@projections_app.command("run")
+def run_projections(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="catch up, then exit")] = False,
+) -> None:
+    """The projection worker: catch up, then follow the event log until SIGINT or SIGTERM."""
+    with opened(ctx) as companion:
+        runner = companion.runner
+        if once:
+            for projection in runner.projections.values():
+                applied = runner.catch_up(projection)
+                position = runner.position(projection.name)
+                log.info("projection.caught_up", projection=projection.key, events=applied)
+                out.print(f"{projection.key}: {applied} events applied, at position {position}")
+            return
+        stopping: list[str] = []
+
+        def stop(signum: int, _: Any) -> None:
+            stopping.append(signal.Signals(signum).name)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            runner.start()
+            log.info("projections.running", projections=sorted(runner.projections))
+            reported: dict[str, int] = {}
+            next_report = 0.0
+            while not stopping:
+                if time.monotonic() >= next_report:
+                    reported = _report_progress(companion, reported)
+                    next_report = time.monotonic() + HEARTBEAT_SECONDS
+                time.sleep(0.1)
+            log.info("projections.stopping", signal=stopping[0])
+            runner.stop()
+            _report_progress(companion, {})
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _report_progress(companion: Companion, reported: dict[str, int]) -> dict[str, int]:
+    """Log each projection's position and lag when it moved since the last report."""
+    runner = companion.runner
+    head = runner.head()
+    positions = {name: runner.position(name) for name in runner.projections}
+    for name, position in positions.items():
+        if reported.get(name) != position:
+            lag = max(0, head - position)
+            log.info("projection.progress", projection=name, position=position, lag=lag)
+    return positions
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        yield progress
+
+
+def bar_updater(progress: Progress, task: TaskID) -> Callable[[int, int], None]:
+    """A progress callback (position reached, head of the log) that moves the bar."""
+
+    def update(position: int, head: int) -> None:
+        progress.update(task, completed=position, total=head)
+
+    return update
+
+
+# -- events --------------------------------------------------------------------------
+
+
+def parse_instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 date or time: {text!r}") from None
+    # A time without a zone is taken as UTC, the zone events are stamped in.
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+Since = Annotated[
+    datetime | None,
+    typer.Option(parser=parse_instant, help="from this ISO time on (inclusive; UTC if no zone)"),
+]
+Until = Annotated[
+    datetime | None,
+    typer.Option(parser=parse_instant, help="before this ISO time (exclusive; UTC if no zone)"),
+]
+Types = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--type",
+        help="event class name (UserMessageSent, Conversation.UserMessageSent) or full topic;"
+        " repeat for several",
+    ),
+]
+
+
+@events_app.command("count")
+def count_events(
+    ctx: typer.Context, since: Since = None, until: Until = None, types: Types = None
+) -> None:
+    """How many events the log holds (those that pass the filters)."""
+    wanted = EventFilter(since, until, tuple(types or ()))
+    with opened(ctx) as companion, readable():
+        total = sum(1 for _ in read_events(companion.application, wanted, decode=False))
+    out.print(str(total), highlight=False)
+
+
+@events_app.command("export")
+def export_events(
+    ctx: typer.Context,
+    format_: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.jsonl,
+    since: Since = None,
+    until: Until = None,
+    types: Types = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="default: stdout", dir_okay=False)
+    ] = None,
+) -> None:
+    """Export events with their decrypted state, one per line (jsonl) or row (csv)."""
+    wanted = EventFilter(since, until, tuple(types or ()))
+    with opened(ctx) as companion, readable():
+        if output is None:
+            events = read_events(companion.application, wanted, decode=True)
+            write_events(sys.stdout, format_, events)
+            return
+        with output.open("w", encoding="utf-8", newline="") as file, progress_bar() as progress:
+            task = progress.add_task(f"exporting to {output}", total=None)
+            events = read_events(
+                companion.application, wanted, decode=True, on_progress=bar_updater(progress, task)
+            )
+            written = write_events(file, format_, events)
+        err.print(f"exported {written} events to {output}", highlight=False)
+
+
+@contextmanager
+def readable() -> Iterator[None]:
+    try:
+        yield
+    except UnreadableEvent as error:
+        fail(f"{error}. Is COMPANION_CIPHER_KEY the key the events were written with?", code=1)
