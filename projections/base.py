@@ -24,20 +24,33 @@ class Projection(ABC):
 
     name: ClassVar[str]
     version: ClassVar[int]
-    tables: ClassVar[tuple[str, ...]]
+    table_stems: ClassVar[tuple[str, ...]]
     _handlers: ClassVar[dict[type, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._handlers = {}
-        for attr in cls.__dict__.values():
-            for event_class in getattr(attr, "_handles", ()):
-                cls._handlers[event_class] = attr
+        # A subclass (a new version, say) keeps its parents' handlers; a method
+        # it overrides by name replaces the parent's.
+        names: dict[type, str] = {}
+        for klass in reversed(cls.__mro__):
+            for name, attr in vars(klass).items():
+                for event_class in getattr(attr, "_handles", ()):
+                    names[event_class] = name
+        cls._handlers = {event_class: getattr(cls, name) for event_class, name in names.items()}
 
     @property
     def key(self) -> str:
         """The tracking key: a new version tracks (and builds) from scratch."""
         return f"{self.name}@v{self.version}"
+
+    def table(self, stem: str) -> str:
+        """This version's name for a table: a new version writes fresh tables."""
+        assert stem in self.table_stems, stem
+        return f"{stem}_v{self.version}"
+
+    @property
+    def tables(self) -> list[str]:
+        return [self.table(stem) for stem in self.table_stems]
 
     @property
     def topics(self) -> list[str]:

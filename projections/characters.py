@@ -11,8 +11,6 @@ from companion.domain.characters import Character
 from projections.base import Projection, handles
 from projections.store import ViewCursor, ViewStore, as_datetime, as_json, as_uuid
 
-CHARACTERS = "characters_v1"
-
 
 @dataclass(frozen=True)
 class CharacterView:
@@ -30,11 +28,15 @@ class CharactersProjection(Projection):
 
     name = "characters"
     version = 1
-    tables = (CHARACTERS,)
+    table_stems = ("characters",)
+
+    @property
+    def characters_table(self) -> str:
+        return self.table("characters")
 
     def ddl(self) -> list[str]:
         return [
-            f"CREATE TABLE IF NOT EXISTS {CHARACTERS} ("
+            f"CREATE TABLE IF NOT EXISTS {self.characters_table} ("
             " character_id {uuid} PRIMARY KEY,"
             " owner_id {uuid} NOT NULL,"
             " persona {json} NOT NULL,"
@@ -42,14 +44,16 @@ class CharactersProjection(Projection):
             " equipped {json} NOT NULL,"
             " created_at {timestamp} NOT NULL,"
             " updated_at {timestamp} NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {CHARACTERS}_owner ON {CHARACTERS} (owner_id, created_at)",
+            f"CREATE INDEX IF NOT EXISTS {self.characters_table}_owner"
+            f" ON {self.characters_table} (owner_id, created_at)",
         ]
 
     @handles(Character.Created)
     def _created(self, cursor: ViewCursor, event: Any, position: int) -> None:
         cursor.execute(
-            f"INSERT INTO {CHARACTERS} (character_id, owner_id, persona, relationship_level,"
-            " equipped, created_at, updated_at)"
+            f"INSERT INTO {self.characters_table}"
+            " (character_id, owner_id, persona, relationship_level, equipped,"
+            " created_at, updated_at)"
             " VALUES (:id, :owner_id, :persona, 1, :equipped, :at, :at)",
             {
                 "id": event.originator_id,
@@ -71,7 +75,7 @@ class CharactersProjection(Projection):
     @handles(Character.ItemEquipped)
     def _equipped(self, cursor: ViewCursor, event: Any, position: int) -> None:
         rows = cursor.query(
-            f"SELECT equipped FROM {CHARACTERS} WHERE character_id = :id",
+            f"SELECT equipped FROM {self.characters_table} WHERE character_id = :id",
             {"id": event.originator_id},
         )
         equipped = dict(as_json(rows[0]["equipped"])) if rows else {}
@@ -80,7 +84,8 @@ class CharactersProjection(Projection):
 
     def _update(self, cursor: ViewCursor, event: Any, assignment: str, value: Any) -> None:
         cursor.execute(
-            f"UPDATE {CHARACTERS} SET {assignment}, updated_at = :at WHERE character_id = :id",
+            f"UPDATE {self.characters_table} SET {assignment}, updated_at = :at"
+            " WHERE character_id = :id",
             {"value": value, "at": event.timestamp, "id": event.originator_id},
         )
 
@@ -89,7 +94,7 @@ class CharactersProjection(Projection):
     def owned_by(self, store: ViewStore, owner_id: UUID) -> list[CharacterView]:
         with store.read() as cursor:
             rows = cursor.query(
-                f"SELECT * FROM {CHARACTERS} WHERE owner_id = :owner_id"
+                f"SELECT * FROM {self.characters_table} WHERE owner_id = :owner_id"
                 " ORDER BY created_at, character_id",
                 {"owner_id": owner_id},
             )
@@ -99,7 +104,8 @@ class CharactersProjection(Projection):
         """The character if it belongs to owner_id; None for another user's, as for none."""
         with store.read() as cursor:
             rows = cursor.query(
-                f"SELECT * FROM {CHARACTERS} WHERE character_id = :id AND owner_id = :owner_id",
+                f"SELECT * FROM {self.characters_table}"
+                " WHERE character_id = :id AND owner_id = :owner_id",
                 {"id": character_id, "owner_id": owner_id},
             )
         return _character(rows[0]) if rows else None

@@ -11,8 +11,6 @@ from companion.domain.conversations import Conversation
 from projections.base import Projection, handles
 from projections.store import ViewCursor, ViewStore, as_datetime, as_optional_uuid, as_uuid
 
-MESSAGES = "conversation_messages_v1"
-CONVERSATIONS = "conversations_v1"
 PREVIEW_CHARS = 120
 
 
@@ -51,11 +49,20 @@ class ConversationsProjection(Projection):
 
     name = "conversations"
     version = 1
-    tables = (CONVERSATIONS, MESSAGES)
+    table_stems = ("conversations", "conversation_messages")
+
+    @property
+    def conversations_table(self) -> str:
+        return self.table("conversations")
+
+    @property
+    def messages_table(self) -> str:
+        return self.table("conversation_messages")
 
     def ddl(self) -> list[str]:
+        conversations, messages = self.conversations_table, self.messages_table
         return [
-            f"CREATE TABLE IF NOT EXISTS {CONVERSATIONS} ("
+            f"CREATE TABLE IF NOT EXISTS {conversations} ("
             " conversation_id {uuid} PRIMARY KEY,"
             " user_id {uuid} NOT NULL,"
             " character_id {uuid} NOT NULL,"
@@ -63,9 +70,9 @@ class ConversationsProjection(Projection):
             " last_message_preview TEXT,"
             " started_at {timestamp} NOT NULL,"
             " last_activity_at {timestamp} NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {CONVERSATIONS}_user"
-            f" ON {CONVERSATIONS} (user_id, last_activity_at)",
-            f"CREATE TABLE IF NOT EXISTS {MESSAGES} ("
+            f"CREATE INDEX IF NOT EXISTS {conversations}_user"
+            f" ON {conversations} (user_id, last_activity_at)",
+            f"CREATE TABLE IF NOT EXISTS {messages} ("
             " message_id {uuid} PRIMARY KEY,"
             " conversation_id {uuid} NOT NULL,"
             " seq {bigint} NOT NULL,"
@@ -79,7 +86,7 @@ class ConversationsProjection(Projection):
             " audio_ref TEXT,"
             " is_read {bool} NOT NULL DEFAULT FALSE,"
             " created_at {timestamp} NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS {MESSAGES}_page ON {MESSAGES} (conversation_id, seq)",
+            f"CREATE INDEX IF NOT EXISTS {messages}_page ON {messages} (conversation_id, seq)",
         ]
 
     # -- handlers ----------------------------------------------------------------------
@@ -87,7 +94,7 @@ class ConversationsProjection(Projection):
     @handles(Conversation.Started)
     def _started(self, cursor: ViewCursor, event: Any, position: int) -> None:
         cursor.execute(
-            f"INSERT INTO {CONVERSATIONS} (conversation_id, user_id, character_id,"
+            f"INSERT INTO {self.conversations_table} (conversation_id, user_id, character_id,"
             " message_count, started_at, last_activity_at)"
             " VALUES (:id, :user_id, :character_id, 0, :at, :at)",
             {
@@ -132,7 +139,7 @@ class ConversationsProjection(Projection):
     @handles(Conversation.ReplyRegenerated)
     def _regenerated(self, cursor: ViewCursor, event: Any, position: int) -> None:
         cursor.execute(
-            f"UPDATE {MESSAGES} SET text = :text, model = :model, fallback = :fallback,"
+            f"UPDATE {self.messages_table} SET text = :text, model = :model, fallback = :fallback,"
             " latency_ms = :latency_ms WHERE message_id = :message_id",
             {
                 "text": event.text,
@@ -146,7 +153,8 @@ class ConversationsProjection(Projection):
     @handles(Conversation.ReplySpoken)
     def _spoken(self, cursor: ViewCursor, event: Any, position: int) -> None:
         cursor.execute(
-            f"UPDATE {MESSAGES} SET audio_ref = :audio_ref WHERE message_id = :message_id",
+            f"UPDATE {self.messages_table} SET audio_ref = :audio_ref"
+            " WHERE message_id = :message_id",
             {"audio_ref": event.audio_ref, "message_id": event.message_id},
         )
 
@@ -154,9 +162,9 @@ class ConversationsProjection(Projection):
     def _read(self, cursor: ViewCursor, event: Any, position: int) -> None:
         # Reading a message means having read everything the character said before it.
         cursor.execute(
-            f"UPDATE {MESSAGES} SET is_read = TRUE"
+            f"UPDATE {self.messages_table} SET is_read = TRUE"
             " WHERE conversation_id = :conversation_id AND sender = 'character'"
-            f" AND seq <= (SELECT seq FROM {MESSAGES} WHERE message_id = :message_id)",
+            f" AND seq <= (SELECT seq FROM {self.messages_table} WHERE message_id = :message_id)",
             {"conversation_id": event.originator_id, "message_id": event.message_id},
         )
 
@@ -176,8 +184,9 @@ class ConversationsProjection(Projection):
         audio_ref: str | None = None,
     ) -> None:
         cursor.execute(
-            f"INSERT INTO {MESSAGES} (message_id, conversation_id, seq, sender, kind, text,"
-            " in_reply_to, model, fallback, latency_ms, audio_ref, is_read, created_at)"
+            f"INSERT INTO {self.messages_table}"
+            " (message_id, conversation_id, seq, sender, kind, text, in_reply_to,"
+            " model, fallback, latency_ms, audio_ref, is_read, created_at)"
             " VALUES (:message_id, :conversation_id, :seq, :sender, :kind, :text,"
             " :in_reply_to, :model, :fallback, :latency_ms, :audio_ref, FALSE, :at)",
             {
@@ -196,7 +205,7 @@ class ConversationsProjection(Projection):
             },
         )
         cursor.execute(
-            f"UPDATE {CONVERSATIONS} SET message_count = message_count + 1,"
+            f"UPDATE {self.conversations_table} SET message_count = message_count + 1,"
             " last_message_preview = :preview, last_activity_at = :at"
             " WHERE conversation_id = :id",
             {"preview": text[:PREVIEW_CHARS], "at": event.timestamp, "id": event.originator_id},
@@ -212,13 +221,14 @@ class ConversationsProjection(Projection):
         where = "conversation_id = :conversation_id"
         if before is not None:
             where += (
-                f" AND seq < (SELECT seq FROM {MESSAGES}"
+                f" AND seq < (SELECT seq FROM {self.messages_table}"
                 " WHERE message_id = :before AND conversation_id = :conversation_id)"
             )
             params["before"] = before
         with store.read() as cursor:
             rows = cursor.query(
-                f"SELECT * FROM {MESSAGES} WHERE {where} ORDER BY seq DESC LIMIT :limit", params
+                f"SELECT * FROM {self.messages_table} WHERE {where} ORDER BY seq DESC LIMIT :limit",
+                params,
             )
         page = [_message(row) for row in rows[:limit]]
         next_before = page[-1].message_id if len(rows) > limit and page else None
@@ -227,7 +237,7 @@ class ConversationsProjection(Projection):
     def conversation(self, store: ViewStore, conversation_id: UUID) -> ConversationView | None:
         with store.read() as cursor:
             rows = cursor.query(
-                f"SELECT * FROM {CONVERSATIONS} WHERE conversation_id = :id",
+                f"SELECT * FROM {self.conversations_table} WHERE conversation_id = :id",
                 {"id": conversation_id},
             )
         return _conversation(rows[0]) if rows else None

@@ -27,8 +27,11 @@ from companion.app.bootstrap import Companion, bootstrap
 from companion.app.cli import app
 from companion.app.settings import Settings
 from companion.domain.characters import Persona
-from projections.characters import CHARACTERS
-from projections.conversations import MESSAGES
+from projections.characters import CharactersProjection
+from projections.conversations import ConversationsProjection
+
+CHARACTERS = CharactersProjection().characters_table
+MESSAGES = ConversationsProjection().messages_table
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("companion")
 FIRST_MESSAGE = "I planted tomatoes on the balcony today"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ from companion.domain.users import EmailClaim, User, check_password
 
 log = structlog.get_logger(__name__)
 A = TypeVar("A", bound=Aggregate)
-MAX_CONFLICT_RETRIES = 8
+MAX_CONFLICT_RETRIES = 20
+CONFLICT_BACKOFF_SECONDS = 0.002
+MAX_CONFLICT_BACKOFF_SECONDS = 0.05
 
 
 class ConcurrencyConflict(Exception):
@@ -84,12 +87,14 @@ class CompanionApplication(Application[UUID]):
         return aggregate
 
     def _retry_on_conflict(self, attempt: Callable[[], Any]) -> Any:
-        for _ in range(MAX_CONFLICT_RETRIES):
+        for retry in range(MAX_CONFLICT_RETRIES):
             try:
                 return attempt()
             except IntegrityError:
-                # Someone saved the same aggregate first: reload and decide again.
-                continue
+                # Someone saved the same aggregate first: reload and decide again,
+                # after a random pause so that the same writers do not collide again.
+                ceiling = min(CONFLICT_BACKOFF_SECONDS * 2**retry, MAX_CONFLICT_BACKOFF_SECONDS)
+                time.sleep(random.uniform(0, ceiling))
         raise ConcurrencyConflict("too many concurrent writers, try again")
 
     # -- users -------------------------------------------------------------------

@@ -19,6 +19,12 @@ def text(field: str, value: str, *, min_length: int = 1, max_length: int) -> str
         raise InvalidInput(field, f"must have at most {max_length} characters")
     if "\x00" in stripped:
         raise InvalidInput(field, "must not contain NUL characters")
+    if not stripped.isascii():
+        try:
+            stripped.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates (half an emoji, possible in JSON) cannot be stored.
+            raise InvalidInput(field, "must be valid Unicode text") from None
     return stripped
 
 
