@@ -23,6 +23,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 Row = dict[str, Any]
@@ -216,8 +217,16 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
         super().__init__(datastore, tracking_table_name=TRACKING_TABLE)
         self.create_table()
 
+    def _use_schema(self, cursor: Any) -> None:
+        # Read-model tables live in the event store's schema (?schema= in the URL).
+        if self.datastore.schema != "public":
+            cursor.execute(
+                SQL("SET LOCAL search_path TO {}").format(Identifier(self.datastore.schema))
+            )
+
     def create_tables(self, statements: list[str]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
+            self._use_schema(cursor)
             # Two processes starting at once must not race on CREATE TABLE.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('companion.ddl'))")
             for statement in statements:
@@ -225,13 +234,22 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
 
     @contextmanager
     def write(self, key: str) -> Iterator[ViewCursor]:
-        with self.datastore.transaction(commit=True) as cursor:
+        # Pipeline mode: a batch's statements go out without waiting for each
+        # answer, which is where a projection's time would otherwise go.
+        with (
+            self.datastore.get_connection() as connection,
+            connection.pipeline(),
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            self._use_schema(cursor)
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
             yield _PostgresCursor(cursor)
 
     @contextmanager
     def read(self) -> Iterator[ViewCursor]:
         with self.datastore.transaction(commit=False) as cursor:
+            self._use_schema(cursor)
             yield _PostgresCursor(cursor)
 
     def position_in(self, cursor: ViewCursor, key: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ class CompanionApplication(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.passwords = passwords
+        # Refusing an unknown email verifies against this, at the cost of a real check.
+        self._dummy_hash = passwords.hash(secrets.token_urlsafe(16))
         self.chat_model = chat_model
         self._on_saved = on_saved
 
@@ -126,7 +129,7 @@ class CompanionApplication(Application[UUID]):
             claim = self._load(EmailClaim, email_claim_id(email))
             user = self._load(User, claim.user_id)
         except (AggregateNotFoundError, ValueError):
-            self.passwords.verify(_DUMMY_HASH, password)  # same cost as a real check
+            self.passwords.verify(self._dummy_hash, password)
             raise InvalidCredentials("wrong email or password") from None
         if user.forgotten or not self.passwords.verify(user.password_hash, password):
             raise InvalidCredentials("wrong email or password")
@@ -220,8 +223,12 @@ class CompanionApplication(Application[UUID]):
             model, fallback, tokens = self.chat_model.name, True, (0, 0)
         latency_ms = int((time.perf_counter() - started) * 1000)
 
+        # The first attempt builds on the conversation as this turn left it; only
+        # if another writer got there first is it loaded again.
+        unsaved = [conversation]
+
         def store_reply() -> int | None:
-            conversation = self._load(Conversation, conv_id)
+            conversation = unsaved.pop() if unsaved else self._load(Conversation, conv_id)
             if not conversation.is_awaiting_reply(message_id):
                 return None  # a concurrent retry of this same turn replied first
             conversation.reply(
@@ -237,10 +244,3 @@ class CompanionApplication(Application[UUID]):
 
         reply_position = self._retry_on_conflict(store_reply)
         return ChatTurn(message_id, reply_id(message_id), text_out, reply_position or position)
-
-
-# A valid argon2 hash of a random string: verifying against it costs what a real check costs.
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
-    "8wbBiYTPoz5g3L4cfPPbpsP3T0E1RYfNr46Y7f2yQXw"
-)

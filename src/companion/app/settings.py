@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         default=True, description="run the projection runner inside the API process"
     )
     postgres_pool_size: int = Field(default=5, ge=1)
+    aggregate_cache_size: int = Field(
+        default=10_000, ge=0, description="aggregates kept in memory per process (0: none)"
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     argon2_time_cost: int = Field(default=3, ge=1)
