@@ -154,6 +154,11 @@ class ProjectionRunner:
             backoff = self.poll_interval
             self._wake.wait(self.poll_interval)
 
+    @property
+    def running(self) -> bool:
+        """Whether this process follows the log itself (else another process does)."""
+        return self._thread is not None
+
     def start(self) -> None:
         if self._thread is None:
             self._stopping.clear()
@@ -182,7 +187,7 @@ class ProjectionRunner:
         if position is None:
             return True
         deadline = time.monotonic() + timeout
-        if self._thread is not None:
+        if self.running:
             with self._committed:
                 return self._committed.wait_for(
                     lambda: all(self._positions.get(n, 0) >= position for n in names),
