@@ -88,6 +88,6 @@ def _cipher_env(settings: Settings) -> dict[str, str]:
         raw = base64.b64decode(key, validate=True)
     except (binascii.Error, ValueError) as error:
         raise SettingsError("COMPANION_CIPHER_KEY must be base64") from error
-    if len(raw) not in (16, 24, 32):
-        raise SettingsError("COMPANION_CIPHER_KEY must decode to 16, 24 or 32 bytes (AES)")
+    if len(raw) != 32:
+        raise SettingsError("COMPANION_CIPHER_KEY must decode to 32 bytes (AES-256-GCM)")
     return {"CIPHER_TOPIC": "eventsourcing.cipher:AESCipher", "CIPHER_KEY": key}

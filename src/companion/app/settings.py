@@ -24,7 +24,7 @@ class Settings(BaseSettings):
         description="sqlite:///path (default ./var/companion.db), postgresql://…, or memory://",
     )
     cipher_key: SecretStr | None = Field(
-        default=None, description="base64 AES key (16, 24 or 32 bytes) for events at rest"
+        default=None, description="base64 of a 32-byte AES-256-GCM key for events at rest"
     )
     compress_events: bool = False
     jwt_secret: SecretStr | None = None
