@@ -13,24 +13,9 @@ from litestar.testing import TestClient
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.settings import Settings
+from tests.personas import HANA as PERSONA
 
 PASSWORD = "correct horse battery"
-PERSONA: dict[str, Any] = {
-    "name": "Hana Sato",
-    "nickname": "Hana",
-    "gender": "girlfriend",
-    "age": 24,
-    "occupation": "illustrator",
-    "hobbies": ["tennis", "baking"],
-    "personality": {
-        "kindness": 0.9,
-        "humor": 0.6,
-        "seriousness": 0.3,
-        "activeness": 0.5,
-        "empathy": 0.8,
-    },
-    "backstory": "Grew up by the sea in Kamakura.",
-}
 
 
 def api_settings(tmp_path: Path, **overrides: Any) -> Settings:

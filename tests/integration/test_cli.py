@@ -29,6 +29,7 @@ from companion.app.settings import Settings
 from companion.domain.characters import Persona
 from projections.characters import CharactersProjection
 from projections.conversations import ConversationsProjection
+from tests.personas import PERSONA_INPUT as PERSONA
 
 CHARACTERS = CharactersProjection().characters_table
 MESSAGES = ConversationsProjection().messages_table
@@ -36,19 +37,6 @@ MESSAGES = ConversationsProjection().messages_table
 CONSOLE_SCRIPT = Path(sys.executable).with_name("companion")
 FIRST_MESSAGE = "I planted tomatoes on the balcony today"
 SECOND_MESSAGE = "The tomatoes are turning red already"
-PERSONA: dict[str, Any] = {
-    "name": "Haruto Sato",
-    "nickname": "Haru",
-    "gender": "boyfriend",
-    "age": 27,
-    "personality": {
-        "kindness": 0.8,
-        "humor": 0.4,
-        "seriousness": 0.3,
-        "activeness": 0.5,
-        "empathy": 0.6,
-    },
-}
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from companion.domain.characters import Persona
-
-from .personas import persona_input
+from tests.personas import persona_input
 
 
 @pytest.fixture(scope="session")

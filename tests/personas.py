@@ -1,4 +1,4 @@
-"""A valid persona input for the unit tests, with overrides."""
+"""Valid persona inputs shared by the tests: Haruto (a boyfriend) and Hana (a girlfriend)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,24 @@ PERSONA_INPUT: dict[str, Any] = {
     },
     "occupation": "barista",
     "hobbies": ["hiking", "coffee"],
+}
+
+
+HANA: dict[str, Any] = {
+    "name": "Hana Sato",
+    "nickname": "Hana",
+    "gender": "girlfriend",
+    "age": 24,
+    "occupation": "illustrator",
+    "hobbies": ["tennis", "baking"],
+    "personality": {
+        "kindness": 0.9,
+        "humor": 0.6,
+        "seriousness": 0.3,
+        "activeness": 0.5,
+        "empathy": 0.8,
+    },
+    "backstory": "Grew up by the sea in Kamakura.",
 }
 
 
