@@ -96,5 +96,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
+        # Logging is the process's business (companion.app.logging), not the app's.
+        logging_config=None,
         debug=False,
     )
