@@ -13,8 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+import psycopg
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg import sql
 
 from projections.base import Projection
 from projections.store import ViewCursor, ViewStore
@@ -166,6 +169,35 @@ class ProjectionRunner:
                 target=self.run_forever, name="projection-runner", daemon=True
             )
             self._thread.start()
+            if isinstance(self.recorder, PostgresApplicationRecorder):
+                threading.Thread(
+                    target=self._listen,
+                    args=(self.recorder,),
+                    name="projection-listen",
+                    daemon=True,
+                ).start()
+
+    def _listen(self, recorder: PostgresApplicationRecorder) -> None:
+        """Wake the loop when any process appends: the recorder NOTIFYs on every insert.
+
+        Without it a runner in its own process would see other processes' events
+        only at its next poll.
+        """
+        statement = sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name))
+        pool = recorder.datastore.pool
+        while not self._stopping.is_set():
+            kwargs = pool.kwargs() if callable(pool.kwargs) else dict(pool.kwargs or {})
+            conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+            try:
+                with psycopg.connect(conninfo, **kwargs, autocommit=True) as conn:
+                    conn.execute(statement)
+                    self._wake.set()  # anything appended while not listening
+                    while not self._stopping.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self._wake.set()
+            except psycopg.Error:
+                log.warning("projections.listen_failed", retry_in=1.0)
+                self._stopping.wait(1.0)
 
     def stop(self) -> None:
         self._stopping.set()

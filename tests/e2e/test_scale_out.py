@@ -32,7 +32,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def worker(database_url: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "COMPANION_DATA_DIR": str(tmp_path), "COMPANION_LOG_FORMAT": "json"}
-    env["COMPANION_PROJECTION_POLL_INTERVAL"] = "0.05"
+    # On PostgreSQL the worker is woken by the store's NOTIFY, so even a poll
+    # interval far longer than the test must not delay it; SQLite has only polling.
+    postgres = database_url.startswith("postgresql")
+    env["COMPANION_PROJECTION_POLL_INTERVAL"] = "600" if postgres else "0.05"
     with (tmp_path / "worker.log").open("wb") as log:
         process = subprocess.Popen(
             [str(COMPANION), "--database-url", database_url, "projections", "run"],
