@@ -65,6 +65,9 @@ class Projection(ABC):
         if handler is not None:
             handler(self, cursor, event, position)
 
+    def before_commit(self, cursor: ViewCursor) -> None:  # noqa: B027 - an optional hook
+        """Write what the handlers gathered in `cursor.scratch` during this transaction."""
+
     def clear(self, cursor: ViewCursor) -> None:
         for table in self.tables:
             cursor.execute(f"DELETE FROM {table}")

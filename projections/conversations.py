@@ -38,6 +38,13 @@ class ConversationView:
     last_activity_at: datetime
 
 
+@dataclass
+class _Summary:
+    added: int = 0
+    preview: str = ""
+    at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class MessagePage:
     messages: list[MessageView]
@@ -183,7 +190,7 @@ class ConversationsProjection(Projection):
         latency_ms: int | None = None,
         audio_ref: str | None = None,
     ) -> None:
-        cursor.execute(
+        cursor.defer(
             f"INSERT INTO {self.messages_table}"
             " (message_id, conversation_id, seq, sender, kind, text, in_reply_to,"
             " model, fallback, latency_ms, audio_ref, is_read, created_at)"
@@ -204,12 +211,28 @@ class ConversationsProjection(Projection):
                 "at": event.timestamp,
             },
         )
-        cursor.execute(
-            f"UPDATE {self.conversations_table} SET message_count = message_count + 1,"
-            " last_message_preview = :preview, last_activity_at = :at"
-            " WHERE conversation_id = :id",
-            {"preview": text[:PREVIEW_CHARS], "at": event.timestamp, "id": event.originator_id},
-        )
+        # A conversation's summary changes once per batch, not once per message.
+        summaries: dict[UUID, _Summary] = cursor.scratch.setdefault(self.key, {})
+        summary = summaries.setdefault(event.originator_id, _Summary())
+        summary.added += 1
+        summary.preview = text[:PREVIEW_CHARS]
+        summary.at = event.timestamp
+
+    def before_commit(self, cursor: ViewCursor) -> None:
+        summaries: dict[UUID, _Summary] = cursor.scratch.pop(self.key, {})
+        for conversation_id, summary in summaries.items():
+            cursor.defer(
+                f"UPDATE {self.conversations_table}"
+                " SET message_count = message_count + :added,"
+                " last_message_preview = :preview, last_activity_at = :at"
+                " WHERE conversation_id = :id",
+                {
+                    "added": summary.added,
+                    "preview": summary.preview,
+                    "at": summary.at,
+                    "id": conversation_id,
+                },
+            )
 
     # -- queries -----------------------------------------------------------------------
 

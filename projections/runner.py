@@ -88,6 +88,8 @@ class ProjectionRunner:
         )
         for notification in notifications:
             projection.handle(cursor, self.mapper.to_domain_event(notification), notification.id)
+        projection.before_commit(cursor)
+        cursor.flush()
         reached = head if len(notifications) < self.batch_size else notifications[-1].id
         if reached > start:
             self.store.advance(cursor, projection.key, reached)

@@ -32,10 +32,41 @@ _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 class ViewCursor(ABC):
-    """A cursor inside one transaction of a view store."""
+    """A cursor inside one transaction of a view store.
+
+    Statements given to `defer` are sent later in one `executemany` per run of
+    the same statement, always before the next `execute` and before the
+    transaction advances its tracking position, so their order is kept.
+    `scratch` holds what a read model gathers during one transaction.
+    """
+
+    def __init__(self) -> None:
+        self._deferred: list[tuple[str, Mapping[str, Any]]] = []
+        self.scratch: dict[str, Any] = {}
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self.flush()
+        self._execute(sql, params or {})
+
+    def defer(self, sql: str, params: Mapping[str, Any]) -> None:
+        self._deferred.append((sql, params))
+
+    def flush(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        start = 0
+        while start < len(deferred):
+            sql = deferred[start][0]
+            end = start
+            while end < len(deferred) and deferred[end][0] == sql:
+                end += 1
+            self._executemany(sql, [params for _, params in deferred[start:end]])
+            start = end
 
     @abstractmethod
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def _executemany(self, sql: str, params: list[Mapping[str, Any]]) -> None: ...
 
     @abstractmethod
     def fetchall(self) -> list[Row]: ...
@@ -102,11 +133,16 @@ def _sqlite_value(value: Any) -> Any:
 
 class _SQLiteCursor(ViewCursor):
     def __init__(self, cursor: Any) -> None:
+        super().__init__()
         self._cursor = cursor
 
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        values = {k: _sqlite_value(v) for k, v in (params or {}).items()}
-        self._cursor.execute(sql, values)
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> None:
+        self._cursor.execute(sql, {k: _sqlite_value(v) for k, v in params.items()})
+
+    def _executemany(self, sql: str, params: list[Mapping[str, Any]]) -> None:
+        self._cursor.executemany(
+            sql, [{k: _sqlite_value(v) for k, v in row.items()} for row in params]
+        )
 
     def fetchall(self) -> list[Row]:
         return [dict(row) for row in self._cursor.fetchall()]
@@ -167,6 +203,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
 
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
         assert isinstance(cursor, _SQLiteCursor)
+        cursor.flush()
         self._insert_tracking(cursor._cursor, Tracking(key, position))
 
     def position(self, key: str) -> int:
@@ -189,15 +226,25 @@ class _PostgresCursor(ViewCursor):
     _translated: dict[str, str] = {}  # noqa: RUF012 - a process-wide cache of SQL texts
 
     def __init__(self, cursor: Any) -> None:
+        super().__init__()
         self._cursor = cursor
 
-    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+    def _translate(self, sql: str) -> str:
         translated = self._translated.get(sql)
         if translated is None:
             translated = _NAMED_PARAM.sub(r"%(\1)s", sql)
             self._translated[sql] = translated
-        values = {k: _postgres_value(v) for k, v in (params or {}).items()}
-        self._cursor.execute(translated, values, prepare=True)
+        return translated
+
+    def _execute(self, sql: str, params: Mapping[str, Any]) -> None:
+        values = {k: _postgres_value(v) for k, v in params.items()}
+        self._cursor.execute(self._translate(sql), values, prepare=True)
+
+    def _executemany(self, sql: str, params: list[Mapping[str, Any]]) -> None:
+        self._cursor.executemany(
+            self._translate(sql),
+            [{k: _postgres_value(v) for k, v in row.items()} for row in params],
+        )
 
     def fetchall(self) -> list[Row]:
         return list(self._cursor.fetchall())
@@ -261,6 +308,7 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
 
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
         assert isinstance(cursor, _PostgresCursor)
+        cursor.flush()
         self._insert_tracking(cursor._cursor, Tracking(key, position))
 
     def position(self, key: str) -> int:
