@@ -27,7 +27,7 @@ def write_story(companion: Companion) -> tuple[Conversation, Character, dict[str
         email=f"{uuid4().hex[:8]}@example.com", password="0123456789ab", name="A", nickname="A"
     )
     character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
-    character = app.character(user_id=user_id, character_id=character_id)
+    character = app.repository.get(character_id)
     conversation = Conversation(user_id=user_id, character_id=character_id)
     first = conversation.send_user_message("first", client_message_id=None, message_id=uuid4())
     reply = conversation.reply(

@@ -83,8 +83,13 @@ class CompanionApplication(Application[UUID]):
             self._on_saved(position)
         return position
 
-    def _load(self, cls: type[A], aggregate_id: UUID) -> A:
-        aggregate: Aggregate = self.repository.get(aggregate_id)
+    def _load(self, cls: type[A], aggregate_id: UUID, *, to_change: bool = True) -> A:
+        """The aggregate, as a private copy when it is `to_change`.
+
+        Read-only loads share the cached object and skip the copy; nothing may
+        mutate what they return.
+        """
+        aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
         if not isinstance(aggregate, cls):
             raise AggregateNotFoundError(aggregate_id)
         return aggregate
@@ -126,8 +131,8 @@ class CompanionApplication(Application[UUID]):
     def authenticate(self, *, email: str, password: str) -> UUID:
         """The user id for a correct email and password."""
         try:
-            claim = self._load(EmailClaim, email_claim_id(email))
-            user = self._load(User, claim.user_id)
+            claim = self._load(EmailClaim, email_claim_id(email), to_change=False)
+            user = self._load(User, claim.user_id, to_change=False)
         except (AggregateNotFoundError, ValueError):
             self.passwords.verify(self._dummy_hash, password)
             raise InvalidCredentials("wrong email or password") from None
@@ -136,8 +141,9 @@ class CompanionApplication(Application[UUID]):
         return user.id
 
     def user(self, user_id: UUID) -> User:
+        """The user, to read only (it may be the cached object itself)."""
         try:
-            user = self._load(User, user_id)
+            user = self._load(User, user_id, to_change=False)
         except AggregateNotFoundError:
             raise UserNotFound("no such user") from None
         if user.forgotten:
@@ -154,9 +160,9 @@ class CompanionApplication(Application[UUID]):
         return character.id, position
 
     def character(self, *, user_id: UUID, character_id: UUID) -> Character:
-        """The user's own character; another user's is reported as not found."""
+        """The user's own character, to read only; another user's is reported as not found."""
         try:
-            character = self._load(Character, character_id)
+            character = self._load(Character, character_id, to_change=False)
         except AggregateNotFoundError:
             raise CharacterNotFound("no such character") from None
         character.ensure_owned_by(user_id)
