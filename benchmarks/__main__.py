@@ -24,6 +24,7 @@ from benchmarks import appends, catchup
 from benchmarks.harness import Config, Context
 from benchmarks.report import (
     RESULTS,
+    Run,
     describe_machine,
     machine_line,
     print_report,
@@ -147,10 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
     ratios, goals = summarise(config, ctx.figures)
-    print_report(out, config, machine, ctx.figures, ratios, goals, ctx.notes, failures, seconds)
-    write_json(
-        args.output, config, machine, ctx.figures, ratios, goals, ctx.notes, failures, seconds
-    )
+    result = Run(config, machine, ctx.figures, ratios, goals, ctx.notes, failures, seconds)
+    print_report(out, result)
+    write_json(args.output, result)
     err.print(f"results written to {args.output}")
     return 1 if failures else 0
 

@@ -32,10 +32,10 @@ import psycopg
 from benchmarks.harness import (
     EVENT_STATE,
     EVENT_TOPIC,
-    REPLY_TEXT,
     USER_TEXT,
     Context,
     companion,
+    next_event,
     plural,
     postgres_database,
     run_threads,
@@ -295,21 +295,7 @@ class _ConversationSaves:
     def write(self, events: int) -> None:
         conversation, save = self.conversation, self.application.save_all
         for _ in range(events):
-            if self.awaiting is None:
-                self.awaiting = conversation.send_user_message(
-                    USER_TEXT, client_message_id=None, message_id=uuid4()
-                )
-            else:
-                conversation.reply(
-                    in_reply_to=self.awaiting,
-                    text=REPLY_TEXT,
-                    model="bench",
-                    latency_ms=1,
-                    prompt_tokens=0,
-                    completion_tokens=0,
-                    fallback=False,
-                )
-                self.awaiting = None
+            self.awaiting = next_event(conversation, self.awaiting)
             save(conversation)
 
 

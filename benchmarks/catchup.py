@@ -25,10 +25,9 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.harness import (
-    REPLY_TEXT,
-    USER_TEXT,
     Context,
     companion,
+    next_event,
     postgres_database,
     sqlite_directory,
     timed,
@@ -54,23 +53,7 @@ def _fill(app: Companion, events: int, conversations: int) -> int:
     while written < events:
         batch = min(conversations, events - written)
         for index in range(batch):
-            conversation = streams[index]
-            pending = awaiting[index]
-            if pending is None:
-                awaiting[index] = conversation.send_user_message(
-                    USER_TEXT, client_message_id=None, message_id=uuid4()
-                )
-            else:
-                conversation.reply(
-                    in_reply_to=pending,
-                    text=REPLY_TEXT,
-                    model="bench",
-                    latency_ms=1,
-                    prompt_tokens=0,
-                    completion_tokens=0,
-                    fallback=False,
-                )
-                awaiting[index] = None
+            awaiting[index] = next_event(streams[index], awaiting[index])
         application.save(*streams[:batch])
         written += batch
     return app.runner.head()

@@ -21,6 +21,7 @@ from companion.app.bootstrap import Companion, bootstrap
 from companion.app.settings import Settings
 from companion.domain.characters import Persona
 from companion.domain.chat import ChatReply, ChatRequest
+from companion.domain.conversations import Conversation
 
 THREADS = 4
 # The application snapshots a conversation every 200 events and a chat turn is two
@@ -282,3 +283,22 @@ def user_and_character(app: Companion, index: int) -> tuple[UUID, UUID]:
     )
     character_id, _ = application.create_character(user_id=user_id, persona=PERSONA)
     return user_id, character_id
+
+
+def next_event(conversation: Conversation, awaiting: UUID | None) -> UUID | None:
+    """Append the next event of a chat: the user's message, or the reply it awaits.
+
+    Returns the message now awaiting a reply (None after a reply).
+    """
+    if awaiting is None:
+        return conversation.send_user_message(USER_TEXT, client_message_id=None, message_id=uuid4())
+    conversation.reply(
+        in_reply_to=awaiting,
+        text=REPLY_TEXT,
+        model="bench",
+        latency_ms=1,
+        prompt_tokens=0,
+        completion_tokens=0,
+        fallback=False,
+    )
+    return None

@@ -218,17 +218,29 @@ def _format_ratio(ratio: Ratio) -> str:
     return f"{100 * ratio.value:.1f} %"
 
 
-def print_report(
-    console: Console,
-    config: Config,
-    machine: dict[str, Any],
-    figures: list[Figure],
-    ratios: list[Ratio],
-    goals: list[Goal],
-    notes: list[str],
-    failures: list[str],
-    seconds: float,
-) -> None:
+@dataclass(frozen=True)
+class Run:
+    """Everything one run of the suite measured, for the console and for JSON."""
+
+    config: Config
+    machine: dict[str, Any]
+    figures: list[Figure]
+    ratios: list[Ratio]
+    goals: list[Goal]
+    notes: list[str]
+    failures: list[str]
+    seconds: float
+
+
+def print_report(console: Console, run: Run) -> None:
+    config, machine, seconds = run.config, run.machine, run.seconds
+    figures, ratios, goals, notes, failures = (
+        run.figures,
+        run.ratios,
+        run.goals,
+        run.notes,
+        run.failures,
+    )
     console.print(machine_line(machine), soft_wrap=True)
     console.print(
         f"run: --events {config.events}, {config.repeats} timed runs a figure (median shown, "
@@ -283,17 +295,15 @@ def print_report(
         console.print(f"[red]failed:[/red] {failure}", soft_wrap=True)
 
 
-def write_json(
-    path: Path,
-    config: Config,
-    machine: dict[str, Any],
-    figures: list[Figure],
-    ratios: list[Ratio],
-    goals: list[Goal],
-    notes: list[str],
-    failures: list[str],
-    seconds: float,
-) -> None:
+def write_json(path: Path, run: Run) -> None:
+    config, machine, seconds = run.config, run.machine, run.seconds
+    figures, ratios, goals, notes, failures = (
+        run.figures,
+        run.ratios,
+        run.goals,
+        run.notes,
+        run.failures,
+    )
     payload = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(seconds, 1),

@@ -225,9 +225,16 @@ def _postgres_value(value: Any) -> Any:
 class _PostgresCursor(ViewCursor):
     _translated: dict[str, str] = {}  # noqa: RUF012 - a process-wide cache of SQL texts
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, pipeline: Any = None) -> None:
         super().__init__()
         self._cursor = cursor
+        self._pipeline = pipeline
+
+    def sync(self) -> None:
+        """Settle every statement sent so far, so the next fetch reads its own result."""
+        self.flush()
+        if self._pipeline is not None:
+            self._pipeline.sync()
 
     def _translate(self, sql: str) -> str:
         translated = self._translated.get(sql)
@@ -241,13 +248,22 @@ class _PostgresCursor(ViewCursor):
         self._cursor.execute(self._translate(sql), values, prepare=True)
 
     def _executemany(self, sql: str, params: list[Mapping[str, Any]]) -> None:
-        self._cursor.executemany(
-            self._translate(sql),
-            [{k: _postgres_value(v) for k, v in row.items()} for row in params],
-        )
+        # A cursor of its own: in pipeline mode a later fetch on the main cursor
+        # could otherwise be handed the result of executemany's last statement.
+        with self._cursor.connection.cursor() as cursor:
+            cursor.executemany(
+                self._translate(sql),
+                [{k: _postgres_value(v) for k, v in row.items()} for row in params],
+            )
 
     def fetchall(self) -> list[Row]:
         return list(self._cursor.fetchall())
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        # In pipeline mode a fetch may be handed an earlier statement's result
+        # unless the earlier ones are settled first (reads are rare in a batch).
+        self.sync()
+        return super().query(sql, params)
 
 
 class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
@@ -285,13 +301,13 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
         # answer, which is where a projection's time would otherwise go.
         with (
             self.datastore.get_connection() as connection,
-            connection.pipeline(),
+            connection.pipeline() as pipeline,
             connection.transaction(),
             connection.cursor() as cursor,
         ):
             self._use_schema(cursor)
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-            yield _PostgresCursor(cursor)
+            yield _PostgresCursor(cursor, pipeline)
 
     @contextmanager
     def read(self) -> Iterator[ViewCursor]:
@@ -308,7 +324,7 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
 
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
         assert isinstance(cursor, _PostgresCursor)
-        cursor.flush()
+        cursor.sync()
         self._insert_tracking(cursor._cursor, Tracking(key, position))
 
     def position(self, key: str) -> int:

@@ -1,0 +1,50 @@
+"""PostgreSQL batches are pipelined; reads inside them must still get their own results."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+
+from companion.domain.conversations import Conversation
+from projections.runner import ProjectionRunner
+from tests.integration.conftest import Companions
+
+pytestmark = pytest.mark.postgres
+
+
+def test_repeated_rebuilds_and_catch_ups_of_a_busy_log(postgres_companions: Companions) -> None:
+    companion = postgres_companions(projection_batch_size=50)
+    app, runner = companion.application, companion.runner
+    conversations = [Conversation(user_id=uuid4(), character_id=uuid4()) for _ in range(40)]
+    for _ in range(20):
+        for conversation in conversations:
+            message = conversation.send_user_message(
+                "hello", client_message_id=None, message_id=uuid4()
+            )
+            conversation.reply(
+                in_reply_to=message,
+                text="hi",
+                model="m",
+                latency_ms=1,
+                prompt_tokens=1,
+                completion_tokens=1,
+                fallback=False,
+            )
+        app.save_all(*conversations)
+    projection = companion.read_models.conversations
+    expected = runner.head()
+    runner.catch_up(projection)
+    live = projection.dump(companion.views)
+    for batch_size in (500, 50, 500, 7, 500, 50):
+        assert runner.rebuild(projection) == expected
+        assert projection.dump(companion.views) == live
+        with companion.views.write(projection.key) as cursor:
+            cursor.execute(f"TRUNCATE {', '.join(projection.tables)}")
+            companion.views.reset(cursor, projection.key)
+        fresh = ProjectionRunner(
+            app.recorder, app.mapper, companion.views, [projection], batch_size=batch_size
+        )
+        assert fresh.catch_up(projection) == expected
+        assert projection.dump(companion.views) == live
+    assert runner.position(projection.name) == expected
