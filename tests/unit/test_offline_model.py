@@ -199,6 +199,15 @@ def test_the_current_message_is_not_mistaken_for_the_previous_one(persona: Perso
     assert "museum" not in reply
 
 
+def test_a_topic_in_another_language_is_not_picked_up(persona: Persona) -> None:
+    turns = (user_turn("週末に水族館へ行ったよ"), character_turn("いいね！"))
+
+    reply = ask(persona, "I'm home", *turns).text
+
+    assert "水族館" not in reply
+    assert not is_japanese(reply)
+
+
 def test_without_a_previous_message_there_is_nothing_to_pick_up(persona: Persona) -> None:
     alone = ask(persona, "I'm home").text
 

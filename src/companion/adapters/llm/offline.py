@@ -137,7 +137,9 @@ def _read(request: ChatRequest, choices: _Choices) -> _Reading:
         if hobby is None:
             cue = "default"
     earlier = _earlier_user_text(text, request.recent_turns)
-    topic = _topic(earlier, hobbies) if earlier else None
+    # A topic is picked up only from a message in the language of the reply.
+    same_language = earlier is not None and is_japanese(earlier) == (language == "ja")
+    topic = _topic(earlier, hobbies) if earlier and same_language else None
     return _Reading(language=language, cue=cue, hobby=hobby, topic=topic)
 
 
