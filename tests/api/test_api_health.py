@@ -55,3 +55,23 @@ def test_ready_answers_503_when_redis_is_down(tmp_path: Path) -> None:
     assert ready.status_code == 503
     assert ready.json()["checks"]["redis"].startswith("unavailable")
     assert ready.json()["status"] == "unavailable"
+
+
+def test_ready_answers_503_while_projections_are_far_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from companion.app.api import health
+
+    monkeypatch.setattr(health, "MAX_READY_LAG", 1)
+    companion = bootstrap(api_settings(tmp_path))
+    with TestClient(create_app(companion, run_projections=False)) as client:
+        for n in range(2):
+            companion.application.register(
+                email=f"u{n}@example.com", password="0123456789ab", name="U", nickname="U"
+            )
+        behind = client.get("/ready")
+        companion.runner.run_once()
+        caught_up = client.get("/ready")
+    assert behind.status_code == 503
+    assert behind.json()["checks"]["projections"] == "behind by 4"
+    assert caught_up.status_code == 200
