@@ -233,19 +233,12 @@ class Run:
 
 
 def print_report(console: Console, run: Run) -> None:
-    config, machine, seconds = run.config, run.machine, run.seconds
-    figures, ratios, goals, notes, failures = (
-        run.figures,
-        run.ratios,
-        run.goals,
-        run.notes,
-        run.failures,
-    )
-    console.print(machine_line(machine), soft_wrap=True)
+    console.print(machine_line(run.machine), soft_wrap=True)
+    load = " ".join(str(x) for x in run.machine["load_average_at_end"])
     console.print(
-        f"run: --events {config.events}, {config.repeats} timed runs a figure (median shown, "
-        f"after an untimed warm-up), {config.threads} writer threads, {seconds:.0f} s in all, "
-        f"load average at end {' '.join(str(x) for x in machine['load_average_at_end'])}",
+        f"run: --events {run.config.events}, {run.config.repeats} timed runs a figure "
+        f"(median shown, after an untimed warm-up), {run.config.threads} writer threads, "
+        f"{run.seconds:.0f} s in all, load average at end {load}",
         soft_wrap=True,
     )
     results = Table(title="Throughput (median of timed runs)", title_justify="left")
@@ -255,7 +248,7 @@ def print_report(console: Console, run: Run) -> None:
     results.add_column("runs min–max", justify="right")
     results.add_column("items/run", justify="right")
     group = None
-    for figure in figures:
+    for figure in run.figures:
         if figure.group != group:
             if group is not None:
                 results.add_section()
@@ -275,7 +268,7 @@ def print_report(console: Console, run: Run) -> None:
     table = Table(title="Ratios (of medians)", title_justify="left")
     table.add_column("ratio")
     table.add_column("value", justify="right")
-    for ratio in ratios:
+    for ratio in run.ratios:
         table.add_row(ratio.label, _format_ratio(ratio))
     console.print(table)
 
@@ -283,42 +276,34 @@ def print_report(console: Console, run: Run) -> None:
     table.add_column("goal")
     table.add_column("measured", justify="right")
     table.add_column("status")
-    for goal in goals:
+    for goal in run.goals:
         assert goal.value is not None
         status = "[green]met[/green]" if goal.met else "[red]not met[/red]"
         table.add_row(goal.label, f"{100 * goal.value:.1f} %", status)
     console.print(table)
 
-    for note in notes:
+    for note in run.notes:
         console.print(f"note: {note}", soft_wrap=True)
-    for failure in failures:
+    for failure in run.failures:
         console.print(f"[red]failed:[/red] {failure}", soft_wrap=True)
 
 
 def write_json(path: Path, run: Run) -> None:
-    config, machine, seconds = run.config, run.machine, run.seconds
-    figures, ratios, goals, notes, failures = (
-        run.figures,
-        run.ratios,
-        run.goals,
-        run.notes,
-        run.failures,
-    )
     payload = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(seconds, 1),
+        "seconds": round(run.seconds, 1),
         "config": {
-            "events": config.events,
-            "repeats": config.repeats,
-            "threads": config.threads,
-            "backends": list(config.backends),
+            "events": run.config.events,
+            "repeats": run.config.repeats,
+            "threads": run.config.threads,
+            "backends": list(run.config.backends),
         },
-        "machine": machine,
-        "figures": [{**asdict(figure), "median": figure.median} for figure in figures],
-        "ratios": [asdict(ratio) for ratio in ratios],
-        "goals": [{**asdict(goal), "met": goal.met} for goal in goals],
-        "notes": notes,
-        "failures": failures,
+        "machine": run.machine,
+        "figures": [{**asdict(figure), "median": figure.median} for figure in run.figures],
+        "ratios": [asdict(ratio) for ratio in run.ratios],
+        "goals": [{**asdict(goal), "met": goal.met} for goal in run.goals],
+        "notes": run.notes,
+        "failures": run.failures,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

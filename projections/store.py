@@ -71,10 +71,6 @@ class ViewCursor(ABC):
     @abstractmethod
     def fetchall(self) -> list[Row]: ...
 
-    def fetchone(self) -> Row | None:
-        rows = self.fetchall()
-        return rows[0] if rows else None
-
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         self.execute(sql, params)
         return self.fetchall()

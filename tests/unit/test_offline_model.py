@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.adapters.llm import offline_lines as lines
-from companion.adapters.llm.offline import OfflinePersonaResponder, estimate_tokens, is_japanese
+from companion.adapters.llm.offline import OfflinePersonaResponder, estimate_tokens
 from companion.domain.characters import TRAITS, Persona
 from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.conversations import MAX_MESSAGE_CHARS, Turn
+from companion.domain.replies import is_japanese
 
 NICKNAME = "Mika"
 AI_CLAIMS = ("as an ai", "language model", "gpt", "artificial intelligence", "chatbot", "openai")

@@ -72,15 +72,16 @@ class CompanionApplication(Application[UUID]):
         # Refusing an unknown email verifies against this, at the cost of a real check.
         self._dummy_hash = passwords.hash(secrets.token_urlsafe(16))
         self.chat_model = chat_model
-        self._on_saved = on_saved
+        self.on_saved = on_saved
+        """Called with the position of every save, e.g. to wake this process's runner."""
 
     # -- saving ------------------------------------------------------------------
 
     def save_all(self, *aggregates: Aggregate) -> int | None:
         """Save aggregates atomically and return the position of the last event."""
         position = _position(self.save(*aggregates))
-        if position is not None and self._on_saved is not None:
-            self._on_saved(position)
+        if position is not None and self.on_saved is not None:
+            self.on_saved(position)
         return position
 
     def _load(self, cls: type[A], aggregate_id: UUID, *, to_change: bool = True) -> A:

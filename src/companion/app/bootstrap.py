@@ -69,12 +69,6 @@ def bootstrap(
 ) -> Companion:
     settings = settings or Settings()
     store = store_for(settings)
-    runner_ref: list[ProjectionRunner] = []
-
-    def wake_runner(position: int) -> None:
-        if runner_ref:
-            runner_ref[0].notify(position)
-
     application = CompanionApplication(
         store.event_env,
         passwords=passwords
@@ -82,7 +76,6 @@ def bootstrap(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
         ),
         chat_model=chat_model or OfflinePersonaResponder(),
-        on_saved=wake_runner,
     )
     views = view_store(store)
     read_models = ReadModels()
@@ -94,7 +87,7 @@ def bootstrap(
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
     )
-    runner_ref.append(runner)
+    application.on_saved = runner.notify
     log.info("companion.bootstrapped", backend=store.backend)
     client = (
         redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)

@@ -22,11 +22,11 @@ from companion.adapters.llm import offline_lines as lines
 from companion.domain.characters import Persona
 from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.conversations import MAX_MESSAGE_CHARS, Turn
+from companion.domain.replies import is_japanese
 
 MODEL_NAME = "offline-persona"
 MAX_TOPIC_CHARS = 30
 
-_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 _CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 _NON_CJK_WORD = re.compile(r"[^\s\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
 _EN_TOPIC = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
@@ -39,11 +39,6 @@ def _en_pattern(words: Sequence[str]) -> re.Pattern[str]:
 
 
 _EN_CUES = {cue: _en_pattern(words) for cue, words in lines.EN_CUE_WORDS.items()}
-
-
-def is_japanese(text: str) -> bool:
-    """Japanese if the text has any kana or kanji."""
-    return _JAPANESE.search(text) is not None
 
 
 def estimate_tokens(text: str) -> int:
