@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
+from companion.app.errors import ConcurrencyConflict
 from companion.domain.characters import Character, Persona
 from companion.domain.chat import ChatModel, ChatRequest
 from companion.domain.conversations import Conversation
@@ -34,10 +35,6 @@ A = TypeVar("A", bound=Aggregate)
 MAX_CONFLICT_RETRIES = 20
 CONFLICT_BACKOFF_SECONDS = 0.002
 MAX_CONFLICT_BACKOFF_SECONDS = 0.05
-
-
-class ConcurrencyConflict(Exception):
-    """Another writer kept winning the same aggregate version; the caller may retry."""
 
 
 @dataclass(frozen=True)

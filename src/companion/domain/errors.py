@@ -51,3 +51,9 @@ class AlreadyReplied(DomainError):
 
 class MessageNotFound(DomainError):
     code = "message_not_found"
+
+
+class IdempotencyConflict(DomainError):
+    """A client's idempotency key (client_message_id, …) was reused for something else."""
+
+    code = "idempotency_conflict"

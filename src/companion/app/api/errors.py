@@ -19,7 +19,7 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from companion.app.application import ConcurrencyConflict
+from companion.app.errors import ConcurrencyConflict
 from companion.domain import errors as domain
 
 log = structlog.get_logger(__name__)
