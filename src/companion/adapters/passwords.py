@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from argon2 import (
     DEFAULT_MEMORY_COST,
     DEFAULT_PARALLELISM,
@@ -9,6 +11,10 @@ from argon2 import (
     PasswordHasher,
 )
 from argon2.exceptions import InvalidHashError, VerificationError
+
+# Each hash or check holds `memory_cost` KiB (64 MiB by default) while it runs, and
+# keeps a core busy; more of them at once than there are cores only adds memory.
+DEFAULT_MAX_CONCURRENT = 2
 
 
 def _encode(password: str) -> bytes:
@@ -18,7 +24,12 @@ def _encode(password: str) -> bytes:
 
 
 class Argon2Passwords:
-    """Argon2id hashes; tests pass cheap parameters (time_cost=1, memory_cost=1024)."""
+    """Argon2id hashes; tests pass cheap parameters (time_cost=1, memory_cost=1024).
+
+    At most `max_concurrent` hashes or checks run at once in this process; the
+    others wait their turn, so forty logins together cost `max_concurrent` times
+    `memory_cost`, not forty times.
+    """
 
     def __init__(
         self,
@@ -26,23 +37,33 @@ class Argon2Passwords:
         time_cost: int = DEFAULT_TIME_COST,
         memory_cost: int = DEFAULT_MEMORY_COST,
         parallelism: int = DEFAULT_PARALLELISM,
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
     ) -> None:
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
         )
+        self._slots = threading.BoundedSemaphore(max_concurrent)
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(_encode(password))
+        with self._slots:
+            return self._hasher.hash(_encode(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
         try:
-            return self._hasher.verify(password_hash, _encode(password))
+            with self._slots:
+                return self._hasher.verify(password_hash, _encode(password))
         except (VerificationError, InvalidHashError, UnicodeError):
             # UnicodeError: a hash with non-ASCII characters is not an Argon2 hash.
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:
-        """True too for a hash that cannot be read: it has to be replaced either way."""
+        """True for a hash made with other parameters, another Argon2 variant or version,
+        and for a hash that cannot be read: it has to be replaced either way.
+
+        Reading the parameters costs nothing, so it takes no hashing slot.
+        """
         try:
             return self._hasher.check_needs_rehash(password_hash)
         except ValueError:  # InvalidHashError, or a hash that is not even ASCII
