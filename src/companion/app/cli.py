@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
 
 import structlog
 import typer
@@ -27,12 +30,19 @@ from rich.progress import (
 from rich.table import Table
 
 from companion.app.bootstrap import Companion, bootstrap
+from companion.app.errors import StoreUnreadable
 from companion.app.event_log import (
+    Attributions,
     EventFilter,
+    EventType,
+    Export,
     ExportFormat,
-    UnreadableEvent,
+    Redaction,
+    UnknownEventType,
+    UnknownUser,
+    catalogue,
+    event_types,
     read_events,
-    write_events,
 )
 from companion.app.logging import configure_logging
 from companion.app.settings import Settings, SettingsError
@@ -55,6 +65,8 @@ app.add_typer(events_app, name="events")
 
 HEARTBEAT_SECONDS = 5.0
 USAGE_ERROR = 2
+# The store or the settings are wrong, not the command line.
+FAILURE = 1
 
 
 def main() -> None:
@@ -91,9 +103,9 @@ def load_settings(ctx: typer.Context) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        fail("; ".join(_setting_problem(e) for e in error.errors()))
+        fail("; ".join(_setting_problem(e) for e in error.errors()), code=FAILURE)
     except SettingsError as error:
-        fail(str(error))
+        fail(str(error), code=FAILURE)
 
 
 def _setting_problem(error: Any) -> str:
@@ -103,21 +115,34 @@ def _setting_problem(error: Any) -> str:
 
 
 @contextmanager
-def opened(ctx: typer.Context) -> Iterator[Companion]:
-    """The companion for this command, closed when the command ends however it ends."""
+def opened(ctx: typer.Context, *, create_store: bool = True) -> Iterator[Companion]:
+    """The companion for this command, closed when the command ends however it ends.
+
+    Commands that only read pass `create_store=False`: a store that does not
+    exist is then an error, never a new empty store that would read as "no events".
+    """
     settings = load_settings(ctx)
     # Logs go to stderr, so that what a command prints on stdout stays parseable.
     configure_logging(settings.log_level, settings.log_format)
     try:
-        companion = bootstrap(settings)
+        companion = bootstrap(settings, create_store=create_store)
     except SettingsError as error:
-        fail(str(error))
+        fail(str(error), code=FAILURE)
     except PersistenceError as error:
-        fail(f"cannot open the event store: {' '.join(str(error).split())}", code=1)
+        fail(f"cannot open the event store: {' '.join(str(error).split())}", code=FAILURE)
     try:
         yield companion
     finally:
         companion.close()
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 # -- serve ---------------------------------------------------------------------------
@@ -146,7 +171,7 @@ def serve(
 @projections_app.command("list")
 def list_projections(ctx: typer.Context) -> None:
     """Every read model with its version, tracking key and tables."""
-    with opened(ctx) as companion:
+    with opened(ctx, create_store=False) as companion:
         table = Table("name", "version", "tracking key", "tables")
         for projection in companion.read_models.all():
             table.add_row(
@@ -160,8 +185,10 @@ def list_projections(ctx: typer.Context) -> None:
 
 @projections_app.command("status")
 def projections_status(ctx: typer.Context) -> None:
-    """How far each read model has got in the event log."""
-    with opened(ctx) as companion:
+    """How far each read model has got in the event log, and which store that log is."""
+    with opened(ctx, create_store=False) as companion:
+        out.print(f"data directory: {companion.settings.data_dir}", highlight=False)
+        out.print(f"event store: {shown_url(companion.settings.database_url)}", highlight=False)
         runner = companion.runner
         head = runner.head()
         table = Table("name", "position", "head", "lag")
@@ -291,9 +318,32 @@ Types = Annotated[
     typer.Option(
         "--type",
         help="event class name (UserMessageSent, Conversation.UserMessageSent) or full topic;"
-        " repeat for several",
+        " repeat for several (`companion events types` lists them)",
     ),
 ]
+
+
+def chosen_types(types: list[str] | None) -> tuple[EventType, ...]:
+    """The catalogue's types named by --type; a name it does not know is a usage error."""
+    try:
+        return event_types(types or ())
+    except UnknownEventType as error:
+        fail(str(error))
+
+
+@events_app.command("types")
+def list_event_types(ctx: typer.Context) -> None:
+    """Every event type of the domain, with how many of it the log holds."""
+    with opened(ctx, create_store=False) as companion, readable():
+        counts: dict[str, int] = dict.fromkeys((t.topic for t in catalogue()), 0)
+        for notification, _ in read_events(companion.application, EventFilter(), decode=False):
+            counts[notification.topic] = counts.get(notification.topic, 0) + 1
+    known = {t.topic: t.qualname for t in catalogue()}
+    table = Table("type", "count", "topic")
+    for topic, count in counts.items():
+        # A topic outside the catalogue (an event class since renamed) still shows.
+        table.add_row(known.get(topic, "(not in the catalogue)"), str(count), topic)
+    out.print(table)
 
 
 @events_app.command("count")
@@ -301,8 +351,9 @@ def count_events(
     ctx: typer.Context, since: Since = None, until: Until = None, types: Types = None
 ) -> None:
     """How many events the log holds (those that pass the filters)."""
-    wanted = EventFilter(since, until, tuple(types or ()))
-    with opened(ctx) as companion, readable():
+    topics = tuple(t.topic for t in chosen_types(types))
+    wanted = EventFilter(since, until, topics)
+    with opened(ctx, create_store=False) as companion, readable():
         total = sum(1 for _ in read_events(companion.application, wanted, decode=False))
     out.print(str(total), highlight=False)
 
@@ -314,29 +365,90 @@ def export_events(
     since: Since = None,
     until: Until = None,
     types: Types = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="only this user's events (email or id)")
+    ] = None,
+    character: Annotated[
+        UUID | None, typer.Option("--character", help="only this character's events (id)")
+    ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="no texts, emails, names or other personal values; ids replaced by"
+            " pseudonyms that hold for this export only",
+        ),
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="default: stdout", dir_okay=False)
     ] = None,
 ) -> None:
-    """Export events with their decrypted state, one per line (jsonl) or row (csv)."""
-    wanted = EventFilter(since, until, tuple(types or ()))
-    with opened(ctx) as companion, readable():
+    """Export events, decrypted and attributed to their user and character.
+
+    One JSON object per line (jsonl) or one CSV row per event, with a column per
+    state field. Every event carries the user_id and character_id of its stream,
+    whatever the filters.
+    """
+    selected = chosen_types(types)
+    with opened(ctx, create_store=False) as companion, readable():
+        application = companion.application
+        attributions = Attributions.from_log(application)
+        wanted = EventFilter(
+            since,
+            until,
+            tuple(t.topic for t in selected),
+            user_id=known_user(attributions, user),
+            character_id=known_character(attributions, character),
+        )
+        export = Export(attributions, Redaction() if redact else None)
         if output is None:
-            events = read_events(companion.application, wanted, decode=True)
-            write_events(sys.stdout, format_, events)
+            events = read_events(application, wanted, decode=True, attributions=attributions)
+            with quiet_broken_pipe():
+                export.write(sys.stdout, format_, events, selected)
             return
         with output.open("w", encoding="utf-8", newline="") as file, progress_bar() as progress:
             task = progress.add_task(f"exporting to {output}", total=None)
             events = read_events(
-                companion.application, wanted, decode=True, on_progress=bar_updater(progress, task)
+                application,
+                wanted,
+                decode=True,
+                attributions=attributions,
+                on_progress=bar_updater(progress, task),
             )
-            written = write_events(file, format_, events)
+            written = export.write(file, format_, events, selected)
         err.print(f"exported {written} events to {output}", highlight=False)
+
+
+def known_user(attributions: Attributions, user: str | None) -> UUID | None:
+    if user is None:
+        return None
+    try:
+        return attributions.user(user)
+    except UnknownUser as error:
+        fail(str(error), code=FAILURE)
+
+
+def known_character(attributions: Attributions, character: UUID | None) -> UUID | None:
+    if character is not None and attributions.of(character).character_id != character:
+        fail(f"no character with id {character} in the event log", code=FAILURE)
+    return character
+
+
+@contextmanager
+def quiet_broken_pipe() -> Iterator[None]:
+    """A reader that stops early (`| head`) ends the export, successfully and silently."""
+    try:
+        yield
+    except BrokenPipeError:
+        # Whatever is still buffered for the closed pipe must not fail again at exit.
+        with suppress(OSError, ValueError):  # no file descriptor under a test runner
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
 
 
 @contextmanager
 def readable() -> Iterator[None]:
     try:
         yield
-    except UnreadableEvent as error:
+    except StoreUnreadable as error:
         fail(f"{error}. Is COMPANION_CIPHER_KEY the key the events were written with?", code=1)
