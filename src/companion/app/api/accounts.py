@@ -13,13 +13,20 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from companion.app.api import schemas
 from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.openapi import errors
 
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]  # noqa: RUF012
 
-    @post("/register", status_code=HTTP_201_CREATED, operation_id="register", sync_to_thread=True)
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        operation_id="register",
+        sync_to_thread=True,
+        responses=errors(409),
+    )
     def register(
         self, data: JSONBody[schemas.RegisterBody], companion: CompanionDep
     ) -> schemas.Registered:
@@ -32,7 +39,13 @@ class AuthController(Controller):
         )
         return schemas.Registered(user_id=user_id)
 
-    @post("/token", status_code=HTTP_200_OK, operation_id="token", sync_to_thread=True)
+    @post(
+        "/token",
+        status_code=HTTP_200_OK,
+        operation_id="token",
+        sync_to_thread=True,
+        responses=errors(401, 429),
+    )
     def token(
         self,
         data: JSONBody[schemas.TokenBody],

@@ -13,17 +13,17 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import ASGIMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from companion import __version__
 from companion.app.api.accounts import AuthController, MeController
 from companion.app.api.auth import jwt_auth
+from companion.app.api.body import StrictJSONPydanticPlugin, StrictJSONRequest
 from companion.app.api.characters import CharacterController
 from companion.app.api.dependencies import provide_companion, provide_user_id
 from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
+from companion.app.api.openapi import openapi_config, schema_assets
 from companion.app.bootstrap import Companion
 
 log = structlog.get_logger(__name__)
@@ -78,6 +78,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             MeController,
             CharacterController,
             HealthController,
+            schema_assets(),
         ],
         dependencies={
             "companion": Provide(provide_companion, sync_to_thread=False),
@@ -85,16 +86,21 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
         },
         state=State({"companion": companion, "jwt_auth": auth}),
         on_app_init=[auth.on_app_init],
+        request_class=StrictJSONRequest,
+        plugins=[StrictJSONPydanticPlugin()],
         exception_handlers=exception_handlers,
         middleware=[RequestLog()],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
+        openapi_config=openapi_config(
             title="companion",
             version=__version__,
-            description="An event-sourced backend for AI companion apps.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            description=(
+                "An event-sourced backend for AI companion apps. Bodies are JSON"
+                " (application/json, UTF-8) with JSON's own types: a number is never a"
+                " string, an integer is never 20.0; strings carry no NUL character."
+                " Every error has the one ErrorBody shape."
+            ),
         ),
         # Logging is the process's business (companion.app.logging), not the app's.
         logging_config=None,

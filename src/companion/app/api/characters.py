@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from companion.app.api import schemas
 from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.openapi import errors
 from companion.domain.characters import Persona
 from companion.domain.errors import CharacterNotFound
 from companion.domain.identity import conversation_id
@@ -86,6 +87,7 @@ class CharacterController(Controller):
         status_code=HTTP_200_OK,
         operation_id="sendMessage",
         sync_to_thread=True,
+        responses=errors(409),
     )
     def send_message(
         self,

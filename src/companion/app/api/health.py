@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from companion.app.api import schemas
@@ -20,7 +21,16 @@ class HealthController(Controller):
     def health(self) -> schemas.Health:
         return schemas.Health(status="ok")
 
-    @get("/ready", operation_id="ready", sync_to_thread=True)
+    @get(
+        "/ready",
+        operation_id="ready",
+        sync_to_thread=True,
+        responses={
+            503: ResponseSpec(
+                schemas.Readiness, description="Not ready: a check failed or projections lag"
+            )
+        },
+    )
     def ready(self, companion: CompanionDep) -> Response[schemas.Readiness]:
         checks: dict[str, str] = {}
         projections: dict[str, schemas.ProjectionState] = {}

@@ -143,3 +143,25 @@ class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     checks: dict[str, str]
     projections: dict[str, ProjectionState]
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="the field's path in the body or the parameter's name")
+    message: str
+
+
+class ErrorExtra(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="stable, machine-readable; see the README's error table")
+    errors: list[FieldError] | None = Field(
+        default=None, description="on a 422 (`validation_failed`): every field that is wrong"
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer, the framework's own included."""
+
+    status_code: int
+    detail: str = Field(description="for people; may change")
+    extra: ErrorExtra
