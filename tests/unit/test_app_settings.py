@@ -27,13 +27,13 @@ def test_the_embedded_default_is_sqlite_under_the_data_folder(tmp_path: Path) ->
 def test_sqlite_urls_read_relative_and_absolute_paths(tmp_path: Path) -> None:
     absolute = store_for(settings(tmp_path, database_url=f"sqlite:///{tmp_path}/x/e.db"))
     assert absolute.event_env["SQLITE_DBNAME"] == f"{tmp_path}/x/e.db"
-    assert (tmp_path / "x").is_dir()
+    assert not (tmp_path / "x").exists(), "deciding where the store is creates nothing"
 
 
 def test_a_postgres_url_becomes_the_librarys_variables(tmp_path: Path) -> None:
     url = "postgresql://app:s%40cret@db.internal:6543/companion?schema=tenant"
     env = store_for(settings(tmp_path, database_url=url, postgres_pool_size=7)).event_env
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "companion.adapters.postgres_store:PostgresStoreFactory"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
         "db.internal",
         "6543",

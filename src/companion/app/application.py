@@ -23,6 +23,7 @@ from companion.domain.errors import (
     CharacterNotFound,
     EmailAlreadyRegistered,
     InvalidCredentials,
+    InvalidInput,
     UserNotFound,
 )
 from companion.domain.identity import conversation_id, email_claim_id, normalise_email, reply_id
@@ -131,7 +132,7 @@ class CompanionApplication(Application[UUID]):
         try:
             claim = self._load(EmailClaim, email_claim_id(email), to_change=False)
             user = self._load(User, claim.user_id, to_change=False)
-        except (AggregateNotFoundError, ValueError):
+        except (AggregateNotFoundError, InvalidInput):
             self.passwords.verify(self._dummy_hash, password)
             raise InvalidCredentials("wrong email or password") from None
         if user.forgotten or not self.passwords.verify(user.password_hash, password):

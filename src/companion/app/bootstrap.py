@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 
 import redis
 import structlog
-from eventsourcing.postgres import PostgresFactory
-from eventsourcing.utils import Environment
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.utils import Environment, resolve_topic
 
 from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.passwords import Argon2Passwords
 from companion.app.application import CompanionApplication
-from companion.app.persistence import Store, store_for
+from companion.app.errors import StoreMissing
+from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
 from companion.app.settings import Settings
+from companion.app.store_guard import verify_store_encoding
 from companion.domain.chat import ChatModel
 from companion.domain.ports import Passwords
 from projections.base import Projection
@@ -57,7 +59,7 @@ class Companion:
 def view_store(store: Store) -> ViewStore:
     if store.views_sqlite is not None:
         return SQLiteViewStore(store.views_sqlite)
-    factory = PostgresFactory(Environment("companion", store.event_env))
+    factory = resolve_topic(POSTGRES_FACTORY)(Environment("companion", store.event_env))
     return PostgresViewStore(factory.datastore)
 
 
@@ -66,17 +68,40 @@ def bootstrap(
     *,
     chat_model: ChatModel | None = None,
     passwords: Passwords | None = None,
+    create_store: bool = True,
 ) -> Companion:
+    """Wire a Companion from settings.
+
+    The store's recorded encoding is checked against the cipher settings before
+    anything else touches the log (StoreKeyMismatch). With `create_store=False`
+    (commands that only read) a store that does not exist is an error
+    (StoreMissing) and nothing is created.
+    """
     settings = settings or Settings()
     store = store_for(settings)
+    env = dict(store.event_env)
+    if store.sqlite_path is not None:
+        if create_store:
+            store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        elif not store.sqlite_path.is_file():
+            raise _missing(store)
+    if not create_store:
+        env["CREATE_TABLE"] = "n"
     application = CompanionApplication(
-        store.event_env,
+        env,
         passwords=passwords
         or Argon2Passwords(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
         ),
         chat_model=chat_model or OfflinePersonaResponder(),
     )
+    try:
+        if not create_store and not _has_events(application):
+            raise _missing(store)
+        verify_store_encoding(application, store.event_env)
+    except BaseException:
+        application.close()
+        raise
     views = view_store(store)
     read_models = ReadModels()
     runner = ProjectionRunner(
@@ -95,3 +120,22 @@ def bootstrap(
         else None
     )
     return Companion(settings, store, application, views, read_models, runner, client)
+
+
+def _missing(store: Store) -> StoreMissing:
+    return StoreMissing(
+        f"no event store at {store.url}: set COMPANION_DATABASE_URL (or --database-url)"
+        " to the store to read"
+    )
+
+
+def _has_events(application: CompanionApplication) -> bool:
+    """Whether the store's events table exists (a SQLite file is checked before)."""
+    datastore = getattr(application.recorder, "datastore", None)
+    if not isinstance(datastore, PostgresDatastore):
+        return True
+    table = f"{datastore.schema}.{application.recorder.events_table_name}"  # type: ignore[attr-defined]
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute("SELECT to_regclass(%s) AS found", (table,))
+        row = cursor.fetchone()
+    return row is not None and row["found"] is not None

@@ -59,3 +59,7 @@ class StoreUnreadable(ApplicationError):
 
 class StoreKeyMismatch(SettingsError):
     """The cipher settings do not match the store's: the process must not start."""
+
+
+class StoreMissing(SettingsError):
+    """A command that only reads was pointed at a store that does not exist."""

@@ -7,11 +7,15 @@ import uvicorn
 from companion.app.api.app import create_app
 from companion.app.bootstrap import bootstrap
 from companion.app.logging import configure_logging
-from companion.app.settings import Settings
+from companion.app.settings import Settings, SettingsError
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
     configure_logging(settings.log_level, settings.log_format)
-    companion = bootstrap(settings)
+    try:
+        companion = bootstrap(settings)
+    except SettingsError as error:
+        # A store this process must not touch (wrong key, say): one line, exit status 1.
+        raise SystemExit(f"error: {error}") from None
     app = create_app(companion)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True)

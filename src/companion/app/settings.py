@@ -40,6 +40,15 @@ class Settings(BaseSettings):
         default=True, description="run the projection runner inside the API process"
     )
     postgres_pool_size: int = Field(default=5, ge=1)
+    postgres_pool_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="seconds a request waits for a pooled connection before it is answered 503",
+    )
+    postgres_connect_timeout: int = Field(
+        default=2, ge=1, le=60, description="seconds a new database connection may take"
+    )
     aggregate_cache_size: int = Field(
         default=10_000, ge=0, description="aggregates kept in memory per process (0: none)"
     )
@@ -50,6 +59,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> Settings:
+        # Every entry point (serve, the CLI, a worker) resolves the data directory the
+        # same way, once, so they agree on where the embedded store is.
+        self.data_dir = self.data_dir.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'companion.db'}"
         if self.env == "production":
