@@ -9,9 +9,13 @@ event without polling when it runs in the same process.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from uuid import uuid4
 
 import psycopg
 import structlog
@@ -20,7 +24,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 
 from projections.base import Projection
-from projections.store import ViewCursor, ViewStore
+from projections.store import ViewCursor, ViewStore, Worker
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int, int], None]
@@ -37,6 +41,7 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.5,
+        heartbeat_interval: float = 5.0,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
@@ -44,6 +49,10 @@ class ProjectionRunner:
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.heartbeat_interval = heartbeat_interval
+        self._worker: Worker | None = None
+        self._next_beat = 0.0
+        self._waiting = 0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._committed = threading.Condition()
@@ -63,6 +72,24 @@ class ProjectionRunner:
 
     def lag(self, name: str) -> int:
         return max(0, self.head() - self.position(name))
+
+    def behind(self) -> int:
+        """How many notifications the furthest-behind projection has yet to apply."""
+        head = self.head()
+        return max((max(0, head - self.position(n)) for n in self.projections), default=0)
+
+    def last_heartbeat(self) -> datetime | None:
+        """When any worker following the log (in any process) was last seen alive."""
+        return self.store.last_heartbeat()
+
+    def workers(self) -> list[Worker]:
+        """Every worker that has recorded a heartbeat, most recently seen first."""
+        return self.store.workers()
+
+    @property
+    def waiting(self) -> int:
+        """How many callers are blocked in `wait_for` right now."""
+        return self._waiting
 
     # -- processing ------------------------------------------------------------------
 
@@ -102,6 +129,7 @@ class ProjectionRunner:
         while True:
             count = self.step(projection)
             total += count
+            self._beat_if_due()
             reached = self._positions[projection.name]
             if progress is not None:
                 progress(reached, max(target, reached))
@@ -145,19 +173,50 @@ class ProjectionRunner:
         return sum(self.catch_up(p) for p in self.projections.values())
 
     def run_forever(self) -> None:
-        """Follow the log until stop(); survives database outages by backing off."""
+        """Follow the log until stop(); survives database outages by backing off.
+
+        While it runs it records a heartbeat every `heartbeat_interval` seconds,
+        so that a process without a runner of its own can tell whether anyone
+        is following the log.
+        """
         backoff = self.poll_interval
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("projections.step_failed", retry_in=round(backoff, 2))
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
-            backoff = self.poll_interval
-            self._wake.wait(self.poll_interval)
+        self._worker = Worker(
+            worker_id=uuid4().hex,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            projections=sorted(self.projections),
+            started_at=datetime.now(UTC),
+            last_seen=datetime.now(UTC),
+        )
+        self._next_beat = 0.0
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                self._beat_if_due()
+                try:
+                    self.run_once()
+                except Exception:
+                    log.exception("projections.step_failed", retry_in=round(backoff, 2))
+                    self._stopping.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                backoff = self.poll_interval
+                self._wake.wait(min(self.poll_interval, self.heartbeat_interval))
+        finally:
+            self._worker = None
+
+    def _beat_if_due(self) -> None:
+        """Record this worker's heartbeat when it is due; only a running loop has one."""
+        worker = self._worker
+        if worker is None or time.monotonic() < self._next_beat:
+            return
+        self._next_beat = time.monotonic() + self.heartbeat_interval
+        worker.last_seen = datetime.now(UTC)
+        try:
+            self.store.record_heartbeat(worker)
+        except Exception:
+            # A missed beat is only a missed beat: the projections must not stop for it.
+            log.warning("projections.heartbeat_failed", exc_info=True)
 
     @property
     def running(self) -> bool:
@@ -223,10 +282,14 @@ class ProjectionRunner:
         deadline = time.monotonic() + timeout
         if self.running:
             with self._committed:
-                return self._committed.wait_for(
-                    lambda: all(self._positions.get(n, 0) >= position for n in names),
-                    timeout=timeout,
-                )
+                self._waiting += 1
+                try:
+                    return self._committed.wait_for(
+                        lambda: all(self._positions.get(n, 0) >= position for n in names),
+                        timeout=timeout,
+                    )
+                finally:
+                    self._waiting -= 1
         interval = 0.005
         while True:
             if all(self.position(n) >= position for n in names):

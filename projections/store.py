@@ -16,7 +16,8 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -28,7 +29,28 @@ from psycopg.types.json import Jsonb
 
 Row = dict[str, Any]
 TRACKING_TABLE = "projection_tracking"
+WORKERS_TABLE = "projection_workers"
+# A worker not seen for this long is forgotten at the next heartbeat of any other.
+FORGET_WORKERS_AFTER = timedelta(days=7)
+_WORKERS_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {WORKERS_TABLE} ("
+    "worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid {bigint} NOT NULL, "
+    "projections {json} NOT NULL, started_at {timestamp} NOT NULL, "
+    "last_seen {timestamp} NOT NULL)"
+)
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@dataclass
+class Worker:
+    """A running projection loop, as its heartbeat records it."""
+
+    worker_id: str
+    host: str
+    pid: int
+    projections: list[str]
+    started_at: datetime
+    last_seen: datetime
 
 
 class ViewCursor(ABC):
@@ -110,6 +132,53 @@ class ViewStore(ABC):
     def position(self, key: str) -> int:
         """The last position the projection committed (0 when it has none)."""
 
+    # -- workers' heartbeats ------------------------------------------------------------
+
+    def record_heartbeat(self, worker: Worker) -> None:
+        """Record that `worker` is alive, in a short transaction of its own."""
+        with self.write(WORKERS_TABLE) as cursor:
+            cursor.execute(
+                f"INSERT INTO {WORKERS_TABLE} "
+                "(worker_id, host, pid, projections, started_at, last_seen) "
+                "VALUES (:worker_id, :host, :pid, :projections, :started_at, :last_seen) "
+                "ON CONFLICT (worker_id) DO UPDATE SET last_seen = excluded.last_seen",
+                {
+                    "worker_id": worker.worker_id,
+                    "host": worker.host,
+                    "pid": worker.pid,
+                    "projections": worker.projections,
+                    "started_at": worker.started_at,
+                    "last_seen": worker.last_seen,
+                },
+            )
+            cursor.execute(
+                f"DELETE FROM {WORKERS_TABLE} WHERE last_seen < :cutoff",
+                {"cutoff": worker.last_seen - FORGET_WORKERS_AFTER},
+            )
+
+    def last_heartbeat(self) -> datetime | None:
+        """The most recent heartbeat of any worker (None when none was ever recorded)."""
+        with self.read() as cursor:
+            rows = cursor.query(f"SELECT MAX(last_seen) AS last_seen FROM {WORKERS_TABLE}")
+        value = rows[0]["last_seen"] if rows else None
+        return None if value is None else as_datetime(value)
+
+    def workers(self) -> list[Worker]:
+        """Every worker with a recorded heartbeat, most recently seen first."""
+        with self.read() as cursor:
+            rows = cursor.query(f"SELECT * FROM {WORKERS_TABLE} ORDER BY last_seen DESC")
+        return [
+            Worker(
+                worker_id=row["worker_id"],
+                host=row["host"],
+                pid=int(row["pid"]),
+                projections=list(as_json(row["projections"])),
+                started_at=as_datetime(row["started_at"]),
+                last_seen=as_datetime(row["last_seen"]),
+            )
+            for row in rows
+        ]
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -165,6 +234,7 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
             for s in self.create_table_statements
         ]
         self.create_table()
+        self.create_tables([_WORKERS_DDL])
 
     def create_tables(self, statements: list[str]) -> None:
         with self.datastore.transaction(commit=True) as cursor:
@@ -275,6 +345,7 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
     def __init__(self, datastore: PostgresDatastore) -> None:
         super().__init__(datastore, tracking_table_name=TRACKING_TABLE)
         self.create_table()
+        self.create_tables([_WORKERS_DDL])
 
     def _use_schema(self, cursor: Any) -> None:
         # Read-model tables live in the event store's schema (?schema= in the URL).
