@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import base64
+import multiprocessing
 import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
 
+from companion.app import settings as settings_module
 from companion.app.persistence import store_for
 from companion.app.settings import Settings, SettingsError
 
@@ -77,8 +83,94 @@ def test_production_needs_both_secrets(tmp_path: Path) -> None:
     assert settings(tmp_path, env="production", cipher_key=key, jwt_secret="s" * 40)
 
 
+def test_production_needs_a_jwt_secret_of_at_least_32_bytes(tmp_path: Path) -> None:
+    key = base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(ValueError, match="COMPANION_JWT_SECRET must be at least 32 bytes"):
+        settings(tmp_path, env="production", cipher_key=key, jwt_secret="s" * 31)
+    assert settings(tmp_path, env="production", cipher_key=key, jwt_secret="s" * 32)
+    assert settings(tmp_path, env="production", cipher_key=key, jwt_secret="秘" * 11)  # 33 bytes
+    assert settings(tmp_path, env="development", jwt_secret="short")
+
+
 def test_the_local_jwt_secret_is_made_once_and_kept(tmp_path: Path) -> None:
     first = settings(tmp_path).resolved_jwt_secret()
     assert settings(tmp_path).resolved_jwt_secret() == first
     assert (tmp_path / "jwt-secret").stat().st_mode & 0o077 == 0
     assert settings(tmp_path, jwt_secret="given").resolved_jwt_secret() == "given"
+
+
+def test_the_local_jwt_secret_file_is_never_readable_by_others(tmp_path: Path) -> None:
+    previous = os.umask(0)
+    try:
+        settings(tmp_path).resolved_jwt_secret()
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o777 == 0o600
+
+
+def _resolve_after(barrier: Barrier, data_dir: Path, results: multiprocessing.Queue[str]) -> None:
+    barrier.wait()
+    results.put(settings(data_dir).resolved_jwt_secret())
+
+
+@pytest.mark.slow
+def test_processes_starting_together_agree_on_one_local_jwt_secret(tmp_path: Path) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(4)
+    results: multiprocessing.Queue[str] = spawn.Queue()
+    processes = [
+        spawn.Process(target=_resolve_after, args=(barrier, tmp_path, results)) for _ in range(4)
+    ]
+    for process in processes:
+        process.start()
+    secrets = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join()
+
+    assert len(set(secrets)) == 1
+    assert (tmp_path / "jwt-secret").read_text().strip() == secrets[0]
+
+
+def test_threads_starting_together_agree_on_one_local_jwt_secret(tmp_path: Path) -> None:
+    # Many rounds: each one is a fresh race for the file between eight threads.
+    for round_ in range(40):
+        data_dir = tmp_path / str(round_)
+        start = threading.Barrier(8)
+
+        def resolve(_: int, data_dir: Path = data_dir, start: threading.Barrier = start) -> str:
+            start.wait()
+            return settings(data_dir).resolved_jwt_secret()
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert len(set(pool.map(resolve, range(8)))) == 1
+
+
+def test_a_secret_file_being_written_is_read_once_complete(tmp_path: Path) -> None:
+    path = tmp_path / "jwt-secret"
+    path.touch(mode=0o600)  # another process created it and is about to write
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        resolved = pool.submit(settings(tmp_path).resolved_jwt_secret)
+        time.sleep(0.2)
+        path.write_text("the-other-process-secret\n")
+
+        assert resolved.result() == "the-other-process-secret"
+
+
+def test_a_secret_file_left_empty_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings_module, "JWT_SECRET_FILE_PATIENCE_SECONDS", 0.05)
+    (tmp_path / "jwt-secret").touch(mode=0o600)
+
+    with pytest.raises(SettingsError, match="jwt-secret is empty or incomplete: delete it"):
+        settings(tmp_path).resolved_jwt_secret()
+
+
+def test_a_secret_file_from_before_the_end_marker_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "jwt-secret"
+    path.write_text("an-older-secret")
+    path.chmod(0o600)
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+
+    assert settings(tmp_path).resolved_jwt_secret() == "an-older-secret"

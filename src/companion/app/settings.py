@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_JWT_SECRET_BYTES = 32
+JWT_SECRET_FILE_PATIENCE_SECONDS = 2.0
+"""How long a process waits for another one to finish writing the local secret file."""
 
 
 class SettingsError(ValueError):
@@ -56,6 +62,16 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)
+    password_hashing_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Argon2 hashes or checks at once per process (each holds argon2_memory_cost)",
+    )
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(
+        default=15 * 60, ge=1, description="the window over which failed logins are counted"
+    )
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> Settings:
@@ -75,17 +91,57 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise SettingsError(f"production needs {' and '.join(missing)} to be set")
+            _check_jwt_secret_length(self.jwt_secret)
         return self
 
     def resolved_jwt_secret(self) -> str:
-        """The configured secret, or one generated once and kept under the data folder."""
+        """The configured secret, or one generated once and kept under the data folder.
+
+        The file is created exclusively, readable by its owner only from the first
+        moment; processes starting together agree on it: those that lose the race
+        to create it read the winner's, once it is complete.
+        """
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         path = self.data_dir / "jwt-secret"
-        if path.exists():
-            return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        path.write_text(secret)
-        path.chmod(0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _read_secret_file(path)
+        with os.fdopen(fd, "w") as file:
+            # The newline marks the file complete for readers that find it mid-write.
+            file.write(secret + "\n")
+            file.flush()
+            os.fsync(file.fileno())
         return secret
+
+
+def _check_jwt_secret_length(jwt_secret: SecretStr | None) -> None:
+    size = len((jwt_secret.get_secret_value() if jwt_secret else "").encode("utf-8"))
+    if size < MIN_JWT_SECRET_BYTES:
+        raise SettingsError(
+            f"COMPANION_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production"
+            f" (it has {size}); make one with:"
+            " python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
+def _read_secret_file(path: Path) -> str:
+    deadline = time.monotonic() + JWT_SECRET_FILE_PATIENCE_SECONDS
+    while True:
+        content = path.read_text()
+        # Files written before the newline marker existed are complete once written.
+        if content.endswith("\n") or (content.strip() and _written_long_ago(path)):
+            return content.strip()
+        if time.monotonic() > deadline:
+            raise SettingsError(
+                f"{path} is empty or incomplete: delete it to make a new one,"
+                " or set COMPANION_JWT_SECRET"
+            )
+        time.sleep(0.01)
+
+
+def _written_long_ago(path: Path) -> bool:
+    return time.time() - path.stat().st_mtime > JWT_SECRET_FILE_PATIENCE_SECONDS
