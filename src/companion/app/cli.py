@@ -30,7 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from companion.app.bootstrap import Companion, bootstrap
-from companion.app.errors import StoreUnreadable
+from companion.app.errors import StoreUnavailable, StoreUnreadable
 from companion.app.event_log import (
     Attributions,
     EventFilter,
@@ -132,6 +132,10 @@ def opened(ctx: typer.Context, *, create_store: bool = True) -> Iterator[Compani
         fail(f"cannot open the event store: {' '.join(str(error).split())}", code=FAILURE)
     try:
         yield companion
+    except StoreUnreadable as error:
+        fail(f"{error}. Is COMPANION_CIPHER_KEY the key the events were written with?", FAILURE)
+    except (StoreUnavailable, PersistenceError) as error:
+        fail(f"the event store failed: {' '.join(str(error).split())}", code=FAILURE)
     finally:
         companion.close()
 
@@ -334,7 +338,7 @@ def chosen_types(types: list[str] | None) -> tuple[EventType, ...]:
 @events_app.command("types")
 def list_event_types(ctx: typer.Context) -> None:
     """Every event type of the domain, with how many of it the log holds."""
-    with opened(ctx, create_store=False) as companion, readable():
+    with opened(ctx, create_store=False) as companion:
         counts: dict[str, int] = dict.fromkeys((t.topic for t in catalogue()), 0)
         for notification, _ in read_events(companion.application, EventFilter(), decode=False):
             counts[notification.topic] = counts.get(notification.topic, 0) + 1
@@ -353,7 +357,7 @@ def count_events(
     """How many events the log holds (those that pass the filters)."""
     topics = tuple(t.topic for t in chosen_types(types))
     wanted = EventFilter(since, until, topics)
-    with opened(ctx, create_store=False) as companion, readable():
+    with opened(ctx, create_store=False) as companion:
         total = sum(1 for _ in read_events(companion.application, wanted, decode=False))
     out.print(str(total), highlight=False)
 
@@ -390,7 +394,7 @@ def export_events(
     whatever the filters.
     """
     selected = chosen_types(types)
-    with opened(ctx, create_store=False) as companion, readable():
+    with opened(ctx, create_store=False) as companion:
         application = companion.application
         attributions = Attributions.from_log(application)
         wanted = EventFilter(
@@ -444,11 +448,3 @@ def quiet_broken_pipe() -> Iterator[None]:
         with suppress(OSError, ValueError):  # no file descriptor under a test runner
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0) from None
-
-
-@contextmanager
-def readable() -> Iterator[None]:
-    try:
-        yield
-    except StoreUnreadable as error:
-        fail(f"{error}. Is COMPANION_CIPHER_KEY the key the events were written with?", code=1)
