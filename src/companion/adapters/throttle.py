@@ -41,10 +41,16 @@ class ThrottlePolicy:
 
     def counters(self, account: str, address: str | None) -> list[tuple[str, int]]:
         """The counters an attempt touches, each with its limit: account first."""
-        counters = [(f"account:{account}", self.failures_per_account)]
+        counters = [(f"account:{_digest(account)}", self.failures_per_account)]
         if address is not None:
-            counters.append((f"address:{address}", self.failures_per_address))
+            counters.append((f"address:{_digest(address)}", self.failures_per_address))
         return counters
+
+
+def _digest(value: str) -> str:
+    # Counters then hold neither emails nor addresses (in memory or in Redis), and
+    # stay small whatever a client sends as its email.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class MemoryLoginThrottle:
@@ -155,11 +161,6 @@ return 0
 """
 
 
-def _digest(key: str) -> str:
-    # Redis then holds neither emails nor addresses, and keys stay short whatever is typed.
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 class RedisLoginThrottle:
     """Counts in Redis, shared by every API process: sorted sets of failure times
     under `companion:throttle:`, expiring a window after their last failure.
@@ -241,8 +242,7 @@ class RedisLoginThrottle:
         self.fallback.withdraw(account=account, address=address)
 
     def _key(self, counter: str) -> str:
-        kind, _, value = counter.partition(":")
-        return f"{self._prefix}{kind}:{_digest(value)}"
+        return self._prefix + counter
 
     def _skipping_redis(self) -> bool:
         with self._degraded_lock:
