@@ -119,7 +119,7 @@ def test_a_password_in_a_url_is_redacted_from_any_text(
 ) -> None:
     configure_logging("INFO", fmt)
 
-    logging.getLogger("psycopg.pool").warning(
+    logging.getLogger("psycopg").error(
         "error connecting in %r: postgresql://app:%s@db.internal:5432/companion", "pool-1", PASSWORD
     )
     structlog.get_logger("test").info("store.opened", url=f"redis://:{PASSWORD}@cache:6379/0")
