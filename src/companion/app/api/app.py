@@ -98,7 +98,8 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             description=(
                 "An event-sourced backend for AI companion apps. Bodies are JSON"
                 " (application/json, UTF-8) with JSON's own types: a number is never a"
-                " string, an integer is never 20.0; strings carry no NUL character."
+                " string nor a boolean, an integer may be written 20.0 but not 20.5;"
+                " strings carry no NUL character."
                 " Every error has the one ErrorBody shape."
             ),
         ),

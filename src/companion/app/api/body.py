@@ -8,8 +8,9 @@ reads any Content-Type as JSON. Here a body must be `application/json` (or
 no NUL character; each breach is a 4xx of the one error shape.
 
 Request models (`schemas.Body`) are then validated with JSON's types and
-pydantic's strict mode: `"20"` is not a number, `true` is not a number, `20.0`
-is not an integer, while UUIDs and datetimes come as JSON strings.
+pydantic's strict mode: `"20"` is not a number, `true` is not a number, while
+UUIDs and datetimes come as JSON strings. `20.0` is an integer, as JSON Schema
+says; `20.5` is not.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from companion.app.api.schemas import Body
 MAX_DEPTH = 32
 MAX_INTEGER_DIGITS = 19  # what fits in a signed 64-bit integer
 
+_LARGEST_EXACT_INTEGER = 2**53
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
@@ -84,10 +86,14 @@ def _integer(text: str) -> int:
     return int(text)
 
 
-def _float(text: str) -> float:
+def _float(text: str) -> float | int:
     value = float(text)
     if not math.isfinite(value):
         raise _bad("number_out_of_range", "a number is too large")
+    # JSON Schema's integer includes 20.0, so an integer field accepts it; a
+    # number field takes the int as the same number.
+    if value.is_integer() and abs(value) < _LARGEST_EXACT_INTEGER:
+        return int(value)
     return value
 
 

@@ -24,9 +24,11 @@ from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.router import Router
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from swagger_ui_bundle import swagger_ui_path
 
+from companion.app.api import schemas
 from companion.app.api.schemas import ErrorBody
 
 SCHEMA_PATH = "/schema"
@@ -60,9 +62,23 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def _error_components() -> dict[str, Any]:
+def _model_components() -> dict[str, Any]:
+    """Every body's schema as pydantic says it, constraints (patterns, items) included.
+
+    Litestar's own rendering drops some of them, and then the document would
+    call valid what the API refuses.
+    """
+    models = [
+        model
+        for model in vars(schemas).values()
+        if isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and model.__module__ == schemas.__name__
+        and model is not schemas.Body
+    ]
     _, top = models_json_schema(
-        [(ErrorBody, "serialization")], ref_template="#/components/schemas/{model}"
+        [(m, "validation" if issubclass(m, schemas.Body) else "serialization") for m in models],
+        ref_template="#/components/schemas/{model}",
     )
     components: dict[str, Any] = top.get("$defs", {})
     return components
@@ -133,7 +149,7 @@ def truthful(app: Litestar, generated: dict[str, Any]) -> dict[str, Any]:
     """The generated document, with every error answer and each route's security."""
     document = copy.deepcopy(generated)
     components = document.setdefault("components", {})
-    components.setdefault("schemas", {}).update(_error_components())
+    components.setdefault("schemas", {}).update(_model_components())
     public = _public(app)
     bearer = dict(app.state.jwt_auth.security_requirement)
     paths: dict[str, Any] = document.setdefault("paths", {})

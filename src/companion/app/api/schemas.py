@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# What the domain checks, said in the schema too so that the document tells
+# clients (and the fuzzer) which values are valid: text is stripped and must
+# not be blank; an email has one @, no spaces and a dot in its domain.
+# Whitespace as Python's str.strip() sees it; JSON Schema's (ECMA) \s and
+# pydantic's (Rust) leave out some of these, so they are named.
+SPACE = r"\s\x1c-\x1f\x85"
+NOT_BLANK = rf"[^{SPACE}]"
+EMAIL = rf"^[{SPACE}]*[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+[{SPACE}]*$"
+TIMEZONES = sorted(available_timezones())
+
 
 class Body(BaseModel):
+    """A request body: JSON's own types, strictly (see companion.app.api.body)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class RegisterBody(Body):
-    email: str = Field(max_length=254, examples=["aiko@example.com"])
+    email: str = Field(max_length=254, pattern=EMAIL, examples=["aiko@example.com"])
     password: str = Field(min_length=10, max_length=256)
-    name: str = Field(min_length=1, max_length=100)
-    nickname: str = Field(min_length=1, max_length=50)
-    timezone: str = Field(default="UTC", max_length=64, examples=["Asia/Tokyo"])
+    name: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
+    nickname: str = Field(min_length=1, max_length=50, pattern=NOT_BLANK)
+    timezone: str = Field(
+        default="UTC",
+        max_length=64,
+        examples=["Asia/Tokyo"],
+        description="an IANA time zone",
+        json_schema_extra={"enum": TIMEZONES},
+    )
 
 
 class Registered(BaseModel):
@@ -55,12 +74,14 @@ class PersonalityBody(Body):
 
 
 class CharacterBody(Body):
-    name: str = Field(min_length=1, max_length=100)
-    nickname: str = Field(min_length=1, max_length=50)
+    name: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
+    nickname: str = Field(min_length=1, max_length=50, pattern=NOT_BLANK)
     gender: Literal["boyfriend", "girlfriend"]
     age: int = Field(ge=18, le=100)
     occupation: str | None = Field(default=None, max_length=100)
-    hobbies: list[str] = Field(default_factory=list, max_length=20)
+    hobbies: list[Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK)]] = Field(
+        default_factory=list, max_length=20
+    )
     personality: PersonalityBody
     backstory: str | None = Field(default=None, max_length=4000)
 
@@ -97,8 +118,10 @@ class CharacterList(BaseModel):
 
 
 class MessageBody(Body):
-    text: str = Field(min_length=1, max_length=4000)
-    client_message_id: str | None = Field(default=None, min_length=1, max_length=100)
+    text: str = Field(min_length=1, max_length=4000, pattern=NOT_BLANK)
+    client_message_id: str | None = Field(
+        default=None, min_length=1, max_length=100, pattern=NOT_BLANK
+    )
 
 
 class Reply(BaseModel):
