@@ -31,20 +31,23 @@ from rich.table import Table
 
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.errors import StoreUnavailable, StoreUnreadable
-from companion.app.event_log import (
+from companion.app.event_catalogue import (
     Attributions,
-    EventFilter,
     EventType,
-    Export,
-    ExportFormat,
-    Redaction,
     UnknownEventType,
     UnknownUser,
     catalogue,
     event_types,
+)
+from companion.app.event_log import (
+    EventFilter,
+    Export,
+    ExportFormat,
+    read_attributions,
     read_events,
 )
 from companion.app.logging import configure_logging
+from companion.app.redaction import Redaction
 from companion.app.settings import Settings, SettingsError
 
 log = structlog.get_logger(__name__)
@@ -396,7 +399,7 @@ def export_events(
     selected = chosen_types(types)
     with opened(ctx, create_store=False) as companion:
         application = companion.application
-        attributions = Attributions.from_log(application)
+        attributions = read_attributions(application)
         wanted = EventFilter(
             since,
             until,

@@ -1,14 +1,8 @@
 """Reading the event log for people: filtered, attributed, decrypted, redacted, as JSON or CSV.
 
-Three things make an export usable by analysts:
-
-- the *catalogue*: every event type of the domain's aggregates, found by walking
-  their classes, so that a type filter rejects typos and CSV knows its columns;
-- *attribution*: each stream (aggregate) belongs to a user and maybe a character,
-  learnt from the creation events of the whole log, so that any event, however
-  filtered, says whose it is;
-- *redaction*: personal values removed wherever they sit in an event's state,
-  every id replaced by a pseudonym keyed for this one export.
+What the log can hold and whose each stream is come from `event_catalogue`; what
+a redacted export leaves out, from `redaction`. This module reads the log up to
+a head and writes the records.
 """
 
 from __future__ import annotations
@@ -16,34 +10,30 @@ from __future__ import annotations
 import base64
 import csv
 import dataclasses
-import hashlib
-import hmac
 import json
-import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum, StrEnum
-from functools import cache
 from typing import IO, Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, CanInitAggregate, DomainEvent
 from eventsourcing.persistence import MapperDeserialisationError, Notification
-from eventsourcing.utils import get_topic
 
 from companion.app.errors import StoreUnreadable
-from companion.domain.characters import Character
-from companion.domain.conversations import Conversation
-from companion.domain.errors import InvalidInput
-from companion.domain.identity import email_claim_id, normalise_email
-from companion.domain.users import EmailClaim, User
+from companion.app.event_catalogue import (
+    ATTRIBUTION_BY_TOPIC,
+    ENVELOPE,
+    Attributions,
+    EventType,
+    Owner,
+    catalogue,
+)
+from companion.app.redaction import Redaction
 
 PAGE_SIZE = 1000
-# The envelope of every event; whatever else it holds is its state.
-ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
 # Secrets stay in the log (login needs them) but never leave it through an export.
 SECRET_FIELDS = frozenset({"password_hash"})
 RECORD_FIELDS = (
@@ -55,159 +45,6 @@ RECORD_FIELDS = (
     "user_id",
     "character_id",
 )
-
-# -- the catalogue -----------------------------------------------------------------------
-
-# Every aggregate of the domain: a new aggregate's events join the catalogue here.
-AGGREGATES: tuple[type[Aggregate], ...] = (User, EmailClaim, Character, Conversation)
-
-
-@dataclass(frozen=True)
-class EventType:
-    """One event class of the domain, under the names a person may give it."""
-
-    topic: str
-    qualname: str  # Conversation.UserMessageSent
-    fields: tuple[str, ...]  # of its state, in declaration order
-
-    @property
-    def name(self) -> str:
-        return self.qualname.rpartition(".")[2]
-
-
-class UnknownEventType(ValueError):
-    """A --type that names no event of the catalogue."""
-
-    def __init__(self, name: str, known: Sequence[EventType]) -> None:
-        super().__init__(
-            f"no event type {name!r}; known types: {', '.join(t.qualname for t in known)}"
-        )
-
-
-def events_of(aggregate: type[Aggregate]) -> list[type[DomainEvent]]:
-    """The event classes an aggregate stores, in the order its class declares them.
-
-    The library gives every aggregate a base `Event` class and a default
-    `Created` class; neither is stored when the aggregate declares its own.
-    """
-    nested = [
-        value
-        for value in vars(aggregate).values()
-        if isinstance(value, type) and issubclass(value, DomainEvent)
-    ]
-    concrete = [c for c in nested if not any(o is not c and issubclass(o, c) for o in nested)]
-    creations = [c for c in concrete if issubclass(c, CanInitAggregate)]
-    default_created = [
-        c
-        for c in creations
-        if c.__name__ == "Created" and not _own_fields(c) and len(creations) > 1
-    ]
-    return [c for c in concrete if c not in default_created]
-
-
-def _own_fields(event_class: type[DomainEvent]) -> tuple[str, ...]:
-    library = {f.name for f in dataclasses.fields(Aggregate.Created)}
-    return tuple(
-        f.name
-        for f in dataclasses.fields(event_class)
-        if f.name not in library and f.name not in ENVELOPE
-    )
-
-
-@cache
-def catalogue() -> tuple[EventType, ...]:
-    """Every event type of the domain's aggregates."""
-    return tuple(
-        EventType(
-            topic=get_topic(event_class),
-            qualname=event_class.__qualname__,
-            fields=tuple(f.name for f in dataclasses.fields(event_class) if f.name not in ENVELOPE),
-        )
-        for aggregate in AGGREGATES
-        for event_class in events_of(aggregate)
-    )
-
-
-def event_types(names: Iterable[str]) -> tuple[EventType, ...]:
-    """The catalogue's types for class names, qualified names or topics (any mix)."""
-    chosen: list[EventType] = []
-    for name in names:
-        matches = [t for t in catalogue() if name in (t.topic, t.qualname, t.name)]
-        if not matches:
-            raise UnknownEventType(name, catalogue())
-        chosen.extend(m for m in matches if m not in chosen)
-    return tuple(chosen)
-
-
-# -- attribution ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Owner:
-    """Whose a stream is: a user, maybe one of their characters; `email` when it names one."""
-
-    user_id: UUID | None = None
-    character_id: UUID | None = None
-    email: str | None = None
-
-
-NOBODY = Owner()
-
-# How each creation event attributes its stream; a new aggregate adds one line.
-ATTRIBUTION: dict[type[DomainEvent], Callable[[Any], Owner]] = {
-    User.Registered: lambda e: Owner(user_id=e.originator_id, email=e.email),
-    EmailClaim.Claimed: lambda e: Owner(user_id=e.user_id, email=e.email),
-    Character.Created: lambda e: Owner(user_id=e.owner_id, character_id=e.originator_id),
-    Conversation.Started: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
-}
-
-
-class UnknownUser(ValueError):
-    """A --user that is neither the email nor the id of a user of the log."""
-
-
-@dataclass
-class Attributions:
-    """The owner of every stream of the log, from its creation events."""
-
-    streams: dict[UUID | str, Owner] = field(default_factory=dict)
-
-    @classmethod
-    def from_log(cls, application: Application[Any]) -> Attributions:
-        attribute = {get_topic(c): how for c, how in ATTRIBUTION.items()}
-        attributions = cls()
-        for notification, event in read_events(
-            application, EventFilter(topics=tuple(attribute)), decode=True
-        ):
-            attributions.streams[notification.originator_id] = attribute[notification.topic](event)
-        return attributions
-
-    def of(self, stream: UUID | str) -> Owner:
-        return self.streams.get(stream, NOBODY)
-
-    def user(self, email_or_id: str) -> UUID:
-        """The id of the user with this email or id, as the log knows them."""
-        try:
-            user_id = UUID(email_or_id)
-        except ValueError:
-            return self._user_by_email(email_or_id)
-        if user_id in self.streams and self.streams[user_id].user_id == user_id:
-            return user_id
-        raise UnknownUser(f"no user with id {email_or_id} in the event log")
-
-    def _user_by_email(self, email: str) -> UUID:
-        try:
-            normalised = normalise_email(email)
-        except InvalidInput:
-            raise UnknownUser(f"{email!r} is neither an email nor a user id") from None
-        claim = self.of(email_claim_id(normalised))
-        if claim.user_id is not None:
-            return claim.user_id
-        for owner in self.streams.values():
-            if owner.email == normalised and owner.user_id is not None:
-                return owner.user_id
-        raise UnknownUser(f"no user with email {normalised} in the event log")
-
 
 # -- reading ---------------------------------------------------------------------------------
 
@@ -294,88 +131,13 @@ def read_events(
         start = page[-1].id + 1
 
 
-# -- redaction -------------------------------------------------------------------------------
-
-# Fields whose values are personal wherever they sit (top level or nested).
-PERSONAL_FIELDS = frozenset(
-    {
-        "email",
-        "password_hash",
-        "name",
-        "nickname",
-        "backstory",
-        "occupation",
-        "hobbies",
-        "client_message_id",
-        "audio_ref",
-    }
-)
-# Written by people: analysts keep their length.
-WRITTEN_FIELDS = frozenset({"text", "transcript"})
-# Profile changes keep which fields changed, not to what.
-CHANGES_FIELD = "changes"
-
-
-class Redaction:
-    """Removes personal values from exported events and pseudonymises every id.
-
-    A pseudonym is an HMAC-SHA256 of the id under a key made for this one
-    export, shaped as a UUID: the same id gets the same pseudonym within an
-    export (so joins still work) and another one in the next export (so
-    exports cannot be joined with each other or with the store).
-    """
-
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
-
-    def pseudonym(self, value: UUID) -> UUID:
-        digest = hmac.new(self._key, value.bytes, hashlib.sha256).digest()
-        return UUID(bytes=digest[:16], version=4)
-
-    def field_names(self, name: str) -> tuple[str, ...]:
-        """What a state field becomes in a redacted export: nothing, itself or a summary."""
-        if name in PERSONAL_FIELDS:
-            return ()
-        if name in WRITTEN_FIELDS:
-            return (f"{name}_chars",)
-        if name == CHANGES_FIELD:
-            return ("changed_fields",)
-        return (name,)
-
-    def state(self, state: Mapping[str, Any]) -> dict[str, Any]:
-        redacted: dict[str, Any] = {}
-        for name, value in state.items():
-            if name in PERSONAL_FIELDS:
-                continue
-            if name in WRITTEN_FIELDS:
-                redacted[f"{name}_chars"] = len(value) if isinstance(value, str) else None
-            elif name == CHANGES_FIELD and isinstance(value, Mapping):
-                redacted["changed_fields"] = sorted(value)
-            else:
-                redacted[name] = self.value(value)
-        return redacted
-
-    def value(self, value: Any) -> Any:
-        if isinstance(value, UUID):
-            return self.pseudonym(value)
-        if isinstance(value, str):
-            return self.pseudonym(parsed) if (parsed := _as_uuid(value)) else value
-        if isinstance(value, Mapping):
-            return self.state(value)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return self.state(dataclasses.asdict(value))
-        if isinstance(value, list | tuple | set | frozenset):
-            return [self.value(item) for item in value]
-        return value
-
-
-def _as_uuid(text: str) -> UUID | None:
-    if len(text) != 36:
-        return None
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
+def read_attributions(application: Application[Any]) -> Attributions:
+    """The owner of every stream, from the creation events of the log."""
+    attributions = Attributions()
+    wanted = EventFilter(topics=tuple(ATTRIBUTION_BY_TOPIC))
+    for notification, event in read_events(application, wanted, decode=True):
+        attributions.learn(notification.topic, notification.originator_id, event)
+    return attributions
 
 
 # -- export ----------------------------------------------------------------------------------
