@@ -1,0 +1,382 @@
+"""What the projection runner guarantees, each shown deterministically.
+
+- a waiter is woken only once the rows it waits for are committed;
+- a batch that fails half way, after some of its rows reached the database,
+  leaves neither rows nor a new position behind;
+- the runner never passes over an event that a slower writer commits later
+  (on PostgreSQL the recorder's table lock keeps commit order equal to id order);
+- many writers and small batches project exactly what a rebuild does;
+- a running worker keeps a heartbeat, and a stopped one stops beating.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from companion.app.bootstrap import Companion
+from companion.domain.characters import Persona
+from companion.domain.conversations import Conversation
+from companion.domain.identity import conversation_id
+from companion.domain.users import User
+from projections.base import Projection, handles
+from projections.runner import ProjectionRunner
+from projections.store import ViewCursor
+from tests.integration.conftest import Companions
+
+PASSWORD = "correct horse battery"
+PERSONALITY = {"kindness": 0.8, "humor": 0.4, "seriousness": 0.3, "activeness": 0.5, "empathy": 0.6}
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def companions(request: pytest.FixtureRequest) -> Companions:
+    factory: Companions = request.getfixturevalue(f"{request.param}_companions")
+    return factory
+
+
+def user_with_character(companion: Companion, email: str) -> tuple[UUID, UUID]:
+    app = companion.application
+    user_id = app.register(email=email, password=PASSWORD, name="Aoi Tanaka", nickname="Aoi")
+    persona = Persona.parse(
+        name="Haruto Sato", nickname="Haru", gender="boyfriend", age=27, personality=PERSONALITY
+    )
+    character_id, _ = app.create_character(user_id=user_id, persona=persona)
+    return user_id, character_id
+
+
+def eventually(condition: Callable[[], bool], what: str, within: float = 20.0) -> None:
+    """Wait for something another thread will do; the bound only turns a hang into a failure."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never happened: {what}")
+        time.sleep(0.005)
+
+
+def a_conversation_with_one_turn(text: str) -> Conversation:
+    conversation = Conversation(user_id=uuid4(), character_id=uuid4())
+    message = conversation.send_user_message(text, client_message_id=None, message_id=uuid4())
+    conversation.reply(
+        in_reply_to=message,
+        text="hi",
+        model="m",
+        latency_ms=1,
+        prompt_tokens=1,
+        completion_tokens=1,
+        fallback=False,
+    )
+    return conversation
+
+
+# -- a woken waiter reads committed rows --------------------------------------------
+
+HOLD_COMMITS = 4242
+
+
+@pytest.mark.postgres
+def test_a_waiter_is_woken_only_after_the_batch_commits(
+    postgres_companions: Companions, postgres_url: str
+) -> None:
+    companion = postgres_companions()
+    runner, conversations = companion.runner, companion.read_models.conversations
+    user_id, character_id = user_with_character(companion, "wait@example.org")
+    runner.run_once()
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        # A deferred trigger runs at COMMIT: while this session holds the advisory
+        # lock, every transaction that moved a tracking position stops at its commit.
+        holder.execute(
+            "CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN PERFORM pg_advisory_xact_lock({HOLD_COMMITS}); RETURN NULL; END $$"
+        )
+        holder.execute(
+            "CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT OR UPDATE ON projection_tracking "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_commit()"
+        )
+        holder.execute("SELECT pg_advisory_lock(%s)", (HOLD_COMMITS,))
+        turn = companion.application.send_message(
+            user_id=user_id, character_id=character_id, text="are you there?"
+        )
+        runner.start()
+
+        def a_commit_is_held() -> bool:
+            row = holder.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()
+            return row is not None and row[0] > 0
+
+        eventually(a_commit_is_held, "the runner reaching its commit")
+        conv_id = conversation_id(user_id, character_id)
+        assert not runner.wait_for(turn.position, ["conversations"], timeout=0.05)
+        unseen = conversations.messages(companion.views, conv_id, before=None, limit=10)
+        assert unseen.messages == []
+
+        holder.execute("SELECT pg_advisory_unlock(%s)", (HOLD_COMMITS,))
+        assert runner.wait_for(turn.position, ["conversations"], timeout=20)
+        page = conversations.messages(companion.views, conv_id, before=None, limit=10)
+        assert [m.sender for m in page.messages] == ["character", "user"]
+
+
+# -- a failed batch leaves nothing behind ---------------------------------------------
+
+
+class DiskFull(Exception):
+    pass
+
+
+class Registrations(Projection):
+    """Every registered user, each row flushed as soon as it is handled; fails on demand."""
+
+    name: ClassVar[str] = "registrations"
+    version: ClassVar[int] = 1
+    table_stems: ClassVar[tuple[str, ...]] = ("registrations",)
+
+    def __init__(self) -> None:
+        self.fail_at: int | None = None
+        self.handled = 0
+
+    def ddl(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.table('registrations')} "
+            "(user_id {uuid} PRIMARY KEY, position {bigint} NOT NULL)"
+        ]
+
+    @handles(User.Registered)
+    def registered(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        self.handled += 1
+        if self.handled == self.fail_at:
+            raise DiskFull
+        cursor.defer(
+            f"INSERT INTO {self.table('registrations')} (user_id, position) "
+            "VALUES (:user_id, :position)",
+            {"user_id": event.originator_id, "position": position},
+        )
+        # Sent to the database now, so the failure below comes after rows were written.
+        cursor.flush()
+
+
+def register(companion: Companion, n: int) -> None:
+    companion.application.register(
+        email=f"user{n}@example.org", password=PASSWORD, name="Aoi", nickname="Aoi"
+    )
+
+
+def test_a_batch_failing_after_its_rows_were_flushed_leaves_no_row_and_keeps_its_position(
+    companions: Companions,
+) -> None:
+    companion = companions()
+    app, views = companion.application, companion.views
+    registrations = Registrations()
+    runner = ProjectionRunner(app.recorder, app.mapper, views, [registrations], batch_size=100)
+    register(companion, 0)
+    runner.step(registrations)
+    before, applied = registrations.dump(views), runner.position(registrations.name)
+    assert len(before[registrations.table("registrations")]) == 1
+    for n in range(1, 5):
+        register(companion, n)
+
+    registrations.handled, registrations.fail_at = 0, 3
+    with pytest.raises(DiskFull):
+        runner.step(registrations)
+
+    assert registrations.dump(views) == before
+    assert runner.position(registrations.name) == applied
+
+    registrations.handled, registrations.fail_at = 0, None
+    runner.step(registrations)
+    assert len(registrations.dump(views)[registrations.table("registrations")]) == 5
+    assert runner.position(registrations.name) == runner.head()
+
+
+# -- no event is passed over ----------------------------------------------------------
+
+
+class HeldWriter:
+    """Holds one writer's transaction open after its INSERT, before its COMMIT.
+
+    It wraps the recorder's step that fetches the new ids, which the library
+    runs inside the inserting transaction: the storage boundary.
+    """
+
+    def __init__(self, recorder: Any, monkeypatch: pytest.MonkeyPatch, thread_name: str) -> None:
+        self.inserted = threading.Event()
+        self.release = threading.Event()
+        fetch_ids = recorder._fetch_ids_after_insert_events
+
+        def fetch_ids_then_hold(*args: Any, **kwargs: Any) -> Any:
+            ids = fetch_ids(*args, **kwargs)
+            if threading.current_thread().name == thread_name:
+                self.inserted.set()
+                self.release.wait()
+            return ids
+
+        monkeypatch.setattr(recorder, "_fetch_ids_after_insert_events", fetch_ids_then_hold)
+
+
+def waiting_on_a_lock(connection: psycopg.Connection[Any]) -> bool:
+    row = connection.execute(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    ).fetchone()
+    return row is not None and row[0] > 0
+
+
+def overtaken_writer(
+    companion: Companion, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Conversation, Conversation]:
+    """Writer A inserts and holds its transaction; writer B then inserts; the runner steps.
+
+    Returns once the runner has stepped while A was open and both writers are done.
+    """
+    app, runner = companion.application, companion.runner
+    held = HeldWriter(app.recorder, monkeypatch, "writer-a")
+    first, second = a_conversation_with_one_turn("first"), a_conversation_with_one_turn("second")
+    writer_a = threading.Thread(target=app.save_all, args=(first,), name="writer-a")
+    writer_b = threading.Thread(target=app.save_all, args=(second,), name="writer-b")
+    writer_a.start()
+    try:
+        eventually(held.inserted.is_set, "writer A inserting")
+        writer_b.start()
+        with psycopg.connect(postgres_url, autocommit=True) as observer:
+            # B either commits or queues behind A's lock; either way it has done all it can.
+            eventually(
+                lambda: not writer_b.is_alive() or waiting_on_a_lock(observer),
+                "writer B committing or waiting",
+            )
+        runner.run_once()
+    finally:
+        held.release.set()
+        writer_a.join()
+        writer_b.join()
+    return first, second
+
+
+@pytest.mark.postgres
+def test_the_runner_never_passes_over_an_event_a_slower_writer_commits_later(
+    postgres_companions: Companions, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    companion = postgres_companions()
+    runner, conversations = companion.runner, companion.read_models.conversations
+    runner.run_once()
+
+    first, second = overtaken_writer(companion, postgres_url, monkeypatch)
+    runner.run_once()
+
+    for conversation in (first, second):
+        assert conversations.conversation(companion.views, conversation.id) is not None
+    live = conversations.dump(companion.views)
+    runner.rebuild(conversations)
+    assert conversations.dump(companion.views) == live
+
+
+@pytest.mark.postgres
+def test_without_the_recorders_table_lock_a_lower_id_would_commit_after_a_higher_one(
+    postgres_companions: Companions, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenario above is real: only the library's lock keeps the log free of gaps."""
+    companion = postgres_companions()
+    recorder: Any = companion.application.recorder
+    without_lock = [s for s in recorder.lock_table_statements if "LOCK TABLE" not in str(s)]
+    assert len(without_lock) == len(recorder.lock_table_statements) - 1
+    monkeypatch.setattr(recorder, "lock_table_statements", without_lock)
+    runner, conversations = companion.runner, companion.read_models.conversations
+
+    first, second = overtaken_writer(companion, postgres_url, monkeypatch)
+    runner.run_once()
+
+    assert conversations.conversation(companion.views, second.id) is not None
+    assert conversations.conversation(companion.views, first.id) is None
+
+
+# -- many writers, small batches ------------------------------------------------------
+
+WRITERS = 8
+TURNS_EACH = 4
+
+
+def test_concurrent_turns_followed_in_small_batches_project_exactly_like_a_rebuild(
+    companions: Companions,
+) -> None:
+    companion = companions(projection_batch_size=3, projection_poll_interval=0.01)
+    app, runner = companion.application, companion.runner
+    pairs = [user_with_character(companion, f"writer{i}@example.org") for i in range(WRITERS)]
+    runner.start()
+    barrier = threading.Barrier(WRITERS)
+    failures: list[BaseException] = []
+
+    def chat(i: int) -> None:
+        user_id, character_id = pairs[i]
+        barrier.wait()
+        try:
+            for n in range(TURNS_EACH):
+                app.send_message(user_id=user_id, character_id=character_id, text=f"{i}/{n}")
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=chat, args=(i,)) for i in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert runner.wait_for(runner.head(), list(runner.projections), timeout=60)
+    runner.stop()
+
+    conversations = companion.read_models.conversations
+    for user_id, character_id in pairs:
+        view = conversations.conversation(companion.views, conversation_id(user_id, character_id))
+        assert view is not None
+        assert view.message_count == 2 * TURNS_EACH
+    for projection in runner.projections.values():
+        live = projection.dump(companion.views)
+        runner.rebuild(projection)
+        assert projection.dump(companion.views) == live, projection.name
+
+
+# -- heartbeat ------------------------------------------------------------------------
+
+
+def test_a_running_worker_beats_and_a_stopped_one_stops(companions: Companions) -> None:
+    companion = companions()
+    runner = companion.runner
+    runner.heartbeat_interval = 0.01
+    assert runner.last_heartbeat() is None
+
+    runner.start()
+    eventually(lambda: runner.last_heartbeat() is not None, "a first heartbeat")
+    first = runner.last_heartbeat()
+    assert first is not None
+    eventually(lambda: (runner.last_heartbeat() or first) > first, "a later heartbeat")
+    (worker,) = runner.workers()
+    assert worker.projections == sorted(runner.projections)
+    assert worker.started_at <= worker.last_seen
+
+    runner.stop()
+    stopped = runner.last_heartbeat()
+    assert stopped is not None
+    time.sleep(10 * runner.heartbeat_interval)
+    assert runner.last_heartbeat() == stopped
+    assert [w.last_seen for w in runner.workers()] == [stopped]
+
+
+def test_each_worker_beats_under_its_own_id(companions: Companions) -> None:
+    companion = companions()
+    runner = companion.runner
+    runner.heartbeat_interval = 0.01
+    runner.start()
+    eventually(lambda: len(runner.workers()) == 1, "the first worker's heartbeat")
+    runner.stop()
+    runner.start()
+    eventually(lambda: len(runner.workers()) == 2, "the second worker's heartbeat")
+    runner.stop()
+    latest = runner.last_heartbeat()
+    assert latest == max(w.last_seen for w in runner.workers())
