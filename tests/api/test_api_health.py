@@ -21,7 +21,7 @@ def test_ready_reports_the_store_and_every_projection(client: TestClient[Any]) -
     body = ready.json()
     assert body["status"] == "ready"
     assert body["checks"] == {"event_store": "ok", "projections": "ok"}
-    assert set(body["projections"]) == {"conversations", "characters"}
+    assert set(body["projections"]) == {"conversations", "characters", "users"}
 
 
 def test_the_openapi_document_describes_the_api(client: TestClient[Any]) -> None:

@@ -114,8 +114,8 @@ class BackendContract:
         app = companion.application
         user_id = register(companion, "aoi@example.org")
 
-        assert app.authenticate(email="aoi@example.org", password=PASSWORD) == user_id
-        assert app.authenticate(email=" AOI@Example.org ", password=PASSWORD) == user_id
+        assert app.authenticate(email="aoi@example.org", password=PASSWORD).user_id == user_id
+        assert app.authenticate(email=" AOI@Example.org ", password=PASSWORD).user_id == user_id
         assert app.user(user_id).email == "aoi@example.org"
 
     @pytest.mark.parametrize(
@@ -152,7 +152,9 @@ class BackendContract:
         winners = [r for r in results if isinstance(r, UUID)]
         assert len(winners) == 1, results
         assert all(isinstance(r, EmailAlreadyRegistered) for r in results if r not in winners)
-        winner = companion.application.authenticate(email="same@example.org", password=PASSWORD)
+        winner = companion.application.authenticate(
+            email="same@example.org", password=PASSWORD
+        ).user_id
         assert winner == winners[0]
         # The losers' users were not saved either: the user and its claim are saved together.
         registered = companion.application.recorder.select_notifications(

@@ -20,7 +20,12 @@ from companion.domain.conversations import (
     REMEMBERED_CLIENT_IDS,
     Conversation,
 )
-from companion.domain.errors import AlreadyReplied, InvalidInput, MessageNotFound
+from companion.domain.errors import (
+    AlreadyReplied,
+    IdempotencyConflict,
+    InvalidInput,
+    MessageNotFound,
+)
 from companion.domain.identity import conversation_id, reply_id
 
 
@@ -188,6 +193,7 @@ class ConversationMachine(RuleBasedStateMachine):
         self.awaiting: list[UUID] = []
         self.replies: list[UUID] = []
         self.sent = 0
+        self.client_texts: dict[str, str] = {}
 
     def _record(self) -> None:
         self.events.extend(self.conversation.collect_events())
@@ -199,6 +205,16 @@ class ConversationMachine(RuleBasedStateMachine):
     def send(self, text: str, client_id: str | None) -> None:
         self.sent += 1
         known = self.conversation.known_message(client_id) if client_id else None
+        if known is not None and client_id is not None:
+            if self.client_texts[client_id] != text.strip():
+                # The same client id for another text is not a retry.
+                with pytest.raises(IdempotencyConflict):
+                    self.conversation.send_user_message(
+                        text, client_message_id=client_id, message_id=uuid4()
+                    )
+                return
+        elif client_id is not None:
+            self.client_texts[client_id] = text.strip()
         message_id = self.conversation.send_user_message(
             text,
             client_message_id=client_id,

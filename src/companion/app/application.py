@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from companion.app.errors import ConcurrencyConflict
+from companion.app.errors import ConcurrencyConflict, TooManyAttempts
 from companion.domain.characters import Character, Persona
 from companion.domain.chat import ChatModel, ChatRequest
 from companion.domain.conversations import Conversation
@@ -24,10 +24,11 @@ from companion.domain.errors import (
     EmailAlreadyRegistered,
     InvalidCredentials,
     InvalidInput,
+    MessageNotFound,
     UserNotFound,
 )
 from companion.domain.identity import conversation_id, email_claim_id, normalise_email, reply_id
-from companion.domain.ports import Passwords
+from companion.domain.ports import LoginThrottle, Passwords
 from companion.domain.replies import fallback_reply
 from companion.domain.users import EmailClaim, User, check_password
 
@@ -42,9 +43,17 @@ MAX_CONFLICT_BACKOFF_SECONDS = 0.05
 class ChatTurn:
     user_message_id: UUID
     reply_message_id: UUID
-    reply_text: str | None
+    reply_text: str
+    """Always the reply as stored, also for a retried or concurrently repeated turn."""
     position: int | None
     """The notification id of the last event this turn wrote (for read-your-writes)."""
+
+
+@dataclass(frozen=True)
+class Login:
+    user_id: UUID
+    token_version: int
+    """Tokens carry it; a password change or being forgotten moves it on."""
 
 
 def _position(recordings: Sequence[Recording[UUID]]) -> int | None:
@@ -63,10 +72,12 @@ class CompanionApplication(Application[UUID]):
         *,
         passwords: Passwords,
         chat_model: ChatModel,
+        login_throttle: LoginThrottle,
         on_saved: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(env)
         self.passwords = passwords
+        self.login_throttle = login_throttle
         # Refusing an unknown email verifies against this, at the cost of a real check.
         self._dummy_hash = passwords.hash(secrets.token_urlsafe(16))
         self.chat_model = chat_model
@@ -109,7 +120,20 @@ class CompanionApplication(Application[UUID]):
     def register(
         self, *, email: str, password: str, name: str, nickname: str, timezone: str = "UTC"
     ) -> UUID:
-        """A new account. The email is claimed in the same atomic save as the user."""
+        """A new account (see register_user); returns its id."""
+        user_id, _ = self.register_user(
+            email=email, password=password, name=name, nickname=nickname, timezone=timezone
+        )
+        return user_id
+
+    def register_user(
+        self, *, email: str, password: str, name: str, nickname: str, timezone: str = "UTC"
+    ) -> tuple[UUID, int | None]:
+        """A new account and the position of its events.
+
+        The email is claimed in the same atomic save as the user, so of two
+        registrations of one email only one can succeed.
+        """
         email = normalise_email(email)
         check_password(password)
         user, claim = User.register(
@@ -121,14 +145,37 @@ class CompanionApplication(Application[UUID]):
             timezone=timezone,
         )
         try:
-            self.save_all(user, claim)
+            position = self.save_all(user, claim)
         except IntegrityError as conflict:
             raise EmailAlreadyRegistered("this email is already registered") from conflict
         log.info("user.registered", user_id=str(user.id))
-        return user.id
+        return user.id, position
 
-    def authenticate(self, *, email: str, password: str) -> UUID:
-        """The user id for a correct email and password."""
+    def authenticate(self, *, email: str, password: str, address: str | None = None) -> Login:
+        """The user for a correct email and password, within the login throttle.
+
+        Failed attempts are counted per account and per client address; past the
+        limit the caller is told how long to wait (TooManyAttempts). A hash made
+        with older parameters is replaced, keeping the password and the tokens.
+        """
+        account = email.strip().lower()
+        wait = self.login_throttle.admit(account=account, address=address)
+        if wait:
+            raise TooManyAttempts("too many failed logins, try again later", retry_after=wait)
+        try:
+            user = self._check_password(email, password)
+        except InvalidCredentials:
+            raise
+        except BaseException:
+            # The check could not be made (the store is down, say): not the caller's failure.
+            self.login_throttle.withdraw(account=account, address=address)
+            raise
+        self.login_throttle.succeeded(account=account, address=address)
+        if self.passwords.needs_rehash(user.password_hash):
+            self._rehash(user.id, password)
+        return Login(user.id, user.token_version)
+
+    def _check_password(self, email: str, password: str) -> User:
         try:
             claim = self._load(EmailClaim, email_claim_id(email), to_change=False)
             user = self._load(User, claim.user_id, to_change=False)
@@ -137,7 +184,56 @@ class CompanionApplication(Application[UUID]):
             raise InvalidCredentials("wrong email or password") from None
         if user.forgotten or not self.passwords.verify(user.password_hash, password):
             raise InvalidCredentials("wrong email or password")
-        return user.id
+        return user
+
+    def _rehash(self, user_id: UUID, password: str) -> None:
+        password_hash = self.passwords.hash(password)
+
+        def save() -> None:
+            user = self._load(User, user_id)
+            if not user.forgotten and self.passwords.needs_rehash(user.password_hash):
+                user.rehash_password(password_hash)
+                self.save_all(user)
+
+        try:
+            self._retry_on_conflict(save)
+        except ConcurrencyConflict:
+            log.warning("user.rehash_postponed", user_id=str(user_id))
+
+    def change_password(
+        self, *, user_id: UUID, current_password: str, new_password: str
+    ) -> int | None:
+        """A new password; every token issued before stops working."""
+        check_password(new_password)
+        password_hash = self.passwords.hash(new_password)
+
+        def save() -> int | None:
+            user = self._load(User, user_id)
+            if user.forgotten:
+                raise UserNotFound("no such user")
+            if not self.passwords.verify(user.password_hash, current_password):
+                raise InvalidCredentials("wrong password")
+            user.change_password(password_hash)
+            return self.save_all(user)
+
+        position: int | None = self._retry_on_conflict(save)
+        log.info("user.password_changed", user_id=str(user_id))
+        return position
+
+    def forget_user(self, *, user_id: UUID) -> int | None:
+        """The user leaves: personal data out of the aggregate, every token invalid."""
+
+        def save() -> int | None:
+            try:
+                user = self._load(User, user_id)
+            except AggregateNotFoundError:
+                raise UserNotFound("no such user") from None
+            user.forget()
+            return self.save_all(user)
+
+        position: int | None = self._retry_on_conflict(save)
+        log.info("user.forgotten", user_id=str(user_id))
+        return position
 
     def user(self, user_id: UUID) -> User:
         """The user, to read only (it may be the cached object itself)."""
@@ -201,12 +297,9 @@ class CompanionApplication(Application[UUID]):
 
         conversation, message_id, position = self._retry_on_conflict(store_user_message)
         if not conversation.is_awaiting_reply(message_id):
-            # A retry of a turn that already has its reply.
-            reply = next(
-                (t for t in conversation.recent_turns() if t.message_id == reply_id(message_id)),
-                None,
-            )
-            return ChatTurn(message_id, reply_id(message_id), reply and reply.text, position)
+            # A retry of a turn that already has its reply: answer the stored one.
+            text_stored = self._stored_reply(conversation, reply_id(message_id))
+            return ChatTurn(message_id, reply_id(message_id), text_stored, position)
 
         request = ChatRequest(
             persona=character.persona,
@@ -232,10 +325,15 @@ class CompanionApplication(Application[UUID]):
         # if another writer got there first is it loaded again.
         unsaved = [conversation]
 
+        stored: list[str] = []
+
         def store_reply() -> int | None:
             conversation = unsaved.pop() if unsaved else self._load(Conversation, conv_id)
             if not conversation.is_awaiting_reply(message_id):
-                return None  # a concurrent retry of this same turn replied first
+                # A concurrent retry of this same turn replied first: its reply is the
+                # one stored, so it is the one to answer, not the one made here.
+                stored.append(self._stored_reply(conversation, reply_id(message_id)))
+                return None
             conversation.reply(
                 in_reply_to=message_id,
                 text=text_out,
@@ -248,4 +346,26 @@ class CompanionApplication(Application[UUID]):
             return self.save_all(conversation)
 
         reply_position = self._retry_on_conflict(store_reply)
-        return ChatTurn(message_id, reply_id(message_id), text_out, reply_position or position)
+        return ChatTurn(
+            message_id,
+            reply_id(message_id),
+            stored[-1] if stored else text_out,
+            reply_position or position,
+        )
+
+    def _stored_reply(self, conversation: Conversation, message_id: UUID) -> str:
+        """The text of a stored reply: from the recent turns, else from the log itself."""
+        for turn in conversation.recent_turns():
+            if turn.message_id == message_id:
+                return turn.text
+        # Older than the recent turns (a late client retry): read the stream backwards.
+        upper: int | None = None
+        while True:
+            events = list(self.events.get(conversation.id, lte=upper, desc=True, limit=200))
+            for stored_event in events:
+                if getattr(stored_event, "message_id", None) == message_id:
+                    text: str = stored_event.text  # type: ignore[attr-defined]
+                    return text
+            if len(events) < 200:
+                raise MessageNotFound("the reply of this message is not stored")
+            upper = events[-1].originator_version - 1

@@ -11,17 +11,19 @@ from eventsourcing.utils import Environment, resolve_topic
 
 from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.passwords import Argon2Passwords
+from companion.adapters.throttle import MemoryLoginThrottle, RedisLoginThrottle, ThrottlePolicy
 from companion.app.application import CompanionApplication
 from companion.app.errors import StoreMissing
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
 from companion.app.settings import Settings
 from companion.app.store_guard import verify_store_encoding
 from companion.domain.chat import ChatModel
-from companion.domain.ports import Passwords
+from companion.domain.ports import LoginThrottle, Passwords
 from projections.base import Projection
 from projections.characters import CharactersProjection
 from projections.conversations import ConversationsProjection
 from projections.runner import ProjectionRunner
+from projections.users import UsersProjection
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 log = structlog.get_logger(__name__)
@@ -31,9 +33,10 @@ log = structlog.get_logger(__name__)
 class ReadModels:
     conversations: ConversationsProjection = field(default_factory=ConversationsProjection)
     characters: CharactersProjection = field(default_factory=CharactersProjection)
+    users: UsersProjection = field(default_factory=UsersProjection)
 
     def all(self) -> list[Projection]:
-        return [self.conversations, self.characters]
+        return [self.conversations, self.characters, self.users]
 
 
 @dataclass
@@ -87,13 +90,21 @@ def bootstrap(
             raise _missing(store)
     if not create_store:
         env["CREATE_TABLE"] = "n"
+    client = (
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
+        if settings.redis_url
+        else None
+    )
     application = CompanionApplication(
         env,
         passwords=passwords
         or Argon2Passwords(
-            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            max_concurrent=settings.password_hashing_concurrency,
         ),
         chat_model=chat_model or OfflinePersonaResponder(),
+        login_throttle=login_throttle(settings, client),
     )
     try:
         if not create_store and not _has_events(application):
@@ -114,12 +125,19 @@ def bootstrap(
     )
     application.on_saved = runner.notify
     log.info("companion.bootstrapped", backend=store.backend)
-    client = (
-        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1)
-        if settings.redis_url
-        else None
-    )
     return Companion(settings, store, application, views, read_models, runner, client)
+
+
+def login_throttle(settings: Settings, client: redis.Redis | None) -> LoginThrottle:
+    """Shared by every API process through Redis when there is one, else this process's."""
+    policy = ThrottlePolicy(
+        failures_per_account=settings.login_max_failures_per_account,
+        failures_per_address=settings.login_max_failures_per_address,
+        window_seconds=settings.login_failure_window_seconds,
+    )
+    if client is not None:
+        return RedisLoginThrottle(client, policy)
+    return MemoryLoginThrottle(policy)
 
 
 def _missing(store: Store) -> StoreMissing:

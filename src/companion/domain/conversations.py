@@ -7,6 +7,7 @@ user messages still waiting for a reply.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
@@ -14,7 +15,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from companion.domain import validation
-from companion.domain.errors import AlreadyReplied, InvalidInput, MessageNotFound
+from companion.domain.errors import (
+    AlreadyReplied,
+    IdempotencyConflict,
+    InvalidInput,
+    MessageNotFound,
+)
 from companion.domain.identity import conversation_id, reply_id, user_message_id
 
 MAX_MESSAGE_CHARS = 4000
@@ -35,6 +41,11 @@ class Turn:
 
 def check_message_text(text: str) -> str:
     return validation.text("text", text, max_length=MAX_MESSAGE_CHARS)
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of a message, to tell a retry from a reused client id."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def check_client_message_id(client_message_id: str | None) -> str | None:
@@ -95,6 +106,7 @@ class Conversation(Aggregate):
         self.character_id = character_id
         self.recent: list[dict[str, str]] = []
         self.client_ids: dict[str, str] = {}
+        self.client_digests: dict[str, str] = {}
         self.awaiting_reply: list[str] = []
         self.message_count = 0
         self.last_read: UUID | None = None
@@ -120,12 +132,22 @@ class Conversation(Aggregate):
     def send_user_message(
         self, text: str, *, client_message_id: str | None, message_id: UUID
     ) -> UUID:
-        """Record the user's message; a retried client id returns the stored message's id."""
+        """Record the user's message; a retried client id returns the stored message's id.
+
+        A client id already used for another text is a conflict, not a retry.
+        """
         text = check_message_text(text)
         client_message_id = check_client_message_id(client_message_id)
         if client_message_id is not None:
             known = self.known_message(client_message_id)
             if known is not None:
+                # Conversations stored before digests were kept have none to compare.
+                digests: dict[str, str] = getattr(self, "client_digests", {})
+                stored = digests.get(client_message_id)
+                if stored is not None and stored != text_digest(text):
+                    raise IdempotencyConflict(
+                        "client_message_id was already used for another message"
+                    )
                 return known
             message_id = user_message_id(self.id, client_message_id, self.message_count)
         self._user_message_sent(
@@ -140,9 +162,13 @@ class Conversation(Aggregate):
         self._remember_turn("user", message_id, text)
         self.awaiting_reply.append(str(message_id))
         if client_message_id is not None:
+            digests: dict[str, str] = self.__dict__.setdefault("client_digests", {})
             self.client_ids[client_message_id] = str(message_id)
+            digests[client_message_id] = text_digest(text)
             while len(self.client_ids) > REMEMBERED_CLIENT_IDS:
-                del self.client_ids[next(iter(self.client_ids))]
+                forgotten = next(iter(self.client_ids))
+                del self.client_ids[forgotten]
+                digests.pop(forgotten, None)
 
     def reply(
         self,

@@ -75,6 +75,11 @@ class User(Aggregate):
     class PasswordChanged(Aggregate.Event):
         password_hash: str
 
+    class PasswordRehashed(Aggregate.Event):
+        """The same password, hashed again with the current (stronger) parameters."""
+
+        password_hash: str
+
     class TierChanged(Aggregate.Event):
         tier: str
 
@@ -115,6 +120,9 @@ class User(Aggregate):
         self.timezone = timezone
         self.tier: Tier = "free"
         self.forgotten = False
+        self.token_version = 0
+        """Tokens carry the version they were issued at; a change of password or
+        the user being forgotten moves it on, so every older token stops working."""
 
     def _ensure_active(self) -> None:
         if self.forgotten:
@@ -150,6 +158,16 @@ class User(Aggregate):
     @event(PasswordChanged)
     def _change_password(self, password_hash: str) -> None:
         self.password_hash = password_hash
+        self.token_version = getattr(self, "token_version", 0) + 1
+
+    def rehash_password(self, password_hash: str) -> None:
+        """Keep the password but not its old hash; tokens stay valid."""
+        self._ensure_active()
+        self._rehash_password(password_hash=password_hash)
+
+    @event(PasswordRehashed)
+    def _rehash_password(self, password_hash: str) -> None:
+        self.password_hash = password_hash
 
     def change_tier(self, tier: str) -> None:
         self._ensure_active()
@@ -170,6 +188,7 @@ class User(Aggregate):
     @event(Forgotten)
     def _forget(self) -> None:
         self.forgotten = True
+        self.token_version = getattr(self, "token_version", 0) + 1
         self.email = ""
         self.password_hash = ""
         self.name = ""

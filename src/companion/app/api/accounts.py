@@ -6,14 +6,17 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from companion.app.api import schemas
+from companion.app.api.auth import TOKEN_VERSION_CLAIM
+from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.api.openapi import errors
+from companion.domain.errors import UserNotFound
 
 
 class AuthController(Controller):
@@ -28,15 +31,19 @@ class AuthController(Controller):
         responses=errors(409),
     )
     def register(
-        self, data: JSONBody[schemas.RegisterBody], companion: CompanionDep
+        self,
+        data: JSONBody[schemas.RegisterBody],
+        companion: CompanionDep,
+        request: Request[Any, Any, Any],
     ) -> schemas.Registered:
-        user_id = companion.application.register(
+        user_id, position = companion.application.register_user(
             email=data.email,
             password=data.password,
             name=data.name,
             nickname=data.nickname,
             timezone=data.timezone,
         )
+        read_your_writes(request, companion, position, ["users"])
         return schemas.Registered(user_id=user_id)
 
     @post(
@@ -52,10 +59,18 @@ class AuthController(Controller):
         companion: CompanionDep,
         request: Request[Any, Any, Any],
     ) -> schemas.Token:
-        user_id = companion.application.authenticate(email=data.email, password=data.password)
+        login = companion.application.authenticate(
+            email=data.email,
+            password=data.password,
+            address=request.client.host if request.client else None,
+        )
         auth: JWTAuth[UUID, Token] = request.app.state.jwt_auth
         ttl = companion.settings.jwt_ttl_seconds
-        token = auth.create_token(identifier=str(user_id), token_expiration=timedelta(seconds=ttl))
+        token = auth.create_token(
+            identifier=str(login.user_id),
+            token_expiration=timedelta(seconds=ttl),
+            token_extras={TOKEN_VERSION_CLAIM: login.token_version},
+        )
         return schemas.Token(access_token=token, expires_in=ttl)
 
 
@@ -65,9 +80,11 @@ class MeController(Controller):
 
     @get("/", operation_id="me", sync_to_thread=True)
     def me(self, companion: CompanionDep, user_id: UserId) -> schemas.Me:
-        user = companion.application.user(user_id)
+        user = companion.read_models.users.get(companion.views, user_id)
+        if user is None or user.forgotten:
+            raise UserNotFound("no such user")
         return schemas.Me(
-            user_id=user.id,
+            user_id=user.user_id,
             email=user.email,
             name=user.name,
             nickname=user.nickname,
@@ -75,3 +92,25 @@ class MeController(Controller):
             subscription_tier=user.tier,
             gems=0,  # no wallet events exist yet, so every balance is zero
         )
+
+    @put(
+        "/password",
+        status_code=HTTP_204_NO_CONTENT,
+        operation_id="changePassword",
+        sync_to_thread=True,
+        responses=errors(401),
+    )
+    def change_password(
+        self,
+        data: JSONBody[schemas.PasswordChangeBody],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> None:
+        """A new password; every token issued before it stops working, this one included."""
+        position = companion.application.change_password(
+            user_id=user_id,
+            current_password=data.current_password,
+            new_password=data.new_password,
+        )
+        read_your_writes(request, companion, position, ["users"])

@@ -20,6 +20,7 @@ from companion.app.api.accounts import AuthController, MeController
 from companion.app.api.auth import jwt_auth
 from companion.app.api.body import StrictJSONPydanticPlugin, StrictJSONRequest
 from companion.app.api.characters import CharacterController
+from companion.app.api.consistency import consistency_header
 from companion.app.api.dependencies import provide_companion, provide_user_id
 from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
@@ -90,6 +91,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
         plugins=[StrictJSONPydanticPlugin()],
         exception_handlers=exception_handlers,
         middleware=[RequestLog()],
+        before_send=[consistency_header],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(

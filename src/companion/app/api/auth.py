@@ -5,19 +5,39 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
+from companion.domain.errors import UserNotFound
+
 PUBLIC_PATHS = ["/api/v1/auth/", "/health", "/ready", "/schema"]
+TOKEN_VERSION_CLAIM = "ver"
+"""The user's token version when the token was issued; see User.token_version."""
 
 
-def _user_id(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> UUID | None:
-    # The token's subject is all a request needs; use cases load the user when
-    # they must (and refuse a forgotten one), so no store read happens here.
+async def _user_id(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> UUID | None:
+    """The caller, if the token is still good: not forgotten, not issued before a new password."""
     try:
-        return UUID(token.sub)
+        user_id = UUID(token.sub)
     except ValueError:
         return None
+    companion = connection.app.state.companion
+    version = token.extras.get(TOKEN_VERSION_CLAIM, 0)
+    view = await anyio.to_thread.run_sync(companion.read_models.users.get, companion.views, user_id)
+    if view is None:
+        # The users read model has not caught up with this user yet: the write side
+        # knows. (Only in the moment between registration and its projection.)
+        try:
+            user = await anyio.to_thread.run_sync(companion.application.user, user_id)
+        except UserNotFound:
+            return None
+        current = user.token_version
+    elif view.forgotten:
+        return None
+    else:
+        current = view.token_version
+    return user_id if version == current else None
 
 
 def jwt_auth(secret: str) -> JWTAuth[UUID, Token]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from companion.app.api import schemas
+from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.api.openapi import errors
 from companion.domain.characters import Persona
@@ -39,21 +40,17 @@ def _character_out(view: CharacterView) -> schemas.CharacterOut:
     )
 
 
-def _wait(companion: CompanionDep, position: int | None, projection: str) -> None:
-    """Read-your-writes: hold the answer until the projection has applied our event."""
-    if not companion.runner.wait_for(
-        position, [projection], companion.settings.read_your_writes_timeout
-    ):
-        log.warning("projection.behind", projection=projection, position=position)
-
-
 class CharacterController(Controller):
     path = "/api/v1/characters"
     tags = ["characters"]  # noqa: RUF012
 
     @post("/", status_code=HTTP_201_CREATED, operation_id="createCharacter", sync_to_thread=True)
     def create(
-        self, data: JSONBody[schemas.CharacterBody], companion: CompanionDep, user_id: UserId
+        self,
+        data: JSONBody[schemas.CharacterBody],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
     ) -> schemas.CharacterCreated:
         persona = Persona.parse(
             name=data.name,
@@ -68,7 +65,7 @@ class CharacterController(Controller):
         character_id, position = companion.application.create_character(
             user_id=user_id, persona=persona
         )
-        _wait(companion, position, "characters")
+        read_your_writes(request, companion, position, ["characters"])
         return schemas.CharacterCreated(character_id=character_id)
 
     @get("/", operation_id="listCharacters", sync_to_thread=True)
@@ -95,6 +92,7 @@ class CharacterController(Controller):
         data: JSONBody[schemas.MessageBody],
         companion: CompanionDep,
         user_id: UserId,
+        request: Request[Any, Any, Any],
     ) -> schemas.TurnOut:
         turn = companion.application.send_message(
             user_id=user_id,
@@ -102,19 +100,10 @@ class CharacterController(Controller):
             text=data.text,
             client_message_id=data.client_message_id,
         )
-        _wait(companion, turn.position, "conversations")
-        reply_text = turn.reply_text
-        if reply_text is None:
-            # A retried turn whose reply is older than the aggregate's recent turns.
-            page = companion.read_models.conversations.messages(
-                companion.views, conversation_id(user_id, character_id), before=None, limit=100
-            )
-            reply_text = next(
-                (m.text for m in page.messages if m.message_id == turn.reply_message_id), ""
-            )
+        read_your_writes(request, companion, turn.position, ["conversations"])
         return schemas.TurnOut(
             message_id=turn.user_message_id,
-            reply=schemas.Reply(message_id=turn.reply_message_id, text=reply_text),
+            reply=schemas.Reply(message_id=turn.reply_message_id, text=turn.reply_text),
         )
 
     @get("/{character_id:uuid}/messages", operation_id="listMessages", sync_to_thread=True)

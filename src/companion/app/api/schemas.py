@@ -188,3 +188,8 @@ class ErrorBody(BaseModel):
     status_code: int
     detail: str = Field(description="for people; may change")
     extra: ErrorExtra
+
+
+class PasswordChangeBody(Body):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=10, max_length=256)
