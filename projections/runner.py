@@ -106,7 +106,13 @@ class ProjectionRunner:
     ) -> tuple[int, int]:
         # Every notification up to the head is committed (the recorders keep
         # commit order equal to id order), so a filtered read that comes back
-        # short may safely move the position up to the head.
+        # short may safely move the position up to the head. That order is the
+        # recorders' doing, not ours: SQLite has one writer at a time and the
+        # PostgreSQL recorder locks its table in every insert, so a writer that
+        # drew a lower id commits before any higher id is drawn. Detecting gaps
+        # here instead would need a wait on every hole, since rolled-back inserts
+        # leave holes in a sequence forever. test_runner_guarantees.py fails if
+        # the recorder stops keeping that order.
         head = self.head()
         if head <= start:
             return 0, start
