@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import itertools
 import json
+import types
+import typing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import Notification
 
-from companion.app.event_log import RECORD_FIELDS
-from companion.domain.characters import Persona
+from companion.app.event_catalogue import Attributions, EventType, catalogue
+from companion.app.event_log import RECORD_FIELDS, Export, to_json
+from companion.app.redaction import CATEGORY_FIELDS, Redaction
+from companion.domain.characters import Character, Persona
 from tests.integration.test_cli import (  # noqa: F401  (fixtures)
     FIRST_MESSAGE,
     SECOND_MESSAGE,
@@ -235,6 +243,102 @@ def test_pseudonyms_hold_within_an_export_and_change_across_exports(
     # A user's pseudonym is the same on their account and on their messages.
     aiko = one[str(story.aiko.user_id)]
     assert {r["user_id"] for r in first if r["state"].get("text_chars")} >= {aiko}
+
+
+def test_a_reason_typed_for_a_relationship_change_leaves_only_as_its_length(
+    store_url: str, story: Story, tmp_path: Path
+) -> None:
+    reason = "marker-4f1c: she said the tomatoes reminded her of her late grandmother"
+    companion = open_companion(store_url, tmp_path)
+    try:
+        application = companion.application
+        hana: Character = application.repository.get(story.hana_id)
+        hana.change_relationship_level(3, reason=reason)
+        application.save(hana)
+    finally:
+        companion.close()
+
+    jsonl = ok(store_url, "events", "export", "--redact").stdout
+    as_csv = ok(store_url, "events", "export", "--redact", "--format", "csv").stdout
+
+    assert "marker-4f1c" in ok(store_url, "events", "export").stdout
+    assert "marker-4f1c" not in jsonl
+    assert "marker-4f1c" not in as_csv
+    (changed,) = of_type(
+        [json.loads(line) for line in jsonl.splitlines()], "RelationshipLevelChanged"
+    )
+    assert changed["state"] == {"before": 1, "after": 3, "reason_chars": len(reason)}
+    (row,) = [r for r in csv.DictReader(io.StringIO(as_csv)) if r["reason_chars"]]
+    assert row["reason_chars"] == str(len(reason))
+    assert row["other"] == ""
+
+
+class Markers:
+    """Unique strings, each remembered with the name of the field it was put in."""
+
+    def __init__(self) -> None:
+        self.field_of: dict[str, str] = {}
+        self._numbers = itertools.count()
+
+    def __call__(self, field: str) -> str:
+        marker = f"marker-{next(self._numbers):04d}-{field}"
+        self.field_of[marker] = field
+        return marker
+
+    def nested(self) -> dict[str, Any]:
+        """A free-form value, as a future aggregate's dict field might hold."""
+        return {
+            "gender": self("gender"),
+            "fact": self("fact"),
+            "deeper": {"note": self("note"), "model": self("model")},
+            "items": [self("items"), self("items")],
+        }
+
+
+def synthetic(hint: Any, field: str, markers: Markers) -> Any:
+    """A value of the declared type, every string in it a marker."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is str:
+        return markers(field)
+    if hint is UUID:
+        return uuid4()
+    if hint in (int, bool):
+        return hint(1)
+    if origin in (typing.Union, types.UnionType):
+        return synthetic(next(a for a in args if a is not type(None)), field, markers)
+    if origin is dict:
+        return {"timezone": markers("timezone"), **markers.nested()}
+    raise AssertionError(f"no synthetic value for {field}: {hint}; teach this test the type")
+
+
+def synthetic_event(event_type: EventType, markers: Markers) -> Any:
+    hints = typing.get_type_hints(event_type.event_class)
+    values = {
+        f.name: synthetic(hints[f.name], f.name, markers)
+        for f in dataclasses.fields(event_type.event_class)
+        if f.name not in ("originator_id", "originator_version", "timestamp")
+    }
+    return event_type.event_class(
+        originator_id=uuid4(), originator_version=1, timestamp=datetime.now(UTC), **values
+    )
+
+
+@pytest.mark.parametrize("event_type", catalogue(), ids=lambda t: t.qualname)
+def test_no_string_of_any_event_survives_redaction_unless_its_field_is_a_category(
+    event_type: EventType,
+) -> None:
+    markers = Markers()
+    event = synthetic_event(event_type, markers)
+    notification = Notification(uuid4(), 1, event_type.topic, b"", 1)
+    redaction = Redaction()
+
+    record = Export(Attributions(), redaction).record(notification, event)
+
+    output = to_json(record)
+    survivors = {m: f for m, f in markers.field_of.items() if m in output}
+    assert {m: f for m, f in survivors.items() if f not in CATEGORY_FIELDS} == {}
+    # The CSV columns of the type are the fields of its redacted events.
+    assert set(record["state"]) == set(redaction.columns(event_type))
 
 
 # -- CSV ---------------------------------------------------------------------------------------

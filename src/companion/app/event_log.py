@@ -177,18 +177,21 @@ class Export:
         if self.redaction is not None:
             for name in ("originator_id", "user_id", "character_id"):
                 record[name] = self.redaction.value(record[name])
-            record["state"] = self.redaction.state(state)
+            # A secret leaves not even as its placeholder's length.
+            record["state"] = self.redaction.state(
+                {k: v for k, v in state.items() if k not in SECRET_FIELDS}
+            )
         return record
 
     def state_columns(self, types: Sequence[EventType]) -> tuple[str, ...]:
         """The CSV columns of the states of these types, in catalogue order."""
         columns: list[str] = []
         for event_type in types:
-            for name in event_type.fields:
-                if name in SECRET_FIELDS:
-                    continue
-                names = (name,) if self.redaction is None else self.redaction.field_names(name)
-                columns.extend(n for n in names if n not in columns)
+            if self.redaction is None:
+                names = [n for n in event_type.fields if n not in SECRET_FIELDS]
+            else:
+                names = list(self.redaction.columns(event_type))
+            columns.extend(n for n in names if n not in columns)
         return tuple(columns)
 
     def write(

@@ -1,4 +1,10 @@
-"""Redaction of exported events: personal values removed, every id pseudonymised."""
+"""Redaction of exported events: safe by default, every id pseudonymised.
+
+A string leaves a redacted export as written only when its field is a category
+(a value from a short, known set, such as a tier or a model name). Every other
+string, at any depth, becomes its length: a text field added tomorrow (a memory
+fact, a reason typed by someone) cannot leak because nobody listed it.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,32 @@ import dataclasses
 import hashlib
 import hmac
 import secrets
+import types
+import typing
 from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-# Fields whose values are personal wherever they sit (top level or nested).
+from companion.app.event_catalogue import EventType
+
+# String fields whose values are categories, never free text: exported as they are.
+CATEGORY_FIELDS = frozenset(
+    {
+        "originator_topic",  # the event class
+        "timezone",  # an IANA zone name
+        "tier",  # free, premium, ultimate
+        "gender",  # of a persona
+        "model",  # the chat model that replied
+        "voice",  # the voice a reply was spoken in
+        "slot",  # where an item is equipped
+    }
+)
+# Fields whose values are personal wherever they sit (top level or nested):
+# not even their length leaves.
 PERSONAL_FIELDS = frozenset(
     {
         "email",
@@ -24,14 +51,19 @@ PERSONAL_FIELDS = frozenset(
         "audio_ref",
     }
 )
-# Written by people: analysts keep their length.
-WRITTEN_FIELDS = frozenset({"text", "transcript"})
 # Profile changes keep which fields changed, not to what.
 CHANGES_FIELD = "changes"
+# Values that hold no text: exported as they are.
+PLAIN_VALUES = (bool, int, float, Decimal, datetime, date, Enum, type(None))
+
+
+def chars(name: str) -> str:
+    """The field that holds the length of a text field."""
+    return f"{name}_chars"
 
 
 class Redaction:
-    """Removes personal values from exported events and pseudonymises every id.
+    """Removes free text and personal values from exported events; pseudonymises every id.
 
     A pseudonym is an HMAC-SHA256 of the id under a key made for this one
     export, shaped as a UUID: the same id gets the same pseudonym within an
@@ -46,41 +78,83 @@ class Redaction:
         digest = hmac.new(self._key, value.bytes, hashlib.sha256).digest()
         return UUID(bytes=digest[:16], version=4)
 
-    def field_names(self, name: str) -> tuple[str, ...]:
-        """What a state field becomes in a redacted export: nothing, itself or a summary."""
-        if name in PERSONAL_FIELDS:
-            return ()
-        if name in WRITTEN_FIELDS:
-            return (f"{name}_chars",)
-        if name == CHANGES_FIELD:
-            return ("changed_fields",)
-        return (name,)
+    def columns(self, event_type: EventType) -> tuple[str, ...]:
+        """The top-level fields of a redacted event of this type, from its declared types."""
+        hints = _hints(event_type.event_class)
+        columns: list[str] = []
+        for name in event_type.fields:
+            if name in PERSONAL_FIELDS:
+                continue
+            if name == CHANGES_FIELD:
+                columns.append("changed_fields")
+            elif name not in CATEGORY_FIELDS and _is_text(hints.get(name)):
+                columns.append(chars(name))
+            else:
+                columns.append(name)
+        return tuple(columns)
 
     def state(self, state: Mapping[str, Any]) -> dict[str, Any]:
         redacted: dict[str, Any] = {}
-        for name, value in state.items():
+        for key, value in state.items():
+            name = self._key_of(key)
             if name in PERSONAL_FIELDS:
                 continue
-            if name in WRITTEN_FIELDS:
-                redacted[f"{name}_chars"] = len(value) if isinstance(value, str) else None
-            elif name == CHANGES_FIELD and isinstance(value, Mapping):
-                redacted["changed_fields"] = sorted(value)
-            else:
-                redacted[name] = self.value(value)
+            if name == CHANGES_FIELD and isinstance(value, Mapping):
+                redacted["changed_fields"] = sorted(self._key_of(k) for k in value)
+                continue
+            kept, is_text = self._value(name, value)
+            redacted[chars(name) if is_text else name] = kept
         return redacted
 
     def value(self, value: Any) -> Any:
+        """An id (or any value outside an event's state), redacted as a nameless field."""
+        kept, _ = self._value("", value)
+        return kept
+
+    def _value(self, name: str, value: Any) -> tuple[Any, bool]:
+        """The value a field keeps, and whether it was text now replaced by its length."""
         if isinstance(value, UUID):
-            return self.pseudonym(value)
+            return self.pseudonym(value), False
+        if isinstance(value, PLAIN_VALUES):
+            return value, False
         if isinstance(value, str):
-            return self.pseudonym(parsed) if (parsed := _as_uuid(value)) else value
+            if (parsed := _as_uuid(value)) is not None:
+                return self.pseudonym(parsed), False
+            if name in CATEGORY_FIELDS:
+                return value, False
+            return len(value), True
         if isinstance(value, Mapping):
-            return self.state(value)
+            return self.state(value), False
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return self.state(dataclasses.asdict(value))
+            return self.state(dataclasses.asdict(value)), False
         if isinstance(value, list | tuple | set | frozenset):
-            return [self.value(item) for item in value]
-        return value
+            items = [self._value(name, item) for item in value]
+            return [kept for kept, _ in items], any(is_text for _, is_text in items)
+        # Bytes or anything else: nothing says it is not personal.
+        return len(str(value)), True
+
+    def _key_of(self, key: Any) -> str:
+        """A mapping key as a field name; a key that is an id is pseudonymised like one."""
+        text = str(key)
+        parsed = key if isinstance(key, UUID) else _as_uuid(text)
+        return str(self.pseudonym(parsed)) if parsed is not None else text
+
+
+@cache
+def _hints(event_class: type) -> dict[str, Any]:
+    return typing.get_type_hints(event_class)
+
+
+def _is_text(hint: Any) -> bool:
+    """Whether a declared type holds text: str, optional str, or a collection of str."""
+    if hint is str:
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_text(arg) for arg in args if arg is not type(None))
+    if origin in (list, tuple, set, frozenset):
+        return any(_is_text(arg) for arg in args if arg is not Ellipsis)
+    return False
 
 
 def _as_uuid(text: str) -> UUID | None:
