@@ -8,10 +8,13 @@ from typing import Any
 from uuid import UUID
 
 import jwt
+from eventsourcing.utils import get_topic
 from litestar.testing import TestClient
 
+from companion.adapters.passwords import Argon2Passwords
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
+from companion.domain.users import User
 from tests.api.conftest import PASSWORD, PERSONA, api_settings, sign_up
 
 NEW_PASSWORD = "another long passphrase"
@@ -109,3 +112,27 @@ def test_a_write_the_read_models_have_not_applied_says_pending(tmp_path: Path) -
             assert companion.application.recorder.max_notification_id()
     finally:
         companion.close()
+
+
+def test_a_login_replaces_a_weak_hash_and_keeps_the_tokens(
+    client: TestClient[Any], companion: Companion
+) -> None:
+    headers = sign_up(client, "rehash@example.com")
+    # The operator raised the hashing cost: hashes made before are weaker.
+    companion.application.passwords = Argon2Passwords(time_cost=2, memory_cost=2048)
+    login = {"email": "rehash@example.com", "password": PASSWORD}
+    assert client.post("/api/v1/auth/token", json=login).status_code == 200
+    rehashed = companion.application.recorder.select_notifications(
+        1, limit=100, topics=[get_topic(User.PasswordRehashed)]
+    )
+    assert len(rehashed) == 1
+    assert me(client, headers).status_code == 200  # a rehash is not a new password
+    assert client.post("/api/v1/auth/token", json=login).status_code == 200
+    assert (
+        len(
+            companion.application.recorder.select_notifications(
+                1, limit=100, topics=[get_topic(User.PasswordRehashed)]
+            )
+        )
+        == 1
+    )  # once replaced, the hash is current
