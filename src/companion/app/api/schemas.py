@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 # What the domain checks, said in the schema too so that the document tells
 # clients (and the fuzzer) which values are valid: text is stripped and must
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SPACE = r"\s\x1c-\x1f\x85"
 NOT_BLANK = rf"[^{SPACE}]"
 EMAIL = rf"^[{SPACE}]*[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+[{SPACE}]*$"
-TIMEZONES = sorted(available_timezones())
+TIMEZONES: list[JsonValue] = [*sorted(available_timezones())]
 
 
 class Body(BaseModel):
