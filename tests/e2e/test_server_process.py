@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -107,3 +108,35 @@ def test_a_served_api_keeps_every_turn_across_a_restart(server: Server, tmp_path
     log = server.log.read_text()
     assert "Good morning" not in log  # message text never reaches the logs
     assert PASSWORD not in log
+
+
+def test_a_server_without_the_stores_key_refuses_to_start_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    keyed = Server(tmp_path)
+    keyed.env["COMPANION_CIPHER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    keyed.start()
+    with httpx.Client(base_url=keyed.base, timeout=10) as http:
+        body = {"email": "kept@example.com", "password": PASSWORD, "name": "K", "nickname": "K"}
+        assert http.post("/api/v1/auth/register", json=body).status_code == 201
+    keyed.stop()
+    events = tmp_path / "companion.db"
+    before = events.read_bytes()
+
+    for cipher_key in (None, base64.b64encode(os.urandom(32)).decode()):
+        env = {k: v for k, v in keyed.env.items() if k != "COMPANION_CIPHER_KEY"}
+        if cipher_key is not None:
+            env["COMPANION_CIPHER_KEY"] = cipher_key
+        finished = subprocess.run(
+            [str(COMPANION), "serve", "--host", "127.0.0.1", "--port", str(keyed.port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert finished.returncode != 0
+        last = finished.stderr.strip().splitlines()[-1]
+        assert "COMPANION_CIPHER_KEY" in last, finished.stderr
+        assert "Traceback" not in finished.stderr
+    assert events.read_bytes() == before  # not one byte written by the refused processes
