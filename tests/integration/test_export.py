@@ -18,8 +18,9 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Notification
 
+from companion.app import cli as cli_module
 from companion.app.event_catalogue import Attributions, EventType, catalogue
-from companion.app.event_log import RECORD_FIELDS, Export, to_json
+from companion.app.event_log import RECORD_FIELDS, Export, read_attributions, to_json
 from companion.app.redaction import CATEGORY_FIELDS, Redaction
 from companion.domain.characters import Character, Persona
 from tests.integration.test_cli import (  # noqa: F401  (fixtures)
@@ -40,6 +41,7 @@ from tests.personas import PERSONA_INPUT as PERSONA
 
 HANA_MESSAGE = "Hana, the sea was loud in Kamakura tonight"
 OTHER_MESSAGE = "Kenji here: my cat learned to open doors"
+LATE_MESSAGE = "Mei, just signed up while an export was running"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -130,6 +132,31 @@ def test_messages_after_since_still_carry_their_user_and_character(
     replies = of_type(window, "CompanionReplied")
     assert replies
     assert all(r["user_id"] and r["character_id"] for r in replies)
+
+
+def test_a_conversation_started_while_exporting_waits_for_the_next_export(
+    store_url: str, story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def attributions_then_a_newcomer(application: Any, *, head: int) -> Attributions:
+        attributions = read_attributions(application, head=head)
+        mei = application.register(
+            email="mei@example.com", password="correct horse battery", name="Mei", nickname="M"
+        )
+        hana, _ = application.create_character(user_id=mei, persona=Persona.parse(**HANA))
+        application.send_message(user_id=mei, character_id=hana, text=LATE_MESSAGE)
+        return attributions
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cli_module, "read_attributions", attributions_then_a_newcomer)
+        during = exported(store_url)
+    after = exported(store_url)
+
+    assert all(r["user_id"] for r in during)
+    assert LATE_MESSAGE not in user_messages(during)
+    assert [r["position"] for r in during] == [r["position"] for r in after[: len(during)]]
+    (late,) = [r for r in of_type(after, "UserMessageSent") if r["state"]["text"] == LATE_MESSAGE]
+    assert late["user_id"]
+    assert late["character_id"]
 
 
 def test_user_filter_takes_an_email_or_an_id(store_url: str, story: Story) -> None:

@@ -43,6 +43,7 @@ from companion.app.event_log import (
     EventFilter,
     Export,
     ExportFormat,
+    log_head,
     read_attributions,
     read_events,
 )
@@ -343,7 +344,11 @@ def list_event_types(ctx: typer.Context) -> None:
     """Every event type of the domain, with how many of it the log holds."""
     with opened(ctx, create_store=False) as companion:
         counts: dict[str, int] = dict.fromkeys((t.topic for t in catalogue()), 0)
-        for notification, _ in read_events(companion.application, EventFilter(), decode=False):
+        application = companion.application
+        everything = read_events(
+            application, EventFilter(), head=log_head(application), decode=False
+        )
+        for notification, _ in everything:
             counts[notification.topic] = counts.get(notification.topic, 0) + 1
     known = {t.topic: t.qualname for t in catalogue()}
     table = Table("type", "count", "topic")
@@ -361,7 +366,9 @@ def count_events(
     topics = tuple(t.topic for t in chosen_types(types))
     wanted = EventFilter(since, until, topics)
     with opened(ctx, create_store=False) as companion:
-        total = sum(1 for _ in read_events(companion.application, wanted, decode=False))
+        application = companion.application
+        head = log_head(application)
+        total = sum(1 for _ in read_events(application, wanted, head=head, decode=False))
     out.print(str(total), highlight=False)
 
 
@@ -399,7 +406,10 @@ def export_events(
     selected = chosen_types(types)
     with opened(ctx, create_store=False) as companion:
         application = companion.application
-        attributions = read_attributions(application)
+        # Attribution and export read the same events: one appended in between
+        # would be exported without its owner.
+        head = log_head(application)
+        attributions = read_attributions(application, head=head)
         wanted = EventFilter(
             since,
             until,
@@ -409,7 +419,9 @@ def export_events(
         )
         export = Export(attributions, Redaction() if redact else None)
         if output is None:
-            events = read_events(application, wanted, decode=True, attributions=attributions)
+            events = read_events(
+                application, wanted, head=head, decode=True, attributions=attributions
+            )
             with quiet_broken_pipe():
                 export.write(sys.stdout, format_, events, selected)
             return
@@ -418,6 +430,7 @@ def export_events(
             events = read_events(
                 application,
                 wanted,
+                head=head,
                 decode=True,
                 attributions=attributions,
                 on_progress=bar_updater(progress, task),

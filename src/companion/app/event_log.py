@@ -83,15 +83,25 @@ class EventFilter:
         )
 
 
+def log_head(application: Application[Any]) -> int:
+    """The position of the last event of the log (0 when empty).
+
+    Every pass of one command reads up to the same head: what is appended
+    meanwhile is left for the next command, never read by one pass and not another.
+    """
+    return application.recorder.max_notification_id() or 0
+
+
 def read_events(
     application: Application[Any],
     wanted: EventFilter,
     *,
+    head: int,
     decode: bool,
     attributions: Attributions | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[tuple[Notification, Any]]:
-    """The notifications up to the log's current head that pass the filter.
+    """The notifications up to `head` (see `log_head`) that pass the filter.
 
     Each comes with its domain event when `decode` is set (None otherwise). Type
     and owner filters read only the stored topic and stream; the time filter
@@ -101,7 +111,6 @@ def read_events(
     if wanted.by_owner and attributions is None:
         raise ValueError("filtering by user or character needs the log's attributions")
     recorder, mapper = application.recorder, application.mapper
-    head = recorder.max_notification_id() or 0
     start = 1
     while start <= head:
         page = recorder.select_notifications(
@@ -131,11 +140,11 @@ def read_events(
         start = page[-1].id + 1
 
 
-def read_attributions(application: Application[Any]) -> Attributions:
-    """The owner of every stream, from the creation events of the log."""
+def read_attributions(application: Application[Any], *, head: int) -> Attributions:
+    """The owner of every stream, from the creation events of the log up to `head`."""
     attributions = Attributions()
     wanted = EventFilter(topics=tuple(ATTRIBUTION_BY_TOPIC))
-    for notification, event in read_events(application, wanted, decode=True):
+    for notification, event in read_events(application, wanted, head=head, decode=True):
         attributions.learn(notification.topic, notification.originator_id, event)
     return attributions
 
