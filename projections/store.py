@@ -334,6 +334,13 @@ class _PostgresCursor(ViewCursor):
 
 class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
     dialect = "postgres"
+    # One attempt, without the library's retry loop (ten tries, each waiting for the
+    # pool): a request that reads a position during an outage is answered in seconds.
+    max_tracking_id = getattr(
+        PostgresTrackingRecorder.max_tracking_id,
+        "__wrapped__",
+        PostgresTrackingRecorder.max_tracking_id,
+    )
     types = {  # noqa: RUF012
         "uuid": "UUID",
         "timestamp": "TIMESTAMPTZ",

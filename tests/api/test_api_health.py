@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,44 @@ def test_ready_answers_503_while_projections_are_far_behind(
     assert behind.status_code == 503
     assert behind.json()["checks"]["projections"] == "behind by 4"
     assert caught_up.status_code == 200
+
+
+def test_ready_fails_when_no_projection_worker_is_alive_while_events_wait(
+    tmp_path: Path,
+) -> None:
+    settings = api_settings(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/events.db",
+        projection_heartbeat_interval=0.05,
+        projection_worker_stale_seconds=0.5,
+    )
+    api = bootstrap(settings)
+    worker = bootstrap(settings)  # `companion projections run` in another process
+    try:
+        with TestClient(create_app(api, run_projections=False)) as client:
+            assert client.get("/ready").status_code == 200  # nothing waits: nothing to do
+            api.application.register(
+                email="w@example.com", password="0123456789ab", name="W", nickname="W"
+            )
+            refused = client.get("/ready")
+            assert refused.status_code == 503
+            assert "no projection worker" in refused.json()["checks"]["projection_worker"]
+
+            worker.runner.start()
+            assert worker.runner.wait_for(api.runner.head(), ["users"], timeout=10)
+            worker.application.register(
+                email="v@example.com", password="0123456789ab", name="V", nickname="V"
+            )  # events wait again, but a worker is alive
+            assert client.get("/ready").json()["checks"]["projection_worker"] == "ok"
+
+            worker.runner.stop()
+            api.application.register(
+                email="u@example.com", password="0123456789ab", name="U", nickname="U"
+            )
+            deadline = time.monotonic() + 10
+            while client.get("/ready").status_code != 503:
+                assert time.monotonic() < deadline, "a stopped worker still counts as alive"
+                time.sleep(0.1)
+    finally:
+        worker.close()
+        api.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,12 @@ import psycopg
 import pytest
 from eventsourcing.persistence import OperationalError
 from litestar.testing import TestClient
+from psycopg import sql
 
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.characters import Persona
-from tests.api.conftest import PERSONA, api_settings, new_character, sign_up
+from tests.api.conftest import PASSWORD, PERSONA, api_settings, new_character, sign_up
 
 pytestmark = pytest.mark.postgres
 
@@ -90,3 +92,55 @@ def test_the_runner_survives_lost_connections(
         assert turn is not None
         assert companion.runner.wait_for(turn.position, ["conversations"], timeout=30)
     assert companion.runner.lag("conversations") == 0
+
+
+# How long a request may take to be refused while the database refuses connections:
+# the pool wait (COMPANION_POSTGRES_POOL_TIMEOUT, 2 s by default) and a margin for a
+# loaded machine. Before this bound existed it took about 52 s.
+OUTAGE_ANSWER_BOUND_SECONDS = 8.0
+
+
+def refuse_connections(admin_url: str, database_url: str, *, refuse: bool) -> None:
+    dbname = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(dbname), sql.SQL("false" if refuse else "true")
+            )
+        )
+    if refuse:
+        kill_connections(admin_url, database_url)
+
+
+def test_an_outage_is_answered_503_in_seconds_and_recovers(
+    companion: Companion, postgres_admin_url: str, postgres_url: str
+) -> None:
+    with TestClient(create_app(companion, run_projections=False)) as client:
+        user = sign_up_without_runner(client, companion)
+        refuse_connections(postgres_admin_url, postgres_url, refuse=True)
+        try:
+            for method, path in (("POST", "/api/v1/auth/token"), ("GET", "/ready")):
+                started = time.monotonic()
+                body = {"email": user["email"], "password": PASSWORD}
+                response = client.request(method, path, json=body if method == "POST" else None)
+                took = time.monotonic() - started
+                assert response.status_code == 503, response.text
+                assert took < OUTAGE_ANSWER_BOUND_SECONDS, (path, took)
+            assert response.headers.get("retry-after") or path == "/ready"
+        finally:
+            refuse_connections(postgres_admin_url, postgres_url, refuse=False)
+        # Once connections are allowed again the same process serves again.
+        deadline = time.monotonic() + 30
+        while True:
+            body = {"email": user["email"], "password": PASSWORD}
+            response = client.post("/api/v1/auth/token", json=body)
+            if response.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert response.status_code == 200, response.text
+
+
+def sign_up_without_runner(client: TestClient[Any], companion: Companion) -> dict[str, str]:
+    email = "outage@example.com"
+    companion.application.register(email=email, password=PASSWORD, name="O", nickname="O")
+    return {"email": email}

@@ -23,8 +23,8 @@ from projections.base import Projection
 from projections.characters import CharactersProjection
 from projections.conversations import ConversationsProjection
 from projections.runner import ProjectionRunner
-from projections.users import UsersProjection
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.users import UsersProjection
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +122,7 @@ def bootstrap(
         read_models.all(),
         batch_size=settings.projection_batch_size,
         poll_interval=settings.projection_poll_interval,
+        heartbeat_interval=settings.projection_heartbeat_interval,
     )
     application.on_saved = runner.notify
     log.info("companion.bootstrapped", backend=store.backend)

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     read_your_writes_timeout: float = Field(default=3.0, gt=0)
     projection_batch_size: int = Field(default=500, ge=1, le=10_000)
     projection_poll_interval: float = Field(default=0.5, gt=0)
+    projection_heartbeat_interval: float = Field(
+        default=5.0, gt=0, description="seconds between a projection worker's heartbeats"
+    )
+    projection_worker_stale_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="/ready (without embedded projections) fails when no worker was seen"
+        " for this long while events wait",
+    )
     embedded_projections: bool = Field(
         default=True, description="run the projection runner inside the API process"
     )

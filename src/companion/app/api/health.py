@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from companion.app.api import schemas
 from companion.app.api.dependencies import CompanionDep
+from companion.app.bootstrap import Companion
 
 # Readiness stays green while projections are this far behind the log; past it a
 # load balancer should send traffic elsewhere.
 MAX_READY_LAG = 10_000
+
+
+def _worker_check(companion: Companion, lag: int) -> str:
+    """A process that does not project relies on a worker: is one alive while events wait?"""
+    if lag == 0:
+        return "ok"
+    stale = companion.settings.projection_worker_stale_seconds
+    seen = companion.runner.last_heartbeat()
+    if seen is None:
+        return f"no projection worker has ever run while {lag} events wait"
+    age = (datetime.now(UTC) - seen).total_seconds()
+    if age > stale:
+        return f"no projection worker seen for {age:.0f} s while {lag} events wait"
+    return "ok"
 
 
 class HealthController(Controller):
@@ -48,6 +65,8 @@ class HealthController(Controller):
                 )
             lag = max((p.lag for p in projections.values()), default=0)
             checks["projections"] = "ok" if lag <= MAX_READY_LAG else f"behind by {lag}"
+            if not companion.runner.running:
+                checks["projection_worker"] = _worker_check(companion, lag)
         except Exception as error:
             checks["projections"] = f"unavailable: {type(error).__name__}"
         if companion.redis is not None:
