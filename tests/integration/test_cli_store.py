@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import types
@@ -171,6 +172,56 @@ def test_types_lists_the_whole_catalogue_with_counts(store_url: str, tmp_path: P
 
 
 # -- no pipe breaks it -------------------------------------------------------------------------
+
+
+def into_a_closed_pipe(
+    url: str, tmp_path: Path, command: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """The console script writing into a pipe whose reader has already gone.
+
+    `head -0` holds the pipe open until the script's end is opened, then leaves;
+    the script starts only once it has left, so its first write meets a closed pipe
+    (as `| head -1` does when the script writes more than head reads).
+    """
+    script = (
+        'mkfifo "$2/pipe" || exit; '
+        'head -0 < "$2/pipe" & '
+        'exec 4> "$2/pipe"; wait $!; '
+        'exec "$0" --database-url "$1" "${@:3}" >&4'
+    )
+    return subprocess.run(
+        ["bash", "-c", script, str(CONSOLE_SCRIPT), url, str(tmp_path), *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        # Only what goes wrong on stderr, not the progress of a command going well.
+        env={**os.environ, "COMPANION_LOG_LEVEL": "WARNING"},
+    )
+
+
+PRINTING_COMMANDS = [
+    ["events", "types"],
+    ["events", "count"],
+    ["events", "count", "--type", "UserMessageSent"],
+    ["projections", "list"],
+    ["projections", "status"],
+    ["projections", "run", "--once"],
+    ["projections", "rebuild", "--all"],
+]
+
+
+@pytest.mark.parametrize("command", PRINTING_COMMANDS, ids=" ".join)
+def test_a_command_printing_into_a_closed_pipe_exits_0_quietly(
+    store_url: str, tmp_path: Path, command: list[str]
+) -> None:
+    seed(store_url, tmp_path)
+
+    done = into_a_closed_pipe(store_url, tmp_path, command)
+
+    assert done.returncode == 0, done.stderr
+    # A rebuild shows its progress bars on stderr; nothing else may be there.
+    assert [line for line in done.stderr.splitlines() if not line.startswith("rebuilding ")] == []
 
 
 def test_export_into_a_pipe_closed_early_exits_0_quietly(store_url: str, tmp_path: Path) -> None:

@@ -52,7 +52,20 @@ from companion.app.redaction import Redaction
 from companion.app.settings import Settings, SettingsError
 
 log = structlog.get_logger(__name__)
-out = Console()
+
+
+class Stdout(Console):
+    """What commands print: a reader that stops early (`| head`) ends the command, with success.
+
+    Rich would exit 1 instead, so that `set -o pipefail` scripts would fail.
+    """
+
+    def on_broken_pipe(self) -> None:
+        silence_stdout()
+        raise typer.Exit(0)
+
+
+out = Stdout()
 err = Console(stderr=True)
 
 # Locals in a traceback could hold what users wrote: never show them.
@@ -460,7 +473,11 @@ def quiet_broken_pipe() -> Iterator[None]:
     try:
         yield
     except BrokenPipeError:
-        # Whatever is still buffered for the closed pipe must not fail again at exit.
-        with suppress(OSError, ValueError):  # no file descriptor under a test runner
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         raise typer.Exit(0) from None
+
+
+def silence_stdout() -> None:
+    """Whatever is still buffered for a closed pipe must not fail again at exit."""
+    with suppress(OSError, ValueError):  # no file descriptor under a test runner
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
