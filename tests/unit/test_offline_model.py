@@ -13,7 +13,8 @@ from companion.adapters.llm import offline_lines as lines
 from companion.adapters.llm.offline import OfflinePersonaResponder, estimate_tokens
 from companion.domain.characters import TRAITS, Persona
 from companion.domain.chat import ChatReply, ChatRequest
-from companion.domain.conversations import MAX_MESSAGE_CHARS, Turn
+from companion.domain.conversations import Turn
+from companion.domain.limits import MAX_MESSAGE_CHARS
 from companion.domain.replies import is_japanese
 
 NICKNAME = "Mika"

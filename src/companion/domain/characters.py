@@ -11,12 +11,20 @@ from eventsourcing.domain import Aggregate, event
 
 from companion.domain import validation
 from companion.domain.errors import CharacterNotFound, InvalidInput
+from companion.domain.limits import (
+    MAX_AGE,
+    MAX_BACKSTORY_CHARS,
+    MAX_HOBBIES,
+    MAX_HOBBY_CHARS,
+    MAX_NAME_CHARS,
+    MAX_NICKNAME_CHARS,
+    MAX_OCCUPATION_CHARS,
+    MIN_AGE,
+)
 
 Gender = Literal["boyfriend", "girlfriend"]
 GENDERS: tuple[Gender, ...] = ("boyfriend", "girlfriend")
 TRAITS = ("kindness", "humor", "seriousness", "activeness", "empathy")
-MIN_AGE, MAX_AGE = 18, 100
-MAX_HOBBIES = 20
 MAX_RELATIONSHIP_LEVEL = 10
 
 
@@ -83,17 +91,21 @@ class Persona:
         if isinstance(hobbies, str) or len(hobbies) > MAX_HOBBIES:
             raise InvalidInput("hobbies", f"must be a list of at most {MAX_HOBBIES} hobbies")
         return cls(
-            name=validation.text("name", name, max_length=100),
-            nickname=validation.text("nickname", nickname, max_length=50),
+            name=validation.text("name", name, max_length=MAX_NAME_CHARS),
+            nickname=validation.text("nickname", nickname, max_length=MAX_NICKNAME_CHARS),
             gender=gender,  # checked against GENDERS above
             age=age,
             personality=Personality.parse(personality),
-            occupation=validation.optional_text("occupation", occupation, max_length=100),
+            occupation=validation.optional_text(
+                "occupation", occupation, max_length=MAX_OCCUPATION_CHARS
+            ),
             hobbies=tuple(
-                validation.text(f"hobbies[{i}]", hobby, max_length=50)
+                validation.text(f"hobbies[{i}]", hobby, max_length=MAX_HOBBY_CHARS)
                 for i, hobby in enumerate(hobbies)
             ),
-            backstory=validation.optional_text("backstory", backstory, max_length=4000),
+            backstory=validation.optional_text(
+                "backstory", backstory, max_length=MAX_BACKSTORY_CHARS
+            ),
         )
 
     def to_state(self) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from companion.domain.errors import (
     MessageNotFound,
 )
 from companion.domain.identity import conversation_id, reply_id, user_message_id
+from companion.domain.limits import MAX_CLIENT_MESSAGE_ID_CHARS, MAX_MESSAGE_CHARS
 
-MAX_MESSAGE_CHARS = 4000
-MAX_CLIENT_MESSAGE_ID = 100
+MAX_CLIENT_MESSAGE_ID = MAX_CLIENT_MESSAGE_ID_CHARS
 RECENT_TURNS = 20
 REMEMBERED_CLIENT_IDS = 200
 Sender = Literal["user", "character"]

@@ -6,13 +6,14 @@ import re
 from uuid import UUID, uuid5
 
 from companion.domain.errors import InvalidInput
+from companion.domain.limits import MAX_EMAIL_CHARS
 
 COMPANION_NAMESPACE = UUID("6f0c3c1e-5b7e-4a57-9a0e-6e1c0b2f6d21")
 
 # Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
 # the mailer's business, not the domain's.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL_LENGTH = 254
+MAX_EMAIL_LENGTH = MAX_EMAIL_CHARS
 
 
 def normalise_email(email: str) -> str:

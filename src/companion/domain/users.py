@@ -10,11 +10,17 @@ from eventsourcing.domain import Aggregate, event
 from companion.domain import validation
 from companion.domain.errors import InvalidInput, UserForgotten
 from companion.domain.identity import email_claim_id, normalise_email
+from companion.domain.limits import (
+    MAX_NAME_CHARS,
+    MAX_NICKNAME_CHARS,
+    MAX_PASSWORD_CHARS,
+    MIN_PASSWORD_CHARS,
+)
 
 Tier = Literal["free", "premium", "ultimate"]
 TIERS: tuple[Tier, ...] = ("free", "premium", "ultimate")
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 256
+MIN_PASSWORD_LENGTH = MIN_PASSWORD_CHARS
+MAX_PASSWORD_LENGTH = MAX_PASSWORD_CHARS
 
 
 def check_password(password: str) -> str:
@@ -29,11 +35,11 @@ def check_password(password: str) -> str:
 
 
 def check_name(name: str) -> str:
-    return validation.text("name", name, max_length=100)
+    return validation.text("name", name, max_length=MAX_NAME_CHARS)
 
 
 def check_nickname(nickname: str) -> str:
-    return validation.text("nickname", nickname, max_length=50)
+    return validation.text("nickname", nickname, max_length=MAX_NICKNAME_CHARS)
 
 
 class EmailClaim(Aggregate):

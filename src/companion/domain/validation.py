@@ -6,6 +6,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from companion.domain.errors import InvalidInput
+from companion.domain.limits import MAX_TIMEZONE_CHARS
 
 
 def text(field: str, value: str, *, min_length: int = 1, max_length: int) -> str:
@@ -56,7 +57,7 @@ def _known_zone(name: str) -> bool:
 
 def timezone(value: str) -> str:
     """An IANA time zone name such as Asia/Tokyo."""
-    name = text("timezone", value, max_length=64)
+    name = text("timezone", value, max_length=MAX_TIMEZONE_CHARS)
     if not _known_zone(name):
         raise InvalidInput("timezone", "is not a known IANA time zone")
     return name

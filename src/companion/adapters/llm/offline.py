@@ -21,7 +21,8 @@ from string import Formatter
 from companion.adapters.llm import offline_lines as lines
 from companion.domain.characters import Persona
 from companion.domain.chat import ChatReply, ChatRequest
-from companion.domain.conversations import MAX_MESSAGE_CHARS, Turn
+from companion.domain.conversations import Turn
+from companion.domain.limits import MAX_MESSAGE_CHARS
 from companion.domain.replies import is_japanese
 
 MODEL_NAME = "offline-persona"

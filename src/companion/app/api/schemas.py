@@ -9,6 +9,23 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from companion.domain.limits import (
+    MAX_AGE,
+    MAX_BACKSTORY_CHARS,
+    MAX_CLIENT_MESSAGE_ID_CHARS,
+    MAX_EMAIL_CHARS,
+    MAX_HOBBIES,
+    MAX_HOBBY_CHARS,
+    MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS,
+    MAX_NICKNAME_CHARS,
+    MAX_OCCUPATION_CHARS,
+    MAX_PASSWORD_CHARS,
+    MAX_TIMEZONE_CHARS,
+    MIN_AGE,
+    MIN_PASSWORD_CHARS,
+)
+
 # What the domain checks, said in the schema too so that the document tells
 # clients (and the fuzzer) which values are valid: text is stripped and must
 # not be blank; an email has one @, no spaces and a dot in its domain.
@@ -20,6 +37,9 @@ EMAIL = rf"^[{SPACE}]*[^@{SPACE}]+@[^@{SPACE}]+\.[^@{SPACE}]+[{SPACE}]*$"
 TIMEZONES: list[JsonValue] = [*sorted(available_timezones())]
 
 
+Hobby = Annotated[str, Field(min_length=1, max_length=MAX_HOBBY_CHARS, pattern=NOT_BLANK)]
+
+
 class Body(BaseModel):
     """A request body: JSON's own types, strictly (see companion.app.api.body)."""
 
@@ -27,13 +47,13 @@ class Body(BaseModel):
 
 
 class RegisterBody(Body):
-    email: str = Field(max_length=254, pattern=EMAIL, examples=["aiko@example.com"])
-    password: str = Field(min_length=10, max_length=256)
-    name: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
-    nickname: str = Field(min_length=1, max_length=50, pattern=NOT_BLANK)
+    email: str = Field(max_length=MAX_EMAIL_CHARS, pattern=EMAIL, examples=["aiko@example.com"])
+    password: str = Field(min_length=MIN_PASSWORD_CHARS, max_length=MAX_PASSWORD_CHARS)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NOT_BLANK)
+    nickname: str = Field(min_length=1, max_length=MAX_NICKNAME_CHARS, pattern=NOT_BLANK)
     timezone: str = Field(
         default="UTC",
-        max_length=64,
+        max_length=MAX_TIMEZONE_CHARS,
         examples=["Asia/Tokyo"],
         description="an IANA time zone",
         json_schema_extra={"enum": TIMEZONES},
@@ -45,8 +65,8 @@ class Registered(BaseModel):
 
 
 class TokenBody(Body):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=256)
+    email: str = Field(max_length=MAX_EMAIL_CHARS)
+    password: str = Field(max_length=MAX_PASSWORD_CHARS)
 
 
 class Token(BaseModel):
@@ -74,16 +94,14 @@ class PersonalityBody(Body):
 
 
 class CharacterBody(Body):
-    name: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
-    nickname: str = Field(min_length=1, max_length=50, pattern=NOT_BLANK)
+    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=NOT_BLANK)
+    nickname: str = Field(min_length=1, max_length=MAX_NICKNAME_CHARS, pattern=NOT_BLANK)
     gender: Literal["boyfriend", "girlfriend"]
-    age: int = Field(ge=18, le=100)
-    occupation: str | None = Field(default=None, max_length=100)
-    hobbies: list[Annotated[str, Field(min_length=1, max_length=50, pattern=NOT_BLANK)]] = Field(
-        default_factory=list, max_length=20
-    )
+    age: int = Field(ge=MIN_AGE, le=MAX_AGE)
+    occupation: str | None = Field(default=None, max_length=MAX_OCCUPATION_CHARS)
+    hobbies: list[Hobby] = Field(default_factory=list, max_length=MAX_HOBBIES)
     personality: PersonalityBody
-    backstory: str | None = Field(default=None, max_length=4000)
+    backstory: str | None = Field(default=None, max_length=MAX_BACKSTORY_CHARS)
 
 
 class CharacterCreated(BaseModel):
@@ -118,9 +136,9 @@ class CharacterList(BaseModel):
 
 
 class MessageBody(Body):
-    text: str = Field(min_length=1, max_length=4000, pattern=NOT_BLANK)
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=NOT_BLANK)
     client_message_id: str | None = Field(
-        default=None, min_length=1, max_length=100, pattern=NOT_BLANK
+        default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID_CHARS, pattern=NOT_BLANK
     )
 
 
@@ -191,5 +209,5 @@ class ErrorBody(BaseModel):
 
 
 class PasswordChangeBody(Body):
-    current_password: str = Field(max_length=256)
-    new_password: str = Field(min_length=10, max_length=256)
+    current_password: str = Field(max_length=MAX_PASSWORD_CHARS)
+    new_password: str = Field(min_length=MIN_PASSWORD_CHARS, max_length=MAX_PASSWORD_CHARS)

@@ -1,0 +1,23 @@
+"""Every limit on what a client may send, said once.
+
+The domain enforces them; the API's schemas take them from here, so the
+OpenAPI document and the rules can never disagree.
+"""
+
+from __future__ import annotations
+
+MAX_EMAIL_CHARS = 254
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 256
+MAX_NAME_CHARS = 100
+MAX_NICKNAME_CHARS = 50
+MAX_TIMEZONE_CHARS = 64
+
+MIN_AGE, MAX_AGE = 18, 100
+MAX_OCCUPATION_CHARS = 100
+MAX_HOBBIES = 20
+MAX_HOBBY_CHARS = 50
+MAX_BACKSTORY_CHARS = 4000
+
+MAX_MESSAGE_CHARS = 4000
+MAX_CLIENT_MESSAGE_ID_CHARS = 100
