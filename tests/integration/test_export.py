@@ -179,6 +179,24 @@ def test_an_unknown_user_is_an_error_naming_them(store_url: str, story: Story, w
     assert result.stdout == ""
 
 
+def test_count_takes_the_owner_filters_of_export(store_url: str, story: Story) -> None:
+    def counted(*args: str) -> int:
+        return int(ok(store_url, "events", "count", *args).stdout)
+
+    for owner in (
+        ["--user", "aiko@example.com"],
+        ["--user", str(story.kenji_id)],
+        ["--character", str(story.hana_id)],
+        ["--user", "aiko@example.com", "--character", str(story.kenji_hana_id)],
+    ):
+        assert counted(*owner) == len(exported(store_url, *owner)), owner
+    assert counted("--user", "kenji@example.com", "--type", "UserMessageSent") == 1
+    assert counted("--user", "aiko@example.com") < counted()
+    unknown = cli(store_url, "events", "count", "--user", "nobody@example.com")
+    assert unknown.exit_code == 1
+    assert "nobody@example.com" in unknown.stderr
+
+
 def test_character_filter_keeps_the_character_and_its_conversations(
     store_url: str, story: Story
 ) -> None:

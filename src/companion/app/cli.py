@@ -334,6 +334,10 @@ Until = Annotated[
     datetime | None,
     typer.Option(parser=parse_instant, help="before this ISO time (exclusive; UTC if no zone)"),
 ]
+ByUser = Annotated[str | None, typer.Option("--user", help="only this user's events (email or id)")]
+ByCharacter = Annotated[
+    UUID | None, typer.Option("--character", help="only this character's events (id)")
+]
 Types = Annotated[
     list[str] | None,
     typer.Option(
@@ -373,15 +377,26 @@ def list_event_types(ctx: typer.Context) -> None:
 
 @events_app.command("count")
 def count_events(
-    ctx: typer.Context, since: Since = None, until: Until = None, types: Types = None
+    ctx: typer.Context,
+    since: Since = None,
+    until: Until = None,
+    types: Types = None,
+    user: ByUser = None,
+    character: ByCharacter = None,
 ) -> None:
     """How many events the log holds (those that pass the filters)."""
-    topics = tuple(t.topic for t in chosen_types(types))
-    wanted = EventFilter(since, until, topics)
+    selected = chosen_types(types)
     with opened(ctx, create_store=False) as companion:
         application = companion.application
         head = log_head(application)
-        total = sum(1 for _ in read_events(application, wanted, head=head, decode=False))
+        # Whose the streams are matters only to an owner filter.
+        by_owner = user is not None or character is not None
+        attributions = read_attributions(application, head=head) if by_owner else Attributions()
+        wanted = event_filter(attributions, since, until, selected, user, character)
+        events = read_events(
+            application, wanted, head=head, decode=False, attributions=attributions
+        )
+        total = sum(1 for _ in events)
     out.print(str(total), highlight=False)
 
 
@@ -392,12 +407,8 @@ def export_events(
     since: Since = None,
     until: Until = None,
     types: Types = None,
-    user: Annotated[
-        str | None, typer.Option("--user", help="only this user's events (email or id)")
-    ] = None,
-    character: Annotated[
-        UUID | None, typer.Option("--character", help="only this character's events (id)")
-    ] = None,
+    user: ByUser = None,
+    character: ByCharacter = None,
     redact: Annotated[
         bool,
         typer.Option(
@@ -423,13 +434,7 @@ def export_events(
         # would be exported without its owner.
         head = log_head(application)
         attributions = read_attributions(application, head=head)
-        wanted = EventFilter(
-            since,
-            until,
-            tuple(t.topic for t in selected),
-            user_id=known_user(attributions, user),
-            character_id=known_character(attributions, character),
-        )
+        wanted = event_filter(attributions, since, until, selected, user, character)
         export = Export(attributions, Redaction() if redact else None)
         if output is None:
             events = read_events(
@@ -450,6 +455,24 @@ def export_events(
             )
             written = export.write(file, format_, events, selected)
         err.print(f"exported {written} events to {output}", highlight=False)
+
+
+def event_filter(
+    attributions: Attributions,
+    since: datetime | None,
+    until: datetime | None,
+    types: tuple[EventType, ...],
+    user: str | None,
+    character: UUID | None,
+) -> EventFilter:
+    """The filter of the command line's options; a user or character the log lacks fails."""
+    return EventFilter(
+        since,
+        until,
+        tuple(t.topic for t in types),
+        user_id=known_user(attributions, user),
+        character_id=known_character(attributions, character),
+    )
 
 
 def known_user(attributions: Attributions, user: str | None) -> UUID | None:
