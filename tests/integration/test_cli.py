@@ -154,7 +154,7 @@ def test_status_shows_lag_until_the_worker_has_caught_up(sqlite_url: str, tmp_pa
     seed(sqlite_url, tmp_path)
 
     before = status(sqlite_url)
-    assert set(before) == {"conversations", "characters"}
+    assert set(before) == {"conversations", "characters", "users"}
     assert all(row["lag"] > 0 and row["position"] == 0 for row in before.values())
 
     ok(sqlite_url, "projections", "run", "--once")

@@ -40,6 +40,7 @@ CATALOGUE = {
     "User.Registered",
     "User.ProfileUpdated",
     "User.PasswordChanged",
+    "User.PasswordRehashed",
     "User.TierChanged",
     "User.Forgotten",
     "EmailClaim.Claimed",
