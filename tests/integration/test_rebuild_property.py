@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from companion.app.bootstrap import Companion
 from companion.domain.conversations import Conversation
+from companion.domain.errors import IdempotencyConflict
 from companion.domain.identity import conversation_id
 from tests.integration.backend_contract import all_messages, dumps, persona, register
 from tests.integration.conftest import Companions
@@ -99,7 +100,7 @@ class Story:
         self.users: list[UUID] = []
         self.characters: dict[UUID, list[UUID]] = {}
         self.sent: dict[UUID, list[str]] = {}
-        self.by_client_id: dict[tuple[UUID, str], UUID] = {}
+        self.by_client_id: dict[tuple[UUID, str], tuple[UUID, str]] = {}
 
     def play(self, command: Command) -> None:
         app, runner = self.companion.application, self.companion.runner
@@ -117,19 +118,32 @@ class Story:
                 owned = self.characters[user_id]
                 character_id = owned[character % len(owned)]
                 conv_id = conversation_id(user_id, character_id)
+                retried = self.by_client_id.get((conv_id, client_message_id or ""))
+                if retried is not None and retried[1] != text.strip():
+                    # The same client id for another text is refused, and stores nothing.
+                    with pytest.raises(IdempotencyConflict):
+                        app.send_message(
+                            user_id=user_id,
+                            character_id=character_id,
+                            text=text,
+                            client_message_id=client_message_id,
+                        )
+                    return
                 turn = app.send_message(
                     user_id=user_id,
                     character_id=character_id,
                     text=text,
                     client_message_id=client_message_id,
                 )
-                retried = self.by_client_id.get((conv_id, client_message_id or ""))
                 if retried is not None:
-                    assert turn.user_message_id == retried
+                    assert turn.user_message_id == retried[0]
                     return
                 self.sent.setdefault(conv_id, []).append(text.strip())
                 if client_message_id is not None:
-                    self.by_client_id[(conv_id, client_message_id)] = turn.user_message_id
+                    self.by_client_id[(conv_id, client_message_id)] = (
+                        turn.user_message_id,
+                        text.strip(),
+                    )
             case Step(projection):
                 runner.step(projections[projection])
             case Rebuild(projection):
