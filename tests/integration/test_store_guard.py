@@ -91,7 +91,7 @@ class StoreGuardContract:
         try:
             user_id = companion.application.authenticate(
                 email="keyed@example.com", password=PASSWORD
-            )
+            ).user_id
             assert companion.application.user(user_id).name == "K"
         finally:
             companion.close()
