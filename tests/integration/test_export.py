@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Notification
 
-from companion.app import cli as cli_module
+from companion.app.cli import events as cli_module
 from companion.app.event_catalogue import Attributions, EventType, catalogue
 from companion.app.event_log import RECORD_FIELDS, Export, read_attributions, to_json
 from companion.app.redaction import CATEGORY_FIELDS, Redaction

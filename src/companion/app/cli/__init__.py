@@ -1,0 +1,57 @@
+"""`companion`: serve the API, run and rebuild projections, count and export events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from companion.app.cli.common import load_settings
+from companion.app.cli.events import events_app
+from companion.app.cli.projections import projections_app
+
+# Locals in a traceback could hold what users wrote: never show them.
+app = typer.Typer(
+    help="Serve the companion API, run and rebuild its projections, count and export its events.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(projections_app, name="projections")
+app.add_typer(events_app, name="events")
+
+
+def main() -> None:
+    app(prog_name="companion")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="sqlite:///path, postgresql://… or memory:// (overrides COMPANION_DATABASE_URL)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = database_url
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="default: COMPANION_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default: COMPANION_PORT")] = None,
+) -> None:
+    """Serve the API (and, embedded, the projection runner)."""
+    settings = load_settings(ctx)
+    from companion.app.server import serve as serve_api
+
+    serve_api(
+        settings,
+        host=host if host is not None else settings.host,
+        port=port if port is not None else settings.port,
+    )

@@ -1,0 +1,142 @@
+"""What every command shares: its console, its errors, its settings and its store."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+from eventsourcing.persistence import PersistenceError
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from companion.app.bootstrap import Companion, bootstrap
+from companion.app.errors import StoreUnavailable, StoreUnreadable
+from companion.app.logging import configure_logging
+from companion.app.settings import Settings, SettingsError
+
+
+class Stdout(Console):
+    """What commands print: a reader that stops early (`| head`) ends the command, with success.
+
+    Rich would exit 1 instead, so that `set -o pipefail` scripts would fail.
+    """
+
+    def on_broken_pipe(self) -> None:
+        silence_stdout()
+        raise typer.Exit(0)
+
+
+out = Stdout()
+err = Console(stderr=True)
+
+USAGE_ERROR = 2
+# The store or the settings are wrong, not the command line.
+FAILURE = 1
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_settings(ctx: typer.Context) -> Settings:
+    overrides: dict[str, Any] = {}
+    if ctx.find_root().obj:
+        overrides["database_url"] = ctx.find_root().obj
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        fail("; ".join(_setting_problem(e) for e in error.errors()), code=FAILURE)
+    except SettingsError as error:
+        fail(str(error), code=FAILURE)
+
+
+def _setting_problem(error: Any) -> str:
+    field = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"COMPANION_{field.upper()}: {message}" if field else message
+
+
+@contextmanager
+def opened(ctx: typer.Context, *, create_store: bool = True) -> Iterator[Companion]:
+    """The companion for this command, closed when the command ends however it ends.
+
+    Commands that only read pass `create_store=False`: a store that does not
+    exist is then an error, never a new empty store that would read as "no events".
+    """
+    settings = load_settings(ctx)
+    # Logs go to stderr, so that what a command prints on stdout stays parseable.
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        companion = bootstrap(settings, create_store=create_store)
+    except SettingsError as error:
+        fail(str(error), code=FAILURE)
+    except PersistenceError as error:
+        fail(f"cannot open the event store: {' '.join(str(error).split())}", code=FAILURE)
+    try:
+        yield companion
+    except StoreUnreadable as error:
+        fail(f"{error}. Is COMPANION_CIPHER_KEY the key the events were written with?", FAILURE)
+    except (StoreUnavailable, PersistenceError) as error:
+        fail(f"the event store failed: {' '.join(str(error).split())}", code=FAILURE)
+    finally:
+        companion.close()
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@contextmanager
+def progress_bar() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        yield progress
+
+
+def bar_updater(progress: Progress, task: TaskID) -> Callable[[int, int], None]:
+    """A progress callback (position reached, head of the log) that moves the bar."""
+
+    def update(position: int, head: int) -> None:
+        progress.update(task, completed=position, total=head)
+
+    return update
+
+
+@contextmanager
+def quiet_broken_pipe() -> Iterator[None]:
+    """A reader that stops early (`| head`) ends the export, successfully and silently."""
+    try:
+        yield
+    except BrokenPipeError:
+        silence_stdout()
+        raise typer.Exit(0) from None
+
+
+def silence_stdout() -> None:
+    """Whatever is still buffered for a closed pipe must not fail again at exit."""
+    with suppress(OSError, ValueError):  # no file descriptor under a test runner
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

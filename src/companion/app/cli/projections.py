@@ -1,0 +1,129 @@
+"""`companion projections …`: list, status, rebuild and run the read models."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Annotated, Any
+
+import structlog
+import typer
+from rich.table import Table
+
+from companion.app.bootstrap import Companion
+from companion.app.cli.common import (
+    bar_updater,
+    fail,
+    opened,
+    out,
+    progress_bar,
+    shown_url,
+)
+
+log = structlog.get_logger(__name__)
+projections_app = typer.Typer(help="Read models: list, status, rebuild, run.", no_args_is_help=True)
+HEARTBEAT_SECONDS = 5.0
+
+
+@projections_app.command("list")
+def list_projections(ctx: typer.Context) -> None:
+    """Every read model with its version, tracking key and tables."""
+    with opened(ctx, create_store=False) as companion:
+        table = Table("name", "version", "tracking key", "tables")
+        for projection in companion.read_models.all():
+            table.add_row(
+                projection.name,
+                str(projection.version),
+                projection.key,
+                ", ".join(projection.tables),
+            )
+        out.print(table)
+
+
+@projections_app.command("status")
+def projections_status(ctx: typer.Context) -> None:
+    """How far each read model has got in the event log, and which store that log is."""
+    with opened(ctx, create_store=False) as companion:
+        out.print(f"data directory: {companion.settings.data_dir}", highlight=False)
+        out.print(f"event store: {shown_url(companion.settings.database_url)}", highlight=False)
+        runner = companion.runner
+        head = runner.head()
+        table = Table("name", "position", "head", "lag")
+        for name in runner.projections:
+            position = runner.position(name)
+            table.add_row(name, str(position), str(head), str(max(0, head - position)))
+        out.print(table)
+
+
+@projections_app.command("rebuild")
+def rebuild_projections(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="the projection to rebuild")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="rebuild every projection")] = False,
+) -> None:
+    """Rebuild read models from the start of the event log."""
+    if (name is None) == (not all_):
+        fail("give a projection NAME or --all (not both)")
+    with opened(ctx) as companion:
+        runner = companion.runner
+        if name is not None and name not in runner.projections:
+            fail(f"no projection named {name!r} (known: {', '.join(sorted(runner.projections))})")
+        chosen = list(runner.projections.values()) if name is None else [runner.projections[name]]
+        for projection in chosen:
+            started = time.perf_counter()
+            with progress_bar() as progress:
+                task = progress.add_task(f"rebuilding {projection.key}", total=None)
+                applied = runner.rebuild(projection, bar_updater(progress, task))
+            took = time.perf_counter() - started
+            out.print(f"rebuilt {projection.key}: {applied} events applied in {took:.2f} s")
+
+
+@projections_app.command("run")
+def run_projections(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="catch up, then exit")] = False,
+) -> None:
+    """The projection worker: catch up, then follow the event log until SIGINT or SIGTERM."""
+    with opened(ctx) as companion:
+        runner = companion.runner
+        if once:
+            for projection in runner.projections.values():
+                applied = runner.catch_up(projection)
+                position = runner.position(projection.name)
+                log.info("projection.caught_up", projection=projection.key, events=applied)
+                out.print(f"{projection.key}: {applied} events applied, at position {position}")
+            return
+        stopping: list[str] = []
+
+        def stop(signum: int, _: Any) -> None:
+            stopping.append(signal.Signals(signum).name)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            runner.start()
+            log.info("projections.running", projections=sorted(runner.projections))
+            reported: dict[str, int] = {}
+            next_report = 0.0
+            while not stopping:
+                if time.monotonic() >= next_report:
+                    reported = _report_progress(companion, reported)
+                    next_report = time.monotonic() + HEARTBEAT_SECONDS
+                time.sleep(0.1)
+            log.info("projections.stopping", signal=stopping[0])
+            runner.stop()
+            _report_progress(companion, {})
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _report_progress(companion: Companion, reported: dict[str, int]) -> dict[str, int]:
+    """Log each projection's position and lag when it moved since the last report."""
+    runner = companion.runner
+    head = runner.head()
+    positions = {name: runner.position(name) for name in runner.projections}
+    for name, position in positions.items():
+        if reported.get(name) != position:
+            lag = max(0, head - position)
+            log.info("projection.progress", projection=name, position=position, lag=lag)
+    return positions
