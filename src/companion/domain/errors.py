@@ -57,3 +57,43 @@ class IdempotencyConflict(DomainError):
     """A client's idempotency key (client_message_id, …) was reused for something else."""
 
     code = "idempotency_conflict"
+
+
+class InsufficientGems(DomainError):
+    """A purchase costs more gems than the wallet holds."""
+
+    code = "insufficient_gems"
+
+
+class WalletInDebt(DomainError):
+    """Gems were taken back after being spent: purchases wait until the debt is settled."""
+
+    code = "wallet_in_debt"
+
+
+class AlreadyOwned(DomainError):
+    """An item is owned once per character."""
+
+    code = "already_owned"
+
+
+class ItemNotFound(DomainError):
+    """No such item in the catalogue, or it is no longer sold."""
+
+    code = "item_not_found"
+
+
+class ItemAlreadyListed(DomainError):
+    code = "item_already_listed"
+
+
+class TierRequired(DomainError):
+    """The user's tier does not include this (a premium item, a capacity)."""
+
+    code = "tier_required"
+
+
+class ItemNotOwned(DomainError):
+    """Equipping an item the character does not own."""
+
+    code = "item_not_owned"

@@ -46,3 +46,18 @@ def user_message_id(conversation: UUID, client_message_id: str, sequence: int) -
 def reply_id(user_message: UUID) -> UUID:
     """Each user message gets at most one reply, so its id follows from the message's."""
     return uuid5(user_message, "reply")
+
+
+def wallet_id(user_id: UUID) -> UUID:
+    """One wallet per user."""
+    return uuid5(COMPANION_NAMESPACE, f"wallet:{user_id}")
+
+
+def catalog_item_id(slug: str) -> UUID:
+    """A catalogue item's id follows from its slug, so listing the same item twice collides."""
+    return uuid5(COMPANION_NAMESPACE, f"catalog-item:{slug}")
+
+
+def purchase_id(wallet: UUID, idempotency_key: str) -> UUID:
+    """The same idempotency key in the same wallet names the same purchase."""
+    return uuid5(wallet, f"purchase:{idempotency_key}")
