@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -404,3 +404,23 @@ DEFAULT_CATALOGUE: tuple[DefaultItem, ...] = (
         ),
     ),
 )
+
+
+def effect_expires_at(effect: Mapping[str, Any], purchased_at: datetime) -> datetime | None:
+    """When an effect bought at `purchased_at` ends; None for a permanent one."""
+    duration = effect.get("duration_ms")
+    if duration is None:
+        return None
+    return purchased_at + timedelta(milliseconds=int(duration))
+
+
+def active_effects(
+    effects: Sequence[Mapping[str, Any]], purchased_at: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """The effects still in force at `now`, each with when it ends (None: never)."""
+    active = []
+    for effect in effects:
+        expires = effect_expires_at(effect, purchased_at)
+        if expires is None or now < expires:
+            active.append({**Effect.parse(effect).to_state(), "expires_at": expires})
+    return active

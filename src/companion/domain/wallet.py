@@ -8,7 +8,9 @@ Every change is one ledger entry, and the balance is always the sum of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -102,6 +104,8 @@ class Wallet(Aggregate):
         character_id: UUID
         gems: int
         idempotency_key: str
+        effects: list[dict[str, Any]]
+        """The item's effects as sold, so they apply from the purchase on."""
 
     @staticmethod
     def create_id(user_id: UUID) -> UUID:
@@ -175,7 +179,13 @@ class Wallet(Aggregate):
     # -- purchases ---------------------------------------------------------------
 
     def purchase(
-        self, *, item_id: UUID, price_gems: int, character_id: UUID, idempotency_key: str
+        self,
+        *,
+        item_id: UUID,
+        price_gems: int,
+        character_id: UUID,
+        idempotency_key: str,
+        effects: Sequence[Mapping[str, Any]] = (),
     ) -> Purchase:
         """Buy an item for a character at the catalogue's price, once per idempotency key.
 
@@ -201,6 +211,7 @@ class Wallet(Aggregate):
             character_id=character_id,
             gems=price,
             idempotency_key=key,
+            effects=[dict(effect) for effect in effects],
         )
         return self.purchases[key]
 
@@ -212,6 +223,7 @@ class Wallet(Aggregate):
         character_id: UUID,
         gems: int,
         idempotency_key: str,
+        effects: list[dict[str, Any]],
     ) -> None:
         self.balance -= gems
         self.owned.add((character_id, item_id))
