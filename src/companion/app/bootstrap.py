@@ -13,6 +13,7 @@ from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.passwords import Argon2Passwords
 from companion.adapters.throttle import MemoryLoginThrottle, RedisLoginThrottle, ThrottlePolicy
 from companion.app.application import CompanionApplication
+from companion.app.commerce import Commerce
 from companion.app.errors import StoreMissing
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
 from companion.app.settings import Settings
@@ -20,8 +21,10 @@ from companion.app.store_guard import verify_store_encoding
 from companion.domain.chat import ChatModel
 from companion.domain.ports import LoginThrottle, Passwords
 from projections.base import Projection
+from projections.catalogue import CatalogueProjection
 from projections.characters import CharactersProjection
 from projections.conversations import ConversationsProjection
+from projections.inventories import InventoriesProjection
 from projections.runner import ProjectionRunner
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from projections.users import UsersProjection
@@ -34,9 +37,11 @@ class ReadModels:
     conversations: ConversationsProjection = field(default_factory=ConversationsProjection)
     characters: CharactersProjection = field(default_factory=CharactersProjection)
     users: UsersProjection = field(default_factory=UsersProjection)
+    inventories: InventoriesProjection = field(default_factory=InventoriesProjection)
+    catalogue: CatalogueProjection = field(default_factory=CatalogueProjection)
 
     def all(self) -> list[Projection]:
-        return [self.conversations, self.characters, self.users]
+        return [self.conversations, self.characters, self.users, self.inventories, self.catalogue]
 
 
 @dataclass
@@ -50,6 +55,11 @@ class Companion:
     read_models: ReadModels
     runner: ProjectionRunner
     redis: redis.Redis | None = None
+
+    @property
+    def commerce(self) -> Commerce:
+        """The store's use cases: catalogue, gems, purchases, equipment."""
+        return Commerce(self.application)
 
     def close(self) -> None:
         self.runner.stop()
@@ -110,6 +120,8 @@ def bootstrap(
         if not create_store and not _has_events(application):
             raise _missing(store)
         verify_store_encoding(application, store.event_env)
+        if create_store:
+            Commerce(application).load_default_catalogue()
     except BaseException:
         application.close()
         raise

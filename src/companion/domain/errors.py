@@ -97,3 +97,9 @@ class ItemNotOwned(DomainError):
     """Equipping an item the character does not own."""
 
     code = "item_not_owned"
+
+
+class LevelRequired(DomainError):
+    """The item needs a higher relationship level with the character."""
+
+    code = "level_required"

@@ -193,10 +193,8 @@ class Wallet(Aggregate):
         character it is an IdempotencyConflict.
         """
         key = check_idempotency_key(idempotency_key)
-        earlier = self.purchases.get(key)
+        earlier = self.replay(idempotency_key=key, item_id=item_id, character_id=character_id)
         if earlier is not None:
-            if (earlier.item_id, earlier.character_id) != (item_id, character_id):
-                raise IdempotencyConflict("idempotency_key was used for another purchase")
             return earlier
         price = check_gems("price_gems", price_gems)
         if self.debt:
@@ -234,6 +232,17 @@ class Wallet(Aggregate):
             price_gems=gems,
             balance=self.balance,
         )
+
+    def replay(self, *, idempotency_key: str, item_id: UUID, character_id: UUID) -> Purchase | None:
+        """The purchase this key already made, None if none; IdempotencyConflict if it
+        bought another item or for another character."""
+        earlier = self.purchases.get(idempotency_key)
+        if earlier is not None and (earlier.item_id, earlier.character_id) != (
+            item_id,
+            character_id,
+        ):
+            raise IdempotencyConflict("idempotency_key was used for another purchase")
+        return earlier
 
     def owns(self, character_id: UUID, item_id: UUID) -> bool:
         return (character_id, item_id) in self.owned
