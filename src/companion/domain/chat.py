@@ -7,6 +7,7 @@ from typing import Protocol
 
 from companion.domain.characters import Persona
 from companion.domain.conversations import Turn
+from companion.domain.sentiment import Sentiment
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,10 @@ class ChatRequest:
     user_text: str
     recent_turns: tuple[Turn, ...] = ()
     relationship_level: int = 1
+    sentiment: Sentiment | None = None
+    """How the user's message feels; None lets the model read it itself."""
+    mood: int | None = None
+    """The character's mood before the reply, -100..100; None when it has none yet."""
 
 
 @dataclass(frozen=True)
