@@ -11,14 +11,18 @@ from eventsourcing.utils import Environment, resolve_topic
 
 from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.passwords import Argon2Passwords
+from companion.adapters.payments.sandbox import SandboxGateway
+from companion.adapters.payments.stripe_gateway import StripeGateway
 from companion.adapters.throttle import MemoryLoginThrottle, RedisLoginThrottle, ThrottlePolicy
 from companion.app.application import CompanionApplication
 from companion.app.commerce import Commerce
 from companion.app.errors import StoreMissing
+from companion.app.payments import Payments
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
-from companion.app.settings import Settings
+from companion.app.settings import Settings, SettingsError
 from companion.app.store_guard import verify_store_encoding
 from companion.domain.chat import ChatModel
+from companion.domain.payments import PaymentGateway
 from companion.domain.ports import LoginThrottle, Passwords
 from projections.base import Projection
 from projections.catalogue import CatalogueProjection
@@ -55,6 +59,12 @@ class Companion:
     read_models: ReadModels
     runner: ProjectionRunner
     redis: redis.Redis | None = None
+    gateway: PaymentGateway = field(default_factory=SandboxGateway)
+
+    @property
+    def payments(self) -> Payments:
+        """Gem-pack checkouts, subscriptions and the payment provider's events."""
+        return Payments(self.application, self.gateway)
 
     @property
     def commerce(self) -> Commerce:
@@ -91,6 +101,7 @@ def bootstrap(
     (StoreMissing) and nothing is created.
     """
     settings = settings or Settings()
+    gateway = payment_gateway(settings)
     store = store_for(settings)
     env = dict(store.event_env)
     if store.sqlite_path is not None:
@@ -138,7 +149,33 @@ def bootstrap(
     )
     application.on_saved = runner.notify
     log.info("companion.bootstrapped", backend=store.backend)
-    return Companion(settings, store, application, views, read_models, runner, client)
+    return Companion(
+        settings, store, application, views, read_models, runner, client, gateway=gateway
+    )
+
+
+def payment_gateway(settings: Settings) -> PaymentGateway:
+    """The sandbox by default; Stripe when COMPANION_PAYMENTS=stripe, with all it needs."""
+    if settings.payments != "stripe":
+        return SandboxGateway()
+    needed = (
+        ("STRIPE_SECRET_KEY", settings.stripe_secret_key),
+        ("STRIPE_WEBHOOK_SECRET", settings.stripe_webhook_secret),
+        ("COMPANION_STRIPE_PRICE_PREMIUM", settings.stripe_price_premium),
+        ("COMPANION_STRIPE_PRICE_ULTIMATE", settings.stripe_price_ultimate),
+    )
+    missing = [name for name, value in needed if not value]
+    if missing or settings.stripe_secret_key is None or settings.stripe_webhook_secret is None:
+        raise SettingsError(f"COMPANION_PAYMENTS=stripe needs {', '.join(missing)} to be set")
+    return StripeGateway(
+        secret_key=settings.stripe_secret_key.get_secret_value(),
+        webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
+        prices={
+            "premium": settings.stripe_price_premium or "",
+            "ultimate": settings.stripe_price_ultimate or "",
+        },
+        api_base=settings.stripe_api_base,
+    )
 
 
 def login_throttle(settings: Settings, client: redis.Redis | None) -> LoginThrottle:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_JWT_SECRET_BYTES = 32
@@ -80,6 +80,25 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(
         default=15 * 60, ge=1, description="the window over which failed logins are counted"
+    )
+    payments: Literal["sandbox", "stripe"] = Field(
+        default="sandbox", description="sandbox (checkouts complete locally) or stripe"
+    )
+    stripe_secret_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("stripe_secret_key", "STRIPE_SECRET_KEY")
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("stripe_webhook_secret", "STRIPE_WEBHOOK_SECRET"),
+    )
+    stripe_price_premium: str | None = Field(
+        default=None, description="the Stripe price id of the premium subscription"
+    )
+    stripe_price_ultimate: str | None = Field(
+        default=None, description="the Stripe price id of the ultimate subscription"
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="another address for Stripe's API (a local stand-in in tests)"
     )
 
     @model_validator(mode="after")

@@ -29,3 +29,5 @@ MAX_IDEMPOTENCY_KEY_CHARS = 100
 MAX_REFERENCE_CHARS = 200
 MAX_ITEM_NAME_CHARS = 100
 MAX_SLOT_CHARS = 32
+MAX_PROVIDER_ID_CHARS = 255
+"""The longest id a payment provider may give (a payment, an event, a subscription)."""

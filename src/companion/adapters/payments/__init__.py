@@ -1,0 +1,1 @@
+"""Payment gateways: the embedded sandbox, and Stripe through its SDK."""
