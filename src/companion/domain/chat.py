@@ -23,6 +23,8 @@ class ChatRequest:
     """How the user's message feels; None lets the model read it itself."""
     mood: int | None = None
     """The character's mood before the reply, -100..100; None when it has none yet."""
+    daily_event: str | None = None
+    """Something from the character's own day to tell the user about, in the user's language."""
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,13 @@ def catalog_item_id(slug: str) -> UUID:
 def purchase_id(wallet: UUID, idempotency_key: str) -> UUID:
     """The same idempotency key in the same wallet names the same purchase."""
     return uuid5(wallet, f"purchase:{idempotency_key}")
+
+
+def emotion_state_id(user_id: UUID, character_id: UUID) -> UUID:
+    """One emotion state per user × character."""
+    return uuid5(COMPANION_NAMESPACE, f"emotion-state:{user_id}:{character_id}")
+
+
+def daily_life_id(character_id: UUID, day: str) -> UUID:
+    """One day of a character's life (`day` as YYYY-MM-DD): lived once, whoever lives it."""
+    return uuid5(COMPANION_NAMESPACE, f"daily-life:{character_id}:{day}")
