@@ -90,7 +90,7 @@ class MeController(Controller):
             nickname=user.nickname,
             timezone=user.timezone,
             subscription_tier=user.tier,
-            gems=0,  # no wallet events exist yet, so every balance is zero
+            gems=companion.read_models.inventories.gems(companion.views, user_id),
         )
 
     @put(

@@ -16,6 +16,7 @@ from companion.domain.limits import (
     MAX_EMAIL_CHARS,
     MAX_HOBBIES,
     MAX_HOBBY_CHARS,
+    MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
     MAX_NICKNAME_CHARS,
@@ -211,3 +212,102 @@ class ErrorBody(BaseModel):
 class PasswordChangeBody(Body):
     current_password: str = Field(max_length=MAX_PASSWORD_CHARS)
     new_password: str = Field(min_length=MIN_PASSWORD_CHARS, max_length=MAX_PASSWORD_CHARS)
+
+
+# -- the store, gems and inventories ------------------------------------------------
+
+StoreCategory = Literal["hair", "outfit", "accessories", "expressions"]
+
+
+class ItemEffectOut(BaseModel):
+    type: Literal["stat_boost", "new_animation", "voice_pack", "expression_set"]
+    parameters: dict[str, JsonValue]
+    duration_ms: int | None = Field(description="how long it lasts once bought; null: for good")
+
+
+class StoreItemOut(BaseModel):
+    item_id: UUID
+    name: str
+    category: StoreCategory
+    rarity: Literal["common", "rare", "epic", "legendary"]
+    price_gems: int
+    price_yen: int
+    is_premium: bool = Field(description="needs a premium or ultimate subscription")
+    min_level: int = Field(description="the relationship level a character needs for it")
+    effects: list[ItemEffectOut]
+
+
+class StoreItems(BaseModel):
+    items: list[StoreItemOut]
+
+
+class PurchaseBody(Body):
+    """The price is the catalogue's: a client never names one."""
+
+    item_id: UUID
+    character_id: UUID
+    idempotency_key: str = Field(
+        min_length=1, max_length=MAX_IDEMPOTENCY_KEY_CHARS, pattern=NOT_BLANK
+    )
+
+
+class PurchaseOut(BaseModel):
+    purchase_id: UUID
+    gems: int = Field(description="the balance right after this purchase")
+
+
+class ActiveEffectOut(BaseModel):
+    type: str
+    parameters: dict[str, JsonValue]
+    expires_at: datetime | None = Field(description="null: the effect is permanent")
+
+
+class InventoryItemOut(BaseModel):
+    item_id: UUID
+    character_id: UUID
+    purchased_at: datetime
+    effects: list[ActiveEffectOut] = Field(description="the item's effects still in force")
+
+
+class InventoryOut(BaseModel):
+    gems: int
+    owed: int = Field(description="refunded gems already spent; purchases wait until 0")
+    items: list[InventoryItemOut]
+    equipped: dict[str, dict[str, UUID]] = Field(
+        description="per character id: slot → item id of what it wears"
+    )
+
+
+class LedgerEntryOut(BaseModel):
+    at: datetime
+    kind: str = Field(description="gem_pack, grant, subscription_bonus, purchase, refund, …")
+    gems: int = Field(description="signed: what this entry added to the balance")
+    balance: int
+    reference: str
+
+
+class LedgerOut(BaseModel):
+    entries: list[LedgerEntryOut]
+
+
+class GemPackOut(BaseModel):
+    pack_id: str
+    gems: int
+    price_yen: int
+
+
+class GemPacks(BaseModel):
+    packs: list[GemPackOut]
+    yen_per_gem: int = Field(description="the exchange rate of one gem")
+
+
+class EquipmentBody(Body):
+    slot: StoreCategory
+    item_id: UUID
+
+
+class EquippedAvatarOut(BaseModel):
+    expression: str | None
+    parameters: dict[str, JsonValue]
+    transition_ms: int
+    equipped: dict[str, UUID] = Field(description="slot → item id")
