@@ -19,10 +19,10 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from companion.domain.catalogue import GemPack, check_price_yen
+from companion.domain.catalogue import GemPack
 from companion.domain.errors import DomainError, InvalidInput
 from companion.domain.identity import COMPANION_NAMESPACE
-from companion.domain.limits import MAX_PROVIDER_ID_CHARS
+from companion.domain.limits import MAX_PRICE_YEN, MAX_PROVIDER_ID_CHARS
 
 Provider = Literal["sandbox", "stripe"]
 EventKind = Literal[
@@ -64,9 +64,9 @@ def check_provider_id(field_name: str, value: object) -> str:
 
 def check_amount(field_name: str, yen: object) -> int:
     """Every amount of money is a whole, positive number of yen."""
-    if isinstance(yen, bool) or not isinstance(yen, int) or yen < 1:
-        raise InvalidInput(field_name, "must be a whole, positive number of yen")
-    return check_price_yen(yen)
+    if isinstance(yen, bool) or not isinstance(yen, int) or not 1 <= yen <= MAX_PRICE_YEN:
+        raise InvalidInput(field_name, f"must be a whole number of yen from 1 to {MAX_PRICE_YEN}")
+    return yen
 
 
 def payment_id(provider: str, provider_payment_id: str) -> UUID:
