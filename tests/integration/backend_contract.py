@@ -18,6 +18,7 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from companion.app.bootstrap import Companion
+from companion.domain.catalogue import DEFAULT_CATALOGUE
 from companion.domain.characters import Persona
 from companion.domain.conversations import Conversation
 from companion.domain.errors import (
@@ -53,6 +54,18 @@ def user_with_character(companion: Companion, email: str = "aoi@example.org") ->
     user_id = register(companion, email)
     character_id, _ = companion.application.create_character(user_id=user_id, persona=persona())
     return user_id, character_id
+
+
+def buy_and_wear(companion: Companion, user_id: UUID, character_id: UUID) -> None:
+    """Gems granted, an item bought with them and worn: a row in every store table."""
+    item = DEFAULT_CATALOGUE[0]
+    companion.commerce.credit_gems(user_id, 500, kind="grant", reference="welcome")
+    companion.commerce.purchase(
+        user_id=user_id, item_id=item.item_id, character_id=character_id, idempotency_key="1"
+    )
+    companion.commerce.equip(
+        user_id=user_id, character_id=character_id, slot=item.category, item_id=item.item_id
+    )
 
 
 def all_messages(companion: Companion, conv_id: UUID, limit: int = 100) -> list[MessageView]:
@@ -352,6 +365,7 @@ class BackendContract:
                 companion.application.send_message(
                     user_id=user_id, character_id=character_id, text=f"{email} says {i} ✨"
                 )
+            buy_and_wear(companion, user_id, character_id)
             companion.runner.run_once()
         live = dumps(companion)
         assert all(rows for dump in live.values() for rows in dump.values())
