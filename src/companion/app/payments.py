@@ -8,7 +8,7 @@ as its effects, so each event is applied once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 import structlog
@@ -279,11 +279,11 @@ class Payments:
                 provider_subscription_id=state.subscription_id,
                 current_period_end=state.current_period_end,
                 at=received.created,
+                tier=state.tier,
             )
         elif received.kind == "subscription_deleted":
-            changed = subscription.end(
-                provider_subscription_id=state.subscription_id, at=received.created
-            )
+            ended = replace(state, status="canceled")
+            changed = subscription.observe(ended, at=received.created, sandbox=received.sandbox)
         else:
             changed = subscription.observe(state, at=received.created, sandbox=received.sandbox)
         if state.customer_id and subscription.customer_id is None:

@@ -7,7 +7,8 @@ subscription ends. A cancellation at period end keeps the tier until the
 provider ends the subscription at that date.
 
 Provider events may arrive out of order: each carries the time the provider
-made it, and a snapshot older than the last one applied changes nothing.
+made it, and a snapshot older than the last one applied changes nothing,
+except the end of the subscription, which is final whenever it arrives.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Subscription(Aggregate):
 
     class Started(Aggregate.Event):
         subscription_id: str
-        tier: str
+        tier: str | None
         status: str
         cancel_at_period_end: bool
         current_period_end: int | None
@@ -134,16 +135,21 @@ class Subscription(Aggregate):
 
         An event about another subscription than the current one starts it only
         when the current one has ended (a late event of an old subscription is
-        not allowed to overwrite the new one). A snapshot older than the last
-        one applied is ignored.
+        not allowed to overwrite the new one); if that event says it has ended
+        already (its deletion came first), it is recorded as ended, so that its
+        older events arriving next change nothing. A snapshot older than the
+        last one applied is ignored.
         """
         check_provider_id("subscription_id", state.subscription_id)
         if state.subscription_id != self.provider_subscription_id:
-            if self.live or state.status in ENDED_STATUSES:
+            if self.live:
                 return False
+            ended = state.status in ENDED_STATUSES
             self._start(
                 subscription_id=state.subscription_id,
-                tier=check_tier(state.tier or ""),
+                tier=state.tier
+                if ended and state.tier not in PAID_TIERS
+                else check_tier(state.tier or ""),
                 status=state.status,
                 cancel_at_period_end=state.cancel_at_period_end,
                 current_period_end=state.current_period_end,
@@ -151,17 +157,21 @@ class Subscription(Aggregate):
                 sandbox=sandbox,
             )
             return True
-        if at < self.last_event_at or not self.live:
+        if not self.live:
             return False
         if state.status in ENDED_STATUSES:
-            self._cancel(at=at)
+            # The end is final, however late its event comes.
+            self._cancel(at=max(at, self.last_event_at))
             return True
+        if at < self.last_event_at:
+            return False
         tier = check_tier(state.tier) if state.tier else (self.tier or "")
         changed = (
             state.status != self.status
             or tier != self.tier
             or state.cancel_at_period_end != self.cancel_at_period_end
             or state.current_period_end != self.current_period_end
+            or at > self.last_event_at  # newer: what follows must not be taken for news
         )
         if changed:
             self._update(
@@ -177,7 +187,7 @@ class Subscription(Aggregate):
     def _start(
         self,
         subscription_id: str,
-        tier: str,
+        tier: str | None,
         status: str,
         cancel_at_period_end: bool,
         current_period_end: int | None,
@@ -207,24 +217,34 @@ class Subscription(Aggregate):
         self.last_event_at = at
 
     def renew(
-        self, *, provider_subscription_id: str, current_period_end: int | None, at: int
+        self,
+        *,
+        provider_subscription_id: str,
+        current_period_end: int | None,
+        at: int,
+        tier: str | None = None,
     ) -> bool:
-        """An invoice of the current subscription was paid: active again, until the new end."""
-        if provider_subscription_id != self.provider_subscription_id or not self.live:
+        """An invoice of the subscription was paid: active again, until the new end.
+
+        An invoice of a subscription not known yet (its invoice came before its
+        creation) starts it, when the invoice names the tier and nothing is live.
+        """
+        if provider_subscription_id != self.provider_subscription_id:
+            if self.live or tier not in PAID_TIERS:
+                return False
+            return self.observe(
+                SubscriptionState(
+                    subscription_id=provider_subscription_id,
+                    status="active",
+                    tier=tier,
+                    current_period_end=current_period_end,
+                ),
+                at=at,
+            )
+        if not self.live or at < self.last_event_at:
             return False
-        if (
-            self.status in ENTITLED_STATUSES
-            and current_period_end is not None
-            and self.current_period_end is not None
-            and current_period_end <= self.current_period_end
-        ):
-            return False  # the first invoice, or one already seen: nothing new
-        self._renew(
-            current_period_end=current_period_end
-            if current_period_end is not None
-            else self.current_period_end,
-            at=max(at, self.last_event_at),
-        )
+        ends = [end for end in (current_period_end, self.current_period_end) if end is not None]
+        self._renew(current_period_end=max(ends, default=None), at=at)
         return True
 
     @event(Renewed)
@@ -232,13 +252,6 @@ class Subscription(Aggregate):
         self.status = "active"
         self.current_period_end = current_period_end
         self.last_event_at = at
-
-    def end(self, *, provider_subscription_id: str, at: int) -> bool:
-        """The provider ended the subscription (deleted): the tier goes back to free."""
-        if provider_subscription_id != self.provider_subscription_id or not self.live:
-            return False
-        self._cancel(at=max(at, self.last_event_at))
-        return True
 
     @event(Cancelled)
     def _cancel(self, at: int) -> None:

@@ -205,9 +205,10 @@ class StripeGateway:
         if not isinstance(subscription, str):
             return GatewayEvent(kind="ignored", **base)  # a one-off invoice
         lines = _dig(obj, "lines", "data")
-        period_end = (
-            _whole(_dig(lines[0], "period", "end")) if isinstance(lines, list) and lines else None
-        )
+        line = lines[0] if isinstance(lines, list) and lines else {}
+        period_end = _whole(_dig(line, "period", "end"))
+        # Newer API versions name the price under `pricing`, older ones under `price`.
+        price = _dig(line, "pricing", "price_details", "price") or _dig(line, "price", "id")
         customer = obj.get("customer")
         return GatewayEvent(
             kind="invoice_paid",
@@ -215,6 +216,7 @@ class StripeGateway:
             subscription=SubscriptionState(
                 subscription_id=subscription,
                 status="active",
+                tier=self._tiers.get(price) if isinstance(price, str) else None,
                 current_period_end=period_end,
                 customer_id=customer if isinstance(customer, str) else None,
             ),
