@@ -25,6 +25,7 @@ from companion.app.api.dependencies import provide_companion, provide_user_id
 from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
 from companion.app.api.openapi import openapi_config, schema_assets
+from companion.app.api.payments import PaymentsController, StripeWebhookController
 from companion.app.api.store import StoreController
 from companion.app.bootstrap import Companion
 
@@ -80,6 +81,8 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             MeController,
             CharacterController,
             HealthController,
+            PaymentsController,
+            StripeWebhookController,
             StoreController,
             schema_assets(),
         ],

@@ -11,7 +11,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from companion.domain.errors import UserNotFound
 
-PUBLIC_PATHS = ["/api/v1/auth/", "/health", "/ready", "/schema"]
+PUBLIC_PATHS = ["/api/v1/auth/", "/health", "/ready", "/schema", "/api/v1/webhooks/"]
 TOKEN_VERSION_CLAIM = "ver"
 """The user's token version when the token was issued; see User.token_version."""
 

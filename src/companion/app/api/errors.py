@@ -32,6 +32,7 @@ from litestar.types import ExceptionHandlersMap
 
 from companion.app import errors as app
 from companion.domain import errors as domain
+from companion.domain import payments, subscription
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +51,10 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.MessageNotFound: HTTP_404_NOT_FOUND,
     domain.AlreadyReplied: HTTP_409_CONFLICT,
     domain.IdempotencyConflict: HTTP_409_CONFLICT,
+    payments.InvalidSignature: HTTP_400_BAD_REQUEST,
+    payments.GatewayUnavailable: HTTP_503_SERVICE_UNAVAILABLE,
+    subscription.SubscriptionNotFound: HTTP_404_NOT_FOUND,
+    subscription.AlreadySubscribed: HTTP_409_CONFLICT,
     domain.InsufficientGems: HTTP_402_PAYMENT_REQUIRED,
     domain.WalletInDebt: HTTP_402_PAYMENT_REQUIRED,
     domain.AlreadyOwned: HTTP_409_CONFLICT,
@@ -85,6 +90,7 @@ CODES: dict[str, tuple[int, str]] = {
     "too_deep": (400, "the body nests arrays or objects too deeply"),
     "number_out_of_range": (400, "a number is too large (an infinite float, a huge integer)"),
     "duplicate_key": (400, "an object names the same key twice"),
+    "invalid_signature": (400, "a webhook's signature is missing, forged or too old"),
     "unauthorized": (401, "no bearer token, or a bad or expired one"),
     "invalid_credentials": (401, "wrong email or password"),
     "user_not_found": (401, "the token's user does not exist"),
@@ -98,12 +104,14 @@ CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "no such route"),
     "character_not_found": (404, "no such character, or not the caller's"),
     "message_not_found": (404, "no such message in this conversation"),
+    "subscription_not_found": (404, "no live subscription of that tier"),
     "item_not_found": (404, "no such item in the store, or no longer sold"),
     "method_not_allowed": (405, "the route does not answer this method"),
     "conflict": (409, "the request conflicts with the current state"),
     "email_taken": (409, "the email is already registered"),
     "already_replied": (409, "the message already has its reply"),
     "idempotency_conflict": (409, "an idempotency key was reused for something else"),
+    "already_subscribed": (409, "a live subscription to another tier; cancel it first"),
     "already_owned": (409, "the character already owns this item"),
     "item_not_owned": (409, "the character does not own this item"),
     "item_already_listed": (409, "an item with this slug is already in the catalogue"),
@@ -117,6 +125,7 @@ CODES: dict[str, tuple[int, str]] = {
     "store_unavailable": (503, "the event store cannot be reached; retry after `Retry-After`"),
     "store_unreadable": (503, "stored events cannot be decrypted (operator's error)"),
     "dependency_unavailable": (503, "Redis or another dependency cannot be reached"),
+    "payments_unavailable": (503, "the payment provider cannot be reached; retry"),
     "service_unavailable": (503, "the service cannot answer now"),
 }
 

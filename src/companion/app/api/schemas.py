@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from companion.domain.catalogue import GEM_PACKS
 from companion.domain.limits import (
     MAX_AGE,
     MAX_BACKSTORY_CHARS,
@@ -311,3 +312,47 @@ class EquippedAvatarOut(BaseModel):
     parameters: dict[str, JsonValue]
     transition_ms: int
     equipped: dict[str, UUID] = Field(description="slot → item id")
+
+
+# -- payments and subscriptions -----------------------------------------------------
+
+
+class CheckoutBody(Body):
+    pack_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="a pack of GET /api/v1/gems/packs",
+        json_schema_extra={"enum": [pack.pack_id for pack in GEM_PACKS]},
+    )
+
+
+class CheckoutOut(BaseModel):
+    checkout_id: str = Field(description="the provider's payment id")
+    client_secret: str | None = Field(
+        default=None, description="for Stripe.js to confirm the payment (Stripe only)"
+    )
+    url: str | None = Field(default=None, description="a hosted page to pay on, if any")
+    sandbox: bool = Field(description="true: the sandbox completed it, the gems are credited")
+
+
+class SubscriptionBody(Body):
+    tier: Literal["premium", "ultimate"]
+
+
+class SubscriptionOut(BaseModel):
+    tier: str
+    status: str = Field(description="the provider's: active, trialing, past_due, canceled…")
+    subscription_id: str | None
+    cancel_at_period_end: bool
+    current_period_end: datetime | None
+    entitled_tier: Literal["free", "premium", "ultimate"] = Field(
+        description="the tier it grants now"
+    )
+    client_secret: str | None = Field(
+        default=None, description="to confirm the first payment with Stripe.js (Stripe only)"
+    )
+
+
+class WebhookOut(BaseModel):
+    received: bool = True
+    outcome: Literal["applied", "duplicate", "ignored", "rejected"]

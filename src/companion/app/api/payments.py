@@ -1,0 +1,134 @@
+"""Gem-pack checkouts, subscriptions, and Stripe's webhook."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import anyio.to_thread
+from litestar import Controller, Request, delete, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK
+
+from companion.app.api import schemas
+from companion.app.api.consistency import read_your_writes
+from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.openapi import errors
+from companion.app.payments import SubscriptionView
+
+SIGNATURE_HEADER = "Stripe-Signature"
+
+
+class PaymentsController(Controller):
+    path = "/api/v1"
+    tags = ["payments"]  # noqa: RUF012
+
+    @post(
+        "/gems/checkout",
+        status_code=HTTP_200_OK,
+        operation_id="checkoutGems",
+        sync_to_thread=True,
+        responses=errors(404, 409),
+    )
+    def checkout(
+        self,
+        data: JSONBody[schemas.CheckoutBody],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> schemas.CheckoutOut:
+        """Pay a gem pack. With Stripe, confirm `client_secret` with Stripe.js; the gems
+        come with Stripe's webhook. The sandbox completes at once."""
+        payments = companion.payments
+        checkout, position = payments.checkout(user_id=user_id, pack_id=data.pack_id)
+        read_your_writes(request, companion, position, ["inventories"])
+        return schemas.CheckoutOut(
+            checkout_id=checkout.checkout_id,
+            client_secret=checkout.client_secret,
+            url=checkout.url,
+            sandbox=payments.sandbox,
+        )
+
+    @post(
+        "/subscriptions",
+        status_code=HTTP_200_OK,
+        operation_id="subscribe",
+        sync_to_thread=True,
+        responses=errors(409),
+    )
+    def subscribe(
+        self,
+        data: JSONBody[schemas.SubscriptionBody],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> schemas.SubscriptionOut:
+        """Subscribe to a paid tier; it is granted when the provider says the first invoice
+        is paid (at once in the sandbox)."""
+        view, position = companion.payments.subscribe(user_id=user_id, tier=data.tier)
+        read_your_writes(request, companion, position, ["users"])
+        return _subscription(view)
+
+    @delete(
+        "/subscriptions",
+        status_code=HTTP_200_OK,
+        operation_id="unsubscribe",
+        sync_to_thread=True,
+        responses=errors(404),
+    )
+    def unsubscribe(
+        self,
+        data: JSONBody[schemas.SubscriptionBody],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> schemas.SubscriptionOut:
+        """Cancel at the end of the paid period: the tier stays until then."""
+        view, position = companion.payments.cancel(user_id=user_id, tier=data.tier)
+        read_your_writes(request, companion, position, ["users"])
+        return _subscription(view)
+
+
+class StripeWebhookController(Controller):
+    """Public: Stripe authenticates by signing the raw body, not with a bearer token."""
+
+    path = "/api/v1/webhooks"
+    tags = ["payments"]  # noqa: RUF012
+
+    @post(
+        "/stripe",
+        status_code=HTTP_200_OK,
+        operation_id="stripeWebhook",
+        responses=errors(400),
+    )
+    async def stripe(
+        self,
+        request: Request[Any, Any, Any],
+        companion: CompanionDep,
+        signature: Annotated[
+            str | None,
+            Parameter(
+                header=SIGNATURE_HEADER,
+                required=False,
+                description="Stripe's signature of the raw body: t=<unix time>,v1=<hex HMAC>",
+            ),
+        ] = None,
+    ) -> schemas.WebhookOut:
+        """A Stripe event, verified against its signature (400 otherwise) and applied once:
+        a replayed event answers 200 and changes nothing."""
+        payload = await request.body()
+        applied = await anyio.to_thread.run_sync(companion.payments.receive, payload, signature)
+        return schemas.WebhookOut(outcome=applied.outcome)
+
+
+def _subscription(view: SubscriptionView) -> schemas.SubscriptionOut:
+    end = view.current_period_end
+    return schemas.SubscriptionOut(
+        tier=view.tier,
+        status=view.status,
+        subscription_id=view.subscription_id,
+        cancel_at_period_end=view.cancel_at_period_end,
+        current_period_end=datetime.fromtimestamp(end, UTC) if end is not None else None,
+        entitled_tier=view.entitled_tier,  # type: ignore[arg-type]
+        client_secret=view.client_secret,
+    )
