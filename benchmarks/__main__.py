@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from benchmarks import appends, catchup
+from benchmarks import appends, catchup, sentiment
 from benchmarks.harness import Config, Context
 from benchmarks.report import (
     RESULTS,
@@ -147,9 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
+    accuracy = sentiment.evaluate_all()
+    ctx.notes.append(sentiment.summary(accuracy))
+
     ratios, goals = summarise(config, ctx.figures)
     result = Run(config, machine, ctx.figures, ratios, goals, ctx.notes, failures, seconds)
     print_report(out, result)
+    sentiment.print_evaluation(out, accuracy)
     write_json(args.output, result)
     err.print(f"results written to {args.output}")
     return 1 if failures else 0

@@ -33,6 +33,7 @@ QUESTION_DAMPING = 0.7
 CAPS_BOOST = 1.25
 TEASING_DAMPING = 0.25
 EMOTION_FULL = 2.5
+SECOND_EMOTION = 0.7
 EMOTION_FLOOR = 0.1
 EN_NEGATION_REACH = 3
 
@@ -80,7 +81,8 @@ class _Reading:
 
 def normalise(text: str) -> str:
     """NFKC (full-width to ASCII, half-width kana to full), curly quotes straightened."""
-    folded = unicodedata.normalize("NFKC", text)
+    # NFKC would turn the acute accent of faces like (´;ω;`) into a space and a combining mark.
+    folded = unicodedata.normalize("NFKC", text.replace("\u00b4", "'"))
     return folded.replace("\u2019", "'").replace("\u2018", "'").replace("\ufe0f", "")
 
 
@@ -336,12 +338,19 @@ class LexiconSentimentScorer:
                 value *= TEASING_DAMPING
                 emotions = tuple("teasing" if e == "anger" else e for e in emotions)
             total += value
-            for emotion in emotions:
-                felt[emotion] = felt.get(emotion, 0.0) + abs(value)
+            for rank, emotion in enumerate(emotions):
+                # The first emotion an entry names is its main one; the others come second.
+                share = 1.0 if rank == 0 else SECOND_EMOTION
+                felt[emotion] = felt.get(emotion, 0.0) + abs(value) * share
         if total:
             total += math.copysign(EXCLAMATION_STEP * min(reading.exclamations, 4), total)
             if reading.question:
                 total *= QUESTION_DAMPING
+        if "teasing" in felt:
+            # Laughing while calling the user names is teasing them, not joy.
+            laughs = sum(abs(item.valence) for item in items if item.kind == "laugh")
+            felt["joy"] = felt.get("joy", 0.0) - laughs
+            felt["teasing"] += laughs
         if reading.surprise_marks:
             felt["surprise"] = felt.get("surprise", 0.0) + 1.0
         score = total / math.sqrt(total * total + ALPHA)
