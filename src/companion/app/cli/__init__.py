@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from companion.app.cli.catalogue import catalogue_app
 from companion.app.cli.common import load_settings
 from companion.app.cli.events import events_app
 from companion.app.cli.projections import projections_app
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(projections_app, name="projections")
 app.add_typer(events_app, name="events")
+app.add_typer(catalogue_app, name="catalogue")
 
 
 def main() -> None:
