@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, delete, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from companion.app.api import schemas
@@ -107,8 +107,8 @@ class StripeWebhookController(Controller):
         companion: CompanionDep,
         signature: Annotated[
             str | None,
-            Parameter(
-                header=SIGNATURE_HEADER,
+            HeaderParameter(
+                name=SIGNATURE_HEADER,
                 required=False,
                 description="Stripe's signature of the raw body: t=<unix time>,v1=<hex HMAC>",
             ),

@@ -1,0 +1,450 @@
+"""The Stripe adapter with the real SDK, against a local server standing in for api.stripe.com.
+
+Webhooks are signed here with Stripe's scheme, computed independently of the
+SDK: `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+from uuid import UUID, uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from companion.adapters.payments.stripe_gateway import StripeGateway
+from companion.app.api.app import create_app
+from companion.app.bootstrap import Companion, bootstrap
+from companion.app.settings import Settings, SettingsError
+from companion.domain.catalogue import gem_pack
+from companion.domain.payments import GatewayUnavailable, InvalidSignature
+from tests.api.conftest import api_settings, sign_up
+
+SECRET_KEY = "sk_test_standin_0123456789"
+WEBHOOK_SECRET = "whsec_standin_secret"
+PRICES = {"premium": "price_premium_1", "ultimate": "price_ultimate_1"}
+PACK = gem_pack("gems-100")
+
+
+class StandIn(ThreadingHTTPServer):
+    """Answers the few Stripe API calls the adapter makes, and remembers them."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.calls: list[dict[str, Any]] = []
+        self.failing = False
+        self.counter = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def answer(self, method: str, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        self.counter += 1
+        n = self.counter
+        if self.failing:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "message": "x",
+                }
+            }
+        if path == "/v1/payment_intents":
+            return 200, {
+                "id": f"pi_{n}",
+                "object": "payment_intent",
+                "amount": int(form["amount"]),
+                "currency": form["currency"],
+                "client_secret": f"pi_{n}_secret_{n}",
+                "status": "requires_payment_method",
+            }
+        if path == "/v1/customers":
+            return 200, {"id": f"cus_{n}", "object": "customer"}
+        if path.startswith("/v1/subscriptions"):
+            sub_id = path.rsplit("/", 1)[1] if path.count("/") == 3 else f"sub_{n}"
+            return 200, {
+                "id": sub_id,
+                "object": "subscription",
+                "customer": form.get("customer", "cus_1"),
+                "status": "incomplete" if path == "/v1/subscriptions" else "active",
+                "cancel_at_period_end": form.get("cancel_at_period_end") == "true",
+                "metadata": {"user_id": form.get("metadata[user_id]", "")},
+                "items": {
+                    "object": "list",
+                    "data": [
+                        {
+                            "object": "subscription_item",
+                            "price": {"id": form.get("items[0][price]", PRICES["premium"])},
+                            "current_period_end": 1_800_000_000,
+                        }
+                    ],
+                },
+                "latest_invoice": {
+                    "id": f"in_{n}",
+                    "object": "invoice",
+                    "confirmation_secret": {"client_secret": f"in_{n}_secret"},
+                },
+            }
+        return 404, {"error": {"type": "invalid_request_error", "message": "no such route"}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: StandIn
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode()
+        form = {key: values[0] for key, values in parse_qs(raw).items()}
+        self.server.calls.append(
+            {
+                "method": "POST",
+                "path": self.path,
+                "form": form,
+                "authorization": self.headers.get("Authorization"),
+                "idempotency_key": self.headers.get("Idempotency-Key"),
+            }
+        )
+        status, body = self.server.answer("POST", self.path, form)
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    server = StandIn()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def gateway(standin: StandIn) -> StripeGateway:
+    return StripeGateway(
+        secret_key=SECRET_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+        prices=PRICES,
+        api_base=standin.base,
+        max_network_retries=0,
+    )
+
+
+def sign(payload: bytes, *, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
+    """Stripe's signature header, as Stripe computes it."""
+    timestamp = int(time.time()) if at is None else at
+    signed = f"{timestamp}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def event_body(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id or f"evt_{uuid4().hex}",
+            "object": "event",
+            "api_version": "2026-10-28.endive",
+            "type": event_type,
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": obj},
+        }
+    ).encode()
+
+
+def succeeded(payment_intent: str, amount: int = PACK.price_yen) -> bytes:
+    return event_body(
+        "payment_intent.succeeded",
+        {
+            "id": payment_intent,
+            "object": "payment_intent",
+            "amount": PACK.price_yen,
+            "amount_received": amount,
+            "currency": "jpy",
+        },
+    )
+
+
+def refunded(payment_intent: str, total: int = PACK.price_yen) -> bytes:
+    return event_body(
+        "charge.refunded",
+        {
+            "id": f"ch_{uuid4().hex[:8]}",
+            "object": "charge",
+            "payment_intent": payment_intent,
+            "amount": PACK.price_yen,
+            "amount_refunded": total,
+            "currency": "jpy",
+        },
+    )
+
+
+# -- the SDK's calls -----------------------------------------------------------------
+
+
+def test_a_checkout_is_a_payment_intent_in_yen_at_the_packs_price(
+    gateway: StripeGateway, standin: StandIn
+) -> None:
+    user_id = uuid4()
+    checkout = gateway.checkout(user_id=user_id, pack=PACK)
+    assert checkout.client_secret == f"{checkout.checkout_id}_secret_1"
+    assert checkout.events == ()  # the gems wait for the webhook
+    [call] = standin.calls
+    assert call["path"] == "/v1/payment_intents"
+    assert call["authorization"] == f"Bearer {SECRET_KEY}"
+    assert call["form"]["amount"] == str(PACK.price_yen)
+    assert call["form"]["currency"] == "jpy"
+    assert call["form"]["metadata[user_id]"] == str(user_id)
+
+
+def test_a_subscription_is_a_customer_and_a_subscription_at_the_tiers_price(
+    gateway: StripeGateway, standin: StandIn
+) -> None:
+    user_id = uuid4()
+    customer = gateway.create_customer(user_id=user_id)
+    started = gateway.subscribe(user_id=user_id, customer_id=customer, tier="ultimate")
+    customers, subscriptions = standin.calls
+    assert customers["path"] == "/v1/customers"
+    assert customers["idempotency_key"] == f"customer-{user_id}"
+    assert subscriptions["form"]["customer"] == customer
+    assert subscriptions["form"]["items[0][price]"] == PRICES["ultimate"]
+    assert subscriptions["form"]["payment_behavior"] == "default_incomplete"
+    assert started.state.tier == "ultimate"
+    assert started.state.status == "incomplete"
+    assert started.client_secret is not None
+
+
+def test_cancelling_asks_stripe_to_cancel_at_period_end(
+    gateway: StripeGateway, standin: StandIn
+) -> None:
+    started = gateway.subscribe(user_id=uuid4(), customer_id="cus_9", tier="premium")
+    cancelled = gateway.cancel_at_period_end(user_id=uuid4(), state=started.state)
+    call = standin.calls[-1]
+    assert call["path"] == f"/v1/subscriptions/{started.state.subscription_id}"
+    assert call["form"] == {"cancel_at_period_end": "true"}
+    assert cancelled.state.cancel_at_period_end
+
+
+def test_a_refusal_by_stripe_is_unavailable_and_never_shows_the_key(
+    gateway: StripeGateway, standin: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standin.failing = True
+    with pytest.raises(GatewayUnavailable) as refused:
+        gateway.checkout(user_id=uuid4(), pack=PACK)
+    captured = capsys.readouterr()
+    assert SECRET_KEY not in str(refused.value)
+    assert SECRET_KEY not in captured.out + captured.err
+
+
+# -- webhooks ------------------------------------------------------------------------
+
+
+def test_a_webhook_signed_with_the_secret_is_verified_by_the_sdk(gateway: StripeGateway) -> None:
+    payload = succeeded("pi_1")
+    received = gateway.verify(payload, sign(payload))
+    assert (received.kind, received.provider_payment_id, received.amount_yen) == (
+        "payment_succeeded",
+        "pi_1",
+        PACK.price_yen,
+    )
+    assert received.event_id == json.loads(payload)["id"]
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda p: sign(p, secret="whsec_someone_else"), id="another secret"),
+        pytest.param(lambda p: sign(p, at=int(time.time()) - 301), id="stale"),
+        pytest.param(lambda p: sign(p + b" "), id="another body"),
+        pytest.param(lambda p: sign(p).replace("v1=", "v0="), id="another scheme"),
+        pytest.param(lambda p: "t=abc,v1=00", id="garbage"),
+        pytest.param(lambda p: "", id="empty"),
+        pytest.param(lambda p: None, id="missing"),
+    ],
+)
+def test_a_forged_or_stale_signature_is_refused(gateway: StripeGateway, forge: Any) -> None:
+    payload = succeeded("pi_1")
+    with pytest.raises(InvalidSignature):
+        gateway.verify(payload, forge(payload))
+
+
+def test_a_signed_body_that_is_not_an_event_is_refused(gateway: StripeGateway) -> None:
+    for payload in (b"not json", b"[1, 2]", b"\xff\xfe"):
+        with pytest.raises(InvalidSignature):
+            gateway.verify(payload, sign(payload))
+
+
+# -- the whole story, through the API --------------------------------------------------
+
+
+@pytest.fixture
+def stripe_companion(tmp_path: Path, standin: StandIn) -> Iterator[Companion]:
+    companion = bootstrap(stripe_settings(tmp_path, standin.base))
+    yield companion
+    companion.close()
+
+
+def stripe_settings(tmp_path: Path, base: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "payments": "stripe",
+        "stripe_secret_key": SECRET_KEY,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "stripe_price_premium": PRICES["premium"],
+        "stripe_price_ultimate": PRICES["ultimate"],
+        "stripe_api_base": base,
+        **overrides,
+    }
+    return api_settings(tmp_path, **values)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["stripe_secret_key", "stripe_webhook_secret", "stripe_price_premium", "stripe_price_ultimate"],
+)
+def test_stripe_without_a_setting_it_needs_does_not_start(tmp_path: Path, missing: str) -> None:
+    with pytest.raises(
+        SettingsError, match=missing.upper().replace("STRIPE_PRICE", "STRIPE_PRICE")
+    ):
+        bootstrap(stripe_settings(tmp_path, "http://127.0.0.1:9", **{missing: None}))
+
+
+def gems(client: TestClient[Any], headers: dict[str, str]) -> int:
+    answer = client.get("/api/v1/inventory", headers=headers)
+    assert answer.status_code == 200, answer.text
+    value: int = answer.json()["gems"]
+    return value
+
+
+def post_webhook(client: TestClient[Any], payload: bytes, signature: str | None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["Stripe-Signature"] = signature
+    return client.post("/api/v1/webhooks/stripe", content=payload, headers=headers)
+
+
+def test_gems_come_only_with_the_signed_webhook_once(
+    stripe_companion: Companion, standin: StandIn
+) -> None:
+    with TestClient(create_app(stripe_companion)) as client:
+        user = sign_up(client)
+        checkout = client.post(
+            "/api/v1/gems/checkout", headers=user, json={"pack_id": PACK.pack_id}
+        )
+        assert checkout.status_code == 200, checkout.text
+        answer = checkout.json()
+        assert answer["client_secret"].startswith(answer["checkout_id"])
+        assert answer["sandbox"] is False
+        assert gems(client, user) == 0
+
+        paid = succeeded(answer["checkout_id"])
+        forged = post_webhook(client, paid, sign(paid, secret="whsec_forged"))
+        assert forged.status_code == 400
+        assert forged.json()["extra"]["code"] == "invalid_signature"
+        stale = post_webhook(client, paid, sign(paid, at=int(time.time()) - 3600))
+        assert stale.status_code == 400
+        assert post_webhook(client, paid, None).status_code == 400
+        assert gems(client, user) == 0
+
+        first = post_webhook(client, paid, sign(paid))
+        assert first.status_code == 200, first.text
+        assert first.json()["outcome"] == "applied"
+        assert gems(client, user) == PACK.gems
+        replayed = post_webhook(client, paid, sign(paid))
+        assert (replayed.status_code, replayed.json()["outcome"]) == (200, "duplicate")
+        assert gems(client, user) == PACK.gems
+
+        refund = refunded(answer["checkout_id"])
+        assert post_webhook(client, refund, sign(refund)).json()["outcome"] == "applied"
+        assert gems(client, user) == 0
+
+
+def test_a_refund_webhook_before_its_payment_is_settled_when_it_comes(
+    stripe_companion: Companion,
+) -> None:
+    with TestClient(create_app(stripe_companion)) as client:
+        user = sign_up(client)
+        checkout_id = client.post(
+            "/api/v1/gems/checkout", headers=user, json={"pack_id": PACK.pack_id}
+        ).json()["checkout_id"]
+        refund = refunded(checkout_id)
+        assert post_webhook(client, refund, sign(refund)).status_code == 200
+        paid = succeeded(checkout_id)
+        assert post_webhook(client, paid, sign(paid)).status_code == 200
+        inventory = client.get("/api/v1/inventory", headers=user).json()
+        assert (inventory["gems"], inventory["owed"]) == (0, 0)
+
+
+@pytest.mark.parametrize("amount", [0, -200])
+def test_a_signed_webhook_with_zero_or_negative_amounts_changes_nothing(
+    stripe_companion: Companion, amount: int
+) -> None:
+    with TestClient(create_app(stripe_companion)) as client:
+        user = sign_up(client)
+        checkout_id = client.post(
+            "/api/v1/gems/checkout", headers=user, json={"pack_id": PACK.pack_id}
+        ).json()["checkout_id"]
+        paid = succeeded(checkout_id, amount)
+        answer = post_webhook(client, paid, sign(paid))
+        assert (answer.status_code, answer.json()["outcome"]) == (200, "rejected")
+        assert gems(client, user) == 0
+
+
+def test_a_signed_event_of_another_type_is_answered_200_and_ignored(
+    stripe_companion: Companion,
+) -> None:
+    with TestClient(create_app(stripe_companion)) as client:
+        other = event_body("product.created", {"id": "prod_1", "object": "product"})
+        answer = post_webhook(client, other, sign(other))
+        assert (answer.status_code, answer.json()["outcome"]) == (200, "ignored")
+
+
+def test_a_subscription_through_stripe_grants_the_tier_when_its_webhook_says_so(
+    stripe_companion: Companion, standin: StandIn
+) -> None:
+    with TestClient(create_app(stripe_companion)) as client:
+        user = sign_up(client)
+        started = client.post("/api/v1/subscriptions", headers=user, json={"tier": "premium"})
+        assert started.status_code == 200, started.text
+        body = started.json()
+        assert (body["status"], body["entitled_tier"]) == ("incomplete", "free")
+        assert body["client_secret"]
+        me = client.get("/api/v1/me", headers=user).json()
+        assert me["subscription_tier"] == "free"
+        user_id = UUID(me["user_id"])
+        active = event_body(
+            "customer.subscription.updated",
+            {
+                "id": body["subscription_id"],
+                "object": "subscription",
+                "customer": "cus_1",
+                "status": "active",
+                "cancel_at_period_end": False,
+                "metadata": {"user_id": str(user_id)},
+                "items": {"data": [{"price": {"id": PRICES["premium"]}}]},
+            },
+        )
+        assert post_webhook(client, active, sign(active)).json()["outcome"] == "applied"
+        assert stripe_companion.application.user(user_id).tier == "premium"
+        cancelled = client.request(
+            "DELETE", "/api/v1/subscriptions", headers=user, json={"tier": "premium"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        assert cancelled.json()["cancel_at_period_end"] is True
+        assert standin.calls[-1]["form"] == {"cancel_at_period_end": "true"}
