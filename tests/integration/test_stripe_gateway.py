@@ -302,16 +302,7 @@ def stripe_companion(tmp_path: Path, standin: StandIn) -> Iterator[Companion]:
 
 
 def stripe_settings(tmp_path: Path, base: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "payments": "stripe",
-        "stripe_secret_key": SECRET_KEY,
-        "stripe_webhook_secret": WEBHOOK_SECRET,
-        "stripe_price_premium": PRICES["premium"],
-        "stripe_price_ultimate": PRICES["ultimate"],
-        "stripe_api_base": base,
-        **overrides,
-    }
-    return api_settings(tmp_path, **values)
+    return api_settings(tmp_path, **{**stripe_overrides(base), **overrides})
 
 
 @pytest.mark.parametrize(
@@ -448,3 +439,52 @@ def test_a_subscription_through_stripe_grants_the_tier_when_its_webhook_says_so(
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["cancel_at_period_end"] is True
         assert standin.calls[-1]["form"] == {"cancel_at_period_end": "true"}
+
+
+# -- concurrent deliveries, on the real PostgreSQL ------------------------------------------
+
+
+def test_the_same_event_delivered_at_once_to_two_processes_is_applied_once(
+    postgres_companions: Any, standin: StandIn
+) -> None:
+    """Stripe may deliver an event twice at the same moment, to two API processes."""
+    first = postgres_companions(**stripe_overrides(standin.base))
+    second = bootstrap(first.settings)
+    try:
+        user_id = first.application.register(
+            email="pay@example.com", password="correct horse battery", name="P", nickname="P"
+        )
+        checkout, _ = first.payments.checkout(user_id=user_id, pack_id=PACK.pack_id)
+        paid = succeeded(checkout.checkout_id)
+        signature = sign(paid)
+        outcomes: list[str] = []
+        start = threading.Barrier(8)
+
+        def deliver(companion: Companion) -> None:
+            start.wait()
+            outcomes.append(companion.payments.receive(paid, signature).outcome)
+
+        threads = [
+            threading.Thread(target=deliver, args=(first if n % 2 else second,)) for n in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["applied"] + ["duplicate"] * 7
+        wallet = second.commerce.wallet(user_id)
+        assert wallet is not None
+        assert wallet.balance == PACK.gems
+    finally:
+        second.close()
+
+
+def stripe_overrides(base: str) -> dict[str, Any]:
+    return {
+        "payments": "stripe",
+        "stripe_secret_key": SECRET_KEY,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "stripe_price_premium": PRICES["premium"],
+        "stripe_price_ultimate": PRICES["ultimate"],
+        "stripe_api_base": base,
+    }
