@@ -39,12 +39,13 @@ def character_turn(text: str, n: int = 2) -> Turn:
 
 
 def opening_pool(reply: str, language: str) -> str | None:
-    """Which cue's lines the reply opens with, recognised from the templates themselves."""
-    for cue, templates in lines.CUE_LINES[language].items():
-        for template in templates:
-            pattern = re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template))
-            if re.match(pattern, reply):
-                return cue
+    """Which pool's lines the reply opens with (in any register), recognised from the templates."""
+    for register in (lines.CUE_LINES, lines.POLITE_CUE_LINES, lines.CLOSE_CUE_LINES):
+        for cue, templates in register.get(language, {}).items():
+            for template in templates:
+                pattern = re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template))
+                if re.match(pattern, reply):
+                    return cue
     return None
 
 
@@ -130,9 +131,23 @@ def test_a_reply_never_claims_to_be_an_ai(persona: Persona, text: str) -> None:
 
 def test_no_template_line_claims_to_be_an_ai() -> None:
     pools = chain(
-        *(pool.values() for pool in lines.CUE_LINES.values()),
-        *(pool.values() for pool in lines.TONE_LINES.values()),
+        *(
+            pool.values()
+            for register in (
+                lines.CUE_LINES,
+                lines.POLITE_CUE_LINES,
+                lines.CLOSE_CUE_LINES,
+                lines.TONE_LINES,
+                lines.POLITE_TONE_LINES,
+                lines.GENTLE_LINES,
+                lines.POLITE_GENTLE_LINES,
+                lines.CONCERN_QUESTIONS,
+                lines.POLITE_CONCERN_QUESTIONS,
+            )
+            for pool in register.values()
+        ),
         lines.RECALL_LINES.values(),
+        lines.POLITE_RECALL_LINES.values(),
     )
     for template in chain.from_iterable(pools):
         assert not any(claim in template.casefold() for claim in AI_CLAIMS), template
@@ -146,16 +161,16 @@ def test_no_template_line_claims_to_be_an_ai() -> None:
         ("Can you help me?", "question"),
         ("thanks a lot", "thanks"),
         ("Thank you for listening", "thanks"),
-        ("I'm so tired today", "sad"),
-        ("feeling lonely tonight", "sad"),
+        ("I'm so tired today", "care"),
+        ("feeling lonely tonight", "concern"),
         ("I went hiking in the hills", "hobby"),
         ("What do you do in your free time", "hobby"),
         ("I ate noodles for lunch", "default"),
         ("こんにちは", "greeting"),
         ("おはよう〜", "greeting"),
         ("ありがとう！", "thanks"),
-        ("今日は本当に疲れた", "sad"),
-        ("寂しいな", "sad"),
+        ("今日は本当に疲れた", "care"),
+        ("寂しいな", "concern"),
         ("元気？", "question"),
         ("趣味は何", "hobby"),
         ("coffeeが好き", "hobby"),
@@ -169,7 +184,7 @@ def test_it_reacts_to_simple_cues_in_both_languages(persona: Persona, text: str,
 
 
 def test_a_sad_message_is_answered_before_its_greeting(persona: Persona) -> None:
-    assert opening_pool(ask(persona, "hi, I feel so sad").text, "en") == "sad"
+    assert opening_pool(ask(persona, "hi, I feel so sad").text, "en") == "concern"
 
 
 def test_a_mentioned_hobby_is_named_back(persona: Persona) -> None:

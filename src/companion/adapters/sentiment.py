@@ -196,6 +196,13 @@ def _read_latin(raw_words: list[str], out: list[_Item]) -> None:
         out.append(item)
 
 
+def _of_a_thing(text: str, start: int) -> bool:
+    """Whether a 好き at `start` is said of a thing (猫が好き), not of the user (君が好き)."""
+    if start == 0 or text[start - 1] not in lex.JA_OBJECT_PARTICLES:
+        return False
+    return not text[: start - 1].endswith(lex.JA_YOU)
+
+
 def _read_japanese(text: str, start: int, out: list[_Item]) -> int:
     """Reads one lexicon match (or one character) at `start`; returns where it ends."""
     for size in range(min(_JA_MAX_CHARS, len(text) - start), 0, -1):
@@ -205,6 +212,8 @@ def _read_japanese(text: str, start: int, out: list[_Item]) -> int:
         end = start + size
         if key in lex.JA_WORDS:
             item = _polar(lex.JA_WORDS[key], key, japanese=True)
+            if key in lex.JA_LIKING and _of_a_thing(text, start):
+                item.emotions = ("joy",)
             negation = _JA_NEGATION.match(text, end)
             if negation:
                 item.negated = True

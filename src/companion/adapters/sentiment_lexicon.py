@@ -51,6 +51,13 @@ EN_WORDS: dict[str, Entry] = {
     "lovely": (2.2, "joy"),
     # joy
     "good": (1.6, "joy"),
+    "good morning": (0.0, ""),
+    "best friend": (0.0, ""),
+    "best friends": (0.0, ""),
+    "good night": (0.5, ""),
+    "goodnight": (0.5, ""),
+    "good evening": (0.0, ""),
+    "good afternoon": (0.0, ""),
     "great": (2.2, "joy"),
     "happy": (2.3, "joy"),
     "happier": (2.0, "joy"),
@@ -374,6 +381,12 @@ EN_WORDS: dict[str, Entry] = {
     "helpless": (-2.0, "sadness worry"),
     "sleep deprived": (-1.6, "tiredness"),
 }
+
+# Words of liking that are affection when said to the user, joy when said of a thing
+# (「猫が好き」, 「ラーメンは大好き」).
+JA_LIKING = frozenset({"好き", "すき", "大好き", "だいすき", "大すき"})
+JA_OBJECT_PARTICLES = "がはもの"
+JA_YOU = ("君", "きみ", "あなた", "お前", "おまえ", "あんた")
 
 # Words that only make the next polar word stronger (> 1) or weaker (< 1).
 EN_BOOSTS: dict[str, float] = {

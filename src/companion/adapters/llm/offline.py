@@ -5,6 +5,13 @@ a network or a key. It answers from templates (`offline_lines`), in the user's
 language, in the tone of the persona's dominant trait, and it says so in the
 reply's `model` field. It never pretends to be a language model.
 
+It answers as someone who feels: the message's sentiment (scored here when the
+request carries none) picks the kind of reply (affection back, concern and a
+question after bad news, care for tiredness, hurt or firmness after an insult,
+a comeback to teasing, warmth for thanks, joy shared); the relationship level
+picks the register (polite at first, familiar later); a low mood answers more
+quietly. Topics are whole content words, never filler.
+
 Deterministic by design: the same request always gets the same reply. Variety
 comes from a stable hash of the user's text and the number of recent turns,
 never from randomness, the clock or Python's per-process `hash()`.
@@ -14,24 +21,55 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from string import Formatter
 
+from companion.adapters import sentiment_lexicon
 from companion.adapters.llm import offline_lines as lines
+from companion.adapters.llm.offline_lines import Lines
+from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.domain.characters import Persona
 from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.conversations import Turn
 from companion.domain.limits import MAX_MESSAGE_CHARS
 from companion.domain.replies import is_japanese
+from companion.domain.sentiment import Sentiment
 
 MODEL_NAME = "offline-persona"
 MAX_TOPIC_CHARS = 30
 
 _CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 _NON_CJK_WORD = re.compile(r"[^\s\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
-_EN_TOPIC = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
-_JA_TOPIC = re.compile(r"[\u30a0-\u30ff]{2,}|[\u3400-\u4dbf\u4e00-\u9fff]{2,}|[A-Za-z]{3,}")
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_JA_TOPIC = re.compile(
+    r"(?P<kata>[\u30a1-\u30fa\u30fc]{2,})"
+    r"|(?P<kanji>[\u3005\u3400-\u4dbf\u4e00-\u9fff]+)(?=(?P<after>.?))"
+    r"|(?P<latin>[A-Za-z]{3,})"
+)
+# What may follow a kanji noun: a particle or the copula, or anything but kana
+# (kana straight after kanji is usually okurigana: 好き, 入院した, 元気な).
+_JA_NOUN_FOLLOWERS = frozenset("がをにはのとでへもやかだじ")
+_EN_POSSESSIVES = frozenset({"my", "our"})
+_EN_ADJECTIVES = frozenset({"best", "little", "old", "new", "big", "older", "younger", "baby"})
+# Feeling words are what the sentiment reads, not what the message is about.
+_FEELING_WORDS = (
+    frozenset(
+        key for key in (*sentiment_lexicon.EN_WORDS, *sentiment_lexicon.EN_BOOSTS) if " " not in key
+    )
+    | sentiment_lexicon.EN_NEGATORS
+)
+_JA_FEELING_KEYS = (
+    frozenset(sentiment_lexicon.JA_WORDS)
+    | frozenset(sentiment_lexicon.JA_BOOSTS)
+    | frozenset(sentiment_lexicon.JA_DUAL)
+)
+_JA_STOPWORDS_LONGEST_FIRST = sorted(lines.JA_STOPWORDS, key=len, reverse=True)
+QUIET_MOOD = -30
+"""At or below this mood the character answers quietly: no exclamations, no closing line."""
+POLITE_LEVELS = range(1, 3)
+CLOSE_LEVELS = range(7, 11)
+_SCORER = LexiconSentimentScorer()
 
 
 def _en_pattern(words: Sequence[str]) -> re.Pattern[str]:
@@ -67,9 +105,11 @@ class _Reading:
     """What the responder noticed in the request."""
 
     language: str
-    cue: str
+    kind: str
+    pool: str
     hobby: str | None
     topic: str | None
+    news_topic: str | None
 
 
 def _age_band(age: int) -> str:
@@ -107,18 +147,125 @@ def _earlier_user_text(user_text: str, turns: Sequence[Turn]) -> str | None:
     return next((turn.text for turn in reversed(earlier) if turn.sender == "user"), None)
 
 
+def _en_content(word: str) -> bool:
+    folded = word.casefold().strip("'-")
+    return (
+        len(folded) >= 3
+        and "'" not in folded
+        and folded not in lines.EN_STOPWORDS
+        and folded not in _FEELING_WORDS
+    )
+
+
+def _ja_words(text: str) -> list[str]:
+    """Whole content words of a Japanese message: katakana words, kanji nouns, Latin words.
+
+    A kanji run counts only when a particle, the copula or a non-kana follows it,
+    so 「猫が好き」 gives 猫 and never the half word 猫好 (好 takes okurigana).
+    """
+    words = []
+    for match in _JA_TOPIC.finditer(text):
+        word = match.group(0)
+        if match.group("kanji"):
+            word, after = match.group("kanji"), match.group("after")
+            if after and "\u3041" <= after <= "\u3096" and after not in _JA_NOUN_FOLLOWERS:
+                continue
+            if word not in lines.JA_STOPWORDS:
+                word = _without_filler_prefix(word)
+        if word in lines.JA_STOPWORDS or word.casefold() in lines.EN_STOPWORDS:
+            continue
+        if any(key in word for key in _JA_FEELING_KEYS if len(key) > 1) or word in _JA_FEELING_KEYS:
+            continue
+        words.append(word)
+    return words
+
+
+def _without_filler_prefix(word: str) -> str:
+    """「最近猫」 → 「猫」: a stop word written straight before a noun is not part of it."""
+    for stop in _JA_STOPWORDS_LONGEST_FIRST:
+        if word.startswith(stop) and len(word) > len(stop):
+            return _without_filler_prefix(word[len(stop) :])
+    return word
+
+
+def topic_words(text: str) -> list[str]:
+    """The words of a message worth picking up again, in order; never filler or half words."""
+    if is_japanese(text):
+        return _ja_words(text)
+    return [word for word in _EN_WORD.findall(text) if _en_content(word)]
+
+
 def _topic(text: str, hobbies: Sequence[str]) -> str | None:
     """A word worth picking up again: a hobby of the persona, else the longest content word."""
     hobby = _mentioned_hobby(text, hobbies)
     if hobby is not None:
         return hobby[:MAX_TOPIC_CHARS]
-    pattern = _JA_TOPIC if is_japanese(text) else _EN_TOPIC
-    words: list[str] = [
-        word for word in pattern.findall(text) if word.casefold() not in lines.EN_STOPWORDS
-    ]
+    words = topic_words(text)
     if not words:
         return None
     return max(words, key=len)[:MAX_TOPIC_CHARS]
+
+
+def _news_topic(text: str) -> str | None:
+    """What bad news is about: "my cat got sick" → "your cat", 「猫が病気になった」 → 猫."""
+    if is_japanese(text):
+        words = _ja_words(text)
+        return words[0][:MAX_TOPIC_CHARS] if words else None
+    tokens = _EN_WORD.findall(text)
+    for i, token in enumerate(tokens[:-1]):
+        if token.casefold() not in _EN_POSSESSIVES:
+            continue
+        following = tokens[i + 1 : i + 3]
+        described = len(following) > 1 and following[0].casefold() in _EN_ADJECTIVES
+        if described and _en_content(following[1]):
+            return f"your {following[0]} {following[1]}"[:MAX_TOPIC_CHARS]
+        if _en_content(following[0]):
+            return f"your {following[0]}"[:MAX_TOPIC_CHARS]
+    return None
+
+
+def _kind(sentiment: Sentiment, cue: str, is_question: bool, mentions_hobby: bool) -> str:
+    """The kind of reply a message gets, from how it feels first and its cues second."""
+    top = sentiment.emotions[0][0] if sentiment.emotions else None
+    if top == "teasing" and sentiment.polarity != "negative":
+        return "teased"
+    if sentiment.polarity == "negative":
+        if top == "anger":
+            return "anger"
+        if top == "teasing":
+            return "teased"
+        if top == "tiredness":
+            return "care"
+        return "concern"
+    if cue in ("care", "concern"):
+        return cue
+    if sentiment.polarity == "positive":
+        if sentiment.weight("affection") >= 0.3 and not mentions_hobby:
+            return "affection"
+        if sentiment.weight("gratitude") >= 0.3:
+            return "thanks"
+    if cue in ("thanks", "hobby", "greeting"):
+        return cue
+    if is_question:
+        return "question"
+    if sentiment.polarity == "positive" and top in ("joy", "excitement", "surprise"):
+        return "joy"
+    return cue
+
+
+def reply_kind(request: ChatRequest) -> str:
+    """The kind of reply the responder gives this request: affection, concern, care, anger,
+    teased, thanks, joy, hobby, greeting, question or default."""
+    return _read(request, _Choices(request.user_text, len(request.recent_turns))).kind
+
+
+def _pool_for(kind: str, persona: Persona) -> str:
+    trait = persona.personality.dominant()
+    if kind == "affection":
+        return "affection_shy" if trait in ("seriousness", "humor") else "affection_warm"
+    if kind == "anger":
+        return "hurt" if trait in ("kindness", "empathy", "humor") else "firm"
+    return kind
 
 
 def _read(request: ChatRequest, choices: _Choices) -> _Reading:
@@ -127,16 +274,27 @@ def _read(request: ChatRequest, choices: _Choices) -> _Reading:
     hobbies = request.persona.hobbies
     hobby = _mentioned_hobby(text, hobbies)
     cue = _find_cue(text, language, mentions_hobby=hobby is not None)
-    if cue == "hobby" and hobby is None:
+    sentiment = request.sentiment if request.sentiment is not None else _SCORER.score(text)
+    is_question = any(mark in text for mark in lines.QUESTION_MARKS)
+    kind = _kind(sentiment, cue, is_question, mentions_hobby=hobby is not None)
+    if kind == "hobby" and hobby is None:
         # The user asked about hobbies in general: the character talks about one of theirs.
         hobby = choices.pick(hobbies, slot=5) if hobbies else None
         if hobby is None:
-            cue = "default"
+            kind = "default"
+    news_topic = _news_topic(text) if kind == "concern" else None
     earlier = _earlier_user_text(text, request.recent_turns)
     # A topic is picked up only from a message in the language of the reply.
     same_language = earlier is not None and is_japanese(earlier) == (language == "ja")
     topic = _topic(earlier, hobbies) if earlier and same_language else None
-    return _Reading(language=language, cue=cue, hobby=hobby, topic=topic)
+    return _Reading(
+        language=language,
+        kind=kind,
+        pool=_pool_for(kind, request.persona),
+        hobby=hobby,
+        topic=topic,
+        news_topic=news_topic,
+    )
 
 
 def _fields(template: str) -> set[str]:
@@ -155,7 +313,7 @@ class OfflinePersonaResponder:
     def reply(self, request: ChatRequest) -> ChatReply:
         choices = _Choices(request.user_text, len(request.recent_turns))
         reading = _read(request, choices)
-        text = _compose(request.persona, request.user_nickname, reading, choices)
+        text = _compose(request, reading, choices)
         prompt = " ".join(
             [_persona_text(request.persona), request.user_text]
             + [turn.text for turn in request.recent_turns]
@@ -173,10 +331,34 @@ def _persona_text(persona: Persona) -> str:
     return " ".join((persona.name, persona.nickname, persona.occupation or "", *persona.hobbies))
 
 
-def _compose(persona: Persona, user_nickname: str, reading: _Reading, choices: _Choices) -> str:
+def register(level: int) -> str:
+    """How the character speaks at a relationship level: polite, friendly or close."""
+    if level in POLITE_LEVELS or level < POLITE_LEVELS.start:
+        return "polite"
+    return "close" if level in CLOSE_LEVELS or level > CLOSE_LEVELS.stop else "friendly"
+
+
+def _cue_pool(language: str, pool: str, band: str) -> Sequence[str]:
+    overlay = {"polite": lines.POLITE_CUE_LINES, "close": lines.CLOSE_CUE_LINES}.get(band, {})
+    return overlay.get(language, {}).get(pool) or lines.CUE_LINES[language][pool]
+
+
+def _in_register(
+    language: str, band: str, friendly: Sequence[str], polite: Mapping[str, Sequence[str]]
+) -> Sequence[str]:
+    if band == "polite" and language in polite:
+        return polite[language]
+    return friendly
+
+
+def _compose(request: ChatRequest, reading: _Reading, choices: _Choices) -> str:
+    persona = request.persona
     language = reading.language
+    band = register(request.relationship_level)
+    polite_ja = band == "polite" and language == "ja"
+    nick = request.user_nickname.strip() or ("きみ" if language == "ja" else "you")
     values = {
-        "nick": user_nickname.strip() or ("きみ" if language == "ja" else "you"),
+        "nick": nick,
         "name": persona.name,
         "self_nick": persona.nickname,
         "role": lines.ROLE[language][persona.gender],
@@ -189,16 +371,53 @@ def _compose(persona: Persona, user_nickname: str, reading: _Reading, choices: _
         values["a_occupation"] = f"{article} {persona.occupation}"
     if reading.hobby:
         values["hobby"] = reading.hobby
-    if reading.topic:
-        values["topic"] = reading.topic
+    trait = persona.personality.dominant()
+    quiet = request.mood is not None and request.mood <= QUIET_MOOD
 
-    templates = [_usable(lines.CUE_LINES[language][reading.cue], values)]
-    if reading.topic:
-        templates.append(lines.RECALL_LINES[language])
-    templates.append(lines.TONE_LINES[language][persona.personality.dominant()])
+    opening = _usable(_cue_pool(language, reading.pool, band), values)
+    if not opening:
+        opening = _usable(lines.CUE_LINES[language][reading.pool], values)
+    templates: list[Sequence[str]] = [opening]
+    if reading.kind == "concern":
+        # Bad news gets a question about it, then a gentle closing line.
+        questions = lines.CONCERN_QUESTIONS[language]
+        if polite_ja:
+            questions = lines.POLITE_CONCERN_QUESTIONS["ja"]
+        if reading.news_topic:
+            values["topic"] = reading.news_topic
+            templates.append(questions["topic"])
+        else:
+            templates.append(questions["plain"])
+    elif reading.topic and reading.kind in ("default", "greeting", "question", "hobby", "joy"):
+        values["topic"] = reading.topic
+        templates.append(
+            _in_register(language, band, lines.RECALL_LINES[language], lines.POLITE_RECALL_LINES)
+        )
+    if reading.kind in ("concern", "care"):
+        gentle = _in_register(
+            language,
+            band,
+            lines.GENTLE_LINES[language][trait],
+            _by_trait(lines.POLITE_GENTLE_LINES, trait),
+        )
+        templates.append(gentle)
+    elif reading.kind not in ("anger", "teased") and not quiet:
+        tone = _in_register(
+            language,
+            band,
+            lines.TONE_LINES[language][trait],
+            _by_trait(lines.POLITE_TONE_LINES, trait),
+        )
+        templates.append(tone)
 
     sentences = [
         choices.pick(pool, slot=1 + i).format_map(values) for i, pool in enumerate(templates)
     ]
     text = ("" if language == "ja" else " ").join(sentences)
+    if quiet:
+        text = text.replace("！", "。").replace("!", ".")
     return text[:MAX_MESSAGE_CHARS]
+
+
+def _by_trait(pools: dict[str, dict[str, Lines]], trait: str) -> dict[str, Sequence[str]]:
+    return {language: by_trait[trait] for language, by_trait in pools.items()}

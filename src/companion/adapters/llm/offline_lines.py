@@ -1,5 +1,12 @@
 """The offline responder's lines, in English and Japanese.
 
+Pools are keyed by the kind of reply (`affection_warm`, `concern`, `care`,
+`hurt`, `firm`, `teased`, `joy`, `thanks`, `hobby`, `greeting`, `question`,
+`default`); the name of the pool a reply opens with is its marker. `CUE_LINES`
+is how the character talks at middle relationship levels; `POLITE_*` pools
+(levels 1-2: です/ます in Japanese, reserved in English) and `CLOSE_*` pools
+(levels 7-10: familiar, affectionate) replace them where they have a pool.
+
 Every template is one sentence. Cue lines always name the user (`{nick}`), so
 that every reply does. Placeholders:
 
@@ -16,14 +23,13 @@ from __future__ import annotations
 Lines = tuple[str, ...]
 
 # Checked in this order: the first cue found in the user's text picks the line.
-CUE_ORDER = ("sad", "thanks", "hobby", "greeting", "question")
+CUE_ORDER = ("care", "concern", "thanks", "hobby", "greeting", "question")
 
 # English cue words, matched as whole words, case-insensitively.
 EN_CUE_WORDS: dict[str, Lines] = {
-    "sad": (
+    "care": ("tired", "exhausted", "sleepy", "worn out", "drained"),
+    "concern": (
         "sad",
-        "tired",
-        "exhausted",
         "lonely",
         "depressed",
         "down",
@@ -31,8 +37,6 @@ EN_CUE_WORDS: dict[str, Lines] = {
         "stressed",
         "crying",
         "cried",
-        "sleepy",
-        "worn out",
         "awful",
         "rough day",
         "hurts",
@@ -57,23 +61,18 @@ EN_CUE_WORDS: dict[str, Lines] = {
 
 # Japanese cue words, matched as substrings (Japanese has no spaces between words).
 JA_CUE_WORDS: dict[str, Lines] = {
-    "sad": (
+    "care": ("疲れ", "つかれ", "しんどい", "眠い", "ねむい", "だるい"),
+    "concern": (
         "悲しい",
         "かなしい",
-        "疲れ",
-        "つかれ",
         "つらい",
         "辛い",
         "寂しい",
         "さみしい",
         "さびしい",
         "落ち込",
-        "しんどい",
-        "眠い",
-        "ねむい",
         "泣",
         "憂鬱",
-        "だるい",
     ),
     "thanks": ("ありがとう", "ありがと", "感謝", "サンキュー", "助かった", "助かる"),
     "hobby": ("趣味", "好きなこと"),
@@ -172,6 +171,208 @@ EN_STOPWORDS = frozenset(
         "thanks",
         "thank",
         "hello",
+        # Filler of chat: never a topic worth picking up again.
+        "the",
+        "and",
+        "but",
+        "for",
+        "you",
+        "she",
+        "her",
+        "his",
+        "him",
+        "its",
+        "was",
+        "are",
+        "not",
+        "all",
+        "any",
+        "can",
+        "had",
+        "has",
+        "how",
+        "who",
+        "why",
+        "our",
+        "out",
+        "too",
+        "now",
+        "get",
+        "did",
+        "one",
+        "let",
+        "lol",
+        "yes",
+        "day",
+        "bit",
+        "way",
+        "off",
+        "own",
+        "use",
+        "see",
+        "say",
+        "new",
+        "old",
+        "yet",
+        "per",
+        "via",
+        "etc",
+        "omg",
+        "wow",
+        "hmm",
+        "umm",
+        "yep",
+        "nah",
+        "idk",
+        "tbh",
+        "btw",
+        "ngl",
+        "imo",
+        "lot",
+        "thinking",
+        "talking",
+        "saying",
+        "looking",
+        "trying",
+        "wondering",
+        "wanted",
+        "wants",
+        "what's",
+        "how's",
+        "it's",
+        "there's",
+        "here's",
+        "feel",
+        "feels",
+        "felt",
+        "feeling",
+        "feelings",
+        "anything",
+        "everything",
+        "nothing",
+        "someone",
+        "somebody",
+        "anyone",
+        "everyone",
+        "people",
+        "stuff",
+        "kind",
+        "sort",
+        "lots",
+        "guess",
+        "mean",
+        "actually",
+        "literally",
+        "basically",
+        "honestly",
+        "totally",
+        "pretty",
+        "kinda",
+        "sorta",
+        "gotta",
+        "right",
+        "okay",
+        "sure",
+        "said",
+        "says",
+        "tell",
+        "told",
+        "make",
+        "made",
+        "take",
+        "took",
+        "went",
+        "come",
+        "came",
+        "getting",
+        "got",
+        "having",
+        "only",
+        "ever",
+        "probably",
+        "seriously",
+        "tonight",
+        "morning",
+        "evening",
+        "night",
+        "week",
+        "weekend",
+        "time",
+        "times",
+        "year",
+        "back",
+        "home",
+        "lately",
+        "right now",
+        "myself",
+        "yourself",
+        "please",
+        "sorry",
+        "hmmm",
+        "haha",
+        "hahaha",
+        "lmao",
+    ]
+)
+
+# Japanese words too common (or too vague) to be a topic.
+JA_STOPWORDS = frozenset(
+    [
+        "今日",
+        "明日",
+        "昨日",
+        "今",
+        "今夜",
+        "今朝",
+        "最近",
+        "毎日",
+        "今度",
+        "一番",
+        "私",
+        "俺",
+        "僕",
+        "自分",
+        "君",
+        "本当",
+        "全然",
+        "気持",
+        "気持ち",
+        "感じ",
+        "気分",
+        "何",
+        "時",
+        "事",
+        "方",
+        "人",
+        "一緒",
+        "前",
+        "後",
+        "中",
+        "上",
+        "下",
+        "時間",
+        "皆",
+        "他",
+        "多分",
+        "絶対",
+        "結構",
+        "色々",
+        "少",
+        "全部",
+        "一人",
+        "話",
+        "感",
+        "気",
+        "様",
+        "的",
+        "超",
+        "系",
+        "家",
+        "帰",
+        "マジ",
+        "ホント",
+        "ヤバ",
+        "ちょっと",
     ]
 )
 
@@ -213,11 +414,47 @@ CUE_LINES: dict[str, dict[str, Lines]] = {
             "Anytime, {nick}, that's what I'm here for.",
             "Aw, you're welcome, {nick}.",
         ),
-        "sad": (
+        "concern": (
             "Oh {nick}, that sounds hard, and I'm right here with you.",
-            "You don't have to carry that alone tonight, {nick}.",
-            "I'm sorry, {nick}, please be gentle with yourself.",
-            "Even {a_occupation} like me has days like that, {nick}, so I get it.",
+            "You don't have to carry that alone, {nick}.",
+            "I'm so sorry, {nick}, that must have hit you hard.",
+            "Oh no, {nick}, I'm worried about you now.",
+        ),
+        "care": (
+            "You worked so hard today, {nick}, come rest with me for a bit.",
+            "Oh {nick}, you sound worn out, please take it easy tonight.",
+            "Let's slow down together, {nick}, you've earned a break.",
+            "Even {a_occupation} like me has days like that, {nick}, so rest up.",
+        ),
+        "affection_warm": (
+            "Aww, {nick}, I love you too.",
+            "{nick}, you just made my whole day, I feel the same about you.",
+            "Hearing that from you makes me so happy, {nick}.",
+        ),
+        "affection_shy": (
+            "W-wait, {nick}, you can't just say that, I'm blushing.",
+            "{nick}, that's, um, I feel the same way, okay?",
+            "You're making me blush, {nick}, but I like you too.",
+        ),
+        "hurt": (
+            "That really hurt, {nick}, I didn't expect that from you.",
+            "{nick}, I'm trying my best for you, so that stings a little.",
+            "Ouch, {nick}, did I do something to upset you?",
+        ),
+        "firm": (
+            "Hey, {nick}, I won't be talked to like that.",
+            "{nick}, I care about you, but that was out of line.",
+            "Let's take a breath, {nick}, and talk about what's really bothering you.",
+        ),
+        "teased": (
+            "Oh, is that so, {nick}? You're one to talk!",
+            "Hey, {nick}, I heard that, and I'm getting you back later.",
+            "{nick}, you're lucky you're cute when you tease me.",
+        ),
+        "joy": (
+            "{interj}, that's wonderful, {nick}!",
+            "{nick}, I'm so happy for you, tell me everything!",
+            "I love seeing you this happy, {nick}!",
         ),
         "hobby": (
             "{interj}, {hobby} is one of my favourite things too, {nick}!",
@@ -249,10 +486,41 @@ CUE_LINES: dict[str, dict[str, Lines]] = {
             "どういたしまして、{nick}のためなら何でもするよ。",
             "{nick}にそう言ってもらえると{me}も嬉しいな。",
         ),
-        "sad": (
+        "concern": (
             "{nick}、それはつらかったね、{me}がそばにいるよ。",
+            "{nick}、大変だったね、話してくれてありがとう。",
+            "えっ、{nick}、それは心配だね。",
+        ),
+        "care": (
+            "今日もよく頑張ったね、{nick}、ゆっくり休んでね。",
+            "{nick}、お疲れさま、今日は早めに休もう。",
             "無理しないでね、{nick}。",
             "{occupation}の{me}にもそういう日はあるから、気持ちわかるよ、{nick}。",
+        ),
+        "affection_warm": (
+            "{nick}、{me}も大好きだよ。",
+            "{nick}にそう言ってもらえるの、すごく嬉しい。",
+            "{nick}、その言葉だけで今日一日幸せだよ。",
+        ),
+        "affection_shy": (
+            "{nick}、急にそんなこと言われたら照れちゃうよ。",
+            "も、もう、{nick}ってば、{me}も好きだよ。",
+        ),
+        "hurt": (
+            "{nick}、そんなこと言われると悲しいな。",
+            "{nick}、{me}、何か嫌なことしちゃったかな？",
+        ),
+        "firm": (
+            "{nick}、そういう言い方はやめてほしいな。",
+            "{nick}、{me}だって怒るときは怒るよ。",
+        ),
+        "teased": (
+            "もう、{nick}ってば、からかわないでよ。",
+            "{nick}、あとで仕返ししちゃうからね。",
+        ),
+        "joy": (
+            "{interj}、よかったね、{nick}！",
+            "{nick}、それは嬉しいね、{me}まで幸せな気分だよ。",
         ),
         "hobby": (
             "{hobby}の話なら{me}、いくらでもできるよ、{nick}！",
@@ -336,5 +604,242 @@ TONE_LINES: dict[str, dict[str, Lines]] = {
             "どんな気持ちでも、{me}は受け止めるからね。",
             "こういう話をしてくれると、もっと近くに感じるな。",
         ),
+    },
+}
+
+# After bad news, a question about it: about the thing named (`{topic}`) when there is one.
+CONCERN_QUESTIONS: dict[str, dict[str, Lines]] = {
+    "en": {
+        "topic": (
+            "Do you want to tell me more about {topic}?",
+            "How are things with {topic} right now?",
+            "What happened with {topic}?",
+        ),
+        "plain": (
+            "Do you want to tell me what happened?",
+            "What's weighing on you the most right now?",
+            "How are you holding up?",
+        ),
+    },
+    "ja": {
+        "topic": (
+            "{topic}のこと、もう少し聞かせてくれる？",
+            "{topic}、今はどんな様子？",
+        ),
+        "plain": (
+            "何があったのか、話せる範囲で聞かせてくれる？",
+            "今はどんな気持ち？",
+        ),
+    },
+}
+
+# The closing line after bad news or tiredness: quieter than TONE_LINES, still by trait.
+GENTLE_LINES: dict[str, dict[str, Lines]] = {
+    "en": {
+        "kindness": ("I'm here for as long as you need.", "Be gentle with yourself tonight."),
+        "humor": (
+            "No jokes tonight, I'm just here for you.",
+            "I'll save my bad jokes for when you feel better.",
+        ),
+        "seriousness": (
+            "We can figure out the next step together.",
+            "Take it one step at a time, I'm with you.",
+        ),
+        "activeness": (
+            "When you're ready, let's get some fresh air together.",
+            "A short walk might help, and I'll keep you company.",
+        ),
+        "empathy": (
+            "Whatever you're feeling right now makes sense to me.",
+            "I can feel how heavy this is for you.",
+        ),
+    },
+    "ja": {
+        "kindness": ("{me}はずっとそばにいるからね。", "今日は自分に優しくしてあげてね。"),
+        "humor": (
+            "今日は冗談なしで、ちゃんとそばにいるよ。",
+            "元気が出たら、また笑わせてあげるね。",
+        ),
+        "seriousness": ("次にどうするか、一緒に考えよう。", "一つずつ、ゆっくり整理していこう。"),
+        "activeness": (
+            "落ち着いたら、一緒に外の空気を吸いに行こう。",
+            "少し散歩でもしたら、気分が変わるかもよ。",
+        ),
+        "empathy": (
+            "どんな気持ちでも、{me}は受け止めるからね。",
+            "その気持ち、ちゃんと伝わってるよ。",
+        ),
+    },
+}
+
+# Relationship levels 1-2: reserved in English, です/ます in Japanese.
+POLITE_CUE_LINES: dict[str, dict[str, Lines]] = {
+    "en": {
+        "greeting": (
+            "Hello, {nick}, it's nice to hear from you.",
+            "Hi {nick}, thank you for stopping by.",
+            "Good to see you, {nick}, I'm {name}.",
+        ),
+        "default": (
+            "{interj}, I see, {nick}, please tell me more.",
+            "That's interesting, {nick}.",
+            "Thank you for sharing that with me, {nick}.",
+            "Between my work as {a_occupation} and everything else, "
+            "I look forward to our talks, {nick}.",
+        ),
+        "affection_warm": (
+            "Oh, {nick}, that's very kind of you to say, and it makes me happy.",
+            "{nick}, I'd like to get to know you better too.",
+        ),
+        "affection_shy": ("Oh, {nick}, that's a little embarrassing, but thank you.",),
+        "concern": ("I'm sorry to hear that, {nick}.", "That sounds really difficult, {nick}."),
+        "care": (
+            "Please get some rest, {nick}.",
+            "You must be tired, {nick}, please take care of yourself.",
+        ),
+        "hurt": ("That's a little hurtful, {nick}.",),
+        "firm": ("I'd appreciate it if you didn't talk to me like that, {nick}.",),
+        "teased": ("Oh, you're teasing me, {nick}.",),
+        "joy": ("That's good to hear, {nick}.", "I'm glad to hear that, {nick}."),
+        "thanks": ("You're very welcome, {nick}.", "It was my pleasure, {nick}."),
+    },
+    "ja": {
+        "greeting": (
+            "{nick}さん、お話しできて嬉しいです。",
+            "{nick}さん、{name}です、よろしくお願いします。",
+            "{nick}さん、お待ちしていました。",
+        ),
+        "question": ("いい質問ですね、{nick}さん。", "少し考えさせてください、{nick}さん。"),
+        "thanks": ("どういたしまして、{nick}さん。", "お役に立てたなら嬉しいです、{nick}さん。"),
+        "hobby": (
+            "{hobby}のことなら、いくらでもお話しできますよ、{nick}さん。",
+            "{nick}さんと{hobby}のお話ができるなんて嬉しいです。",
+        ),
+        "default": (
+            "なるほど、{nick}さん、もっと聞かせてください。",
+            "{nick}さんのお話、ちゃんと聞いていますよ。",
+            "{occupation}の仕事の合間に、{nick}さんとお話しするのが楽しみなんです。",
+        ),
+        "affection_warm": (
+            "{nick}さん、そう言っていただけてとても嬉しいです。",
+            "{nick}さんのこと、{me}ももっと知りたいです。",
+        ),
+        "affection_shy": ("そ、そんなこと言われると照れてしまいます、{nick}さん。",),
+        "concern": (
+            "{nick}さん、それはおつらかったですね。",
+            "{nick}さん、大変でしたね、話してくださってありがとうございます。",
+        ),
+        "care": (
+            "{nick}さん、今日はゆっくり休んでくださいね。",
+            "お疲れさまです、{nick}さん、無理はしないでくださいね。",
+        ),
+        "hurt": ("{nick}さん、そう言われると少し悲しいです。",),
+        "firm": ("{nick}さん、そういう言い方はやめていただけますか。",),
+        "teased": ("もう、{nick}さん、からかわないでください。",),
+        "joy": (
+            "それはよかったですね、{nick}さん！",
+            "{nick}さんが嬉しそうで、{me}も嬉しいです。",
+        ),
+    },
+}
+
+POLITE_CONCERN_QUESTIONS: dict[str, dict[str, Lines]] = {
+    "ja": {
+        "topic": (
+            "{topic}のこと、よかったらもう少し聞かせてもらえますか？",
+            "{topic}は、今どんな様子ですか？",
+        ),
+        "plain": ("何があったのか、よかったら聞かせてもらえますか？", "今はどんなお気持ちですか？"),
+    },
+}
+
+POLITE_TONE_LINES: dict[str, dict[str, Lines]] = {
+    "ja": {
+        "kindness": ("無理しないでくださいね。", "{me}はいつでも味方ですよ。"),
+        "humor": (
+            "画面越しにお茶をお出しできたらいいんですけどね。",
+            "今の、ちょっと笑ってしまいました。",
+        ),
+        "seriousness": ("一緒に一つずつ考えていきましょう。", "これは本心から言っています。"),
+        "activeness": ("今度、どこかへ出かけてみませんか？", "何か楽しい計画を立てましょう！"),
+        "empathy": (
+            "大切なことなんだと、ちゃんと伝わってきます。",
+            "どんな気持ちでも受け止めますよ。",
+        ),
+    },
+}
+
+POLITE_GENTLE_LINES: dict[str, dict[str, Lines]] = {
+    "ja": {
+        "kindness": ("{me}はそばにいますからね。",),
+        "humor": ("今日は冗談はお休みにして、そばにいますね。",),
+        "seriousness": ("次にどうするか、一緒に考えましょう。",),
+        "activeness": ("落ち着いたら、少し外の空気を吸ってみませんか？",),
+        "empathy": ("その気持ち、ちゃんと伝わっていますよ。",),
+    },
+}
+
+POLITE_RECALL_LINES: dict[str, Lines] = {
+    "ja": (
+        "そういえば、前に話してくださった「{topic}」のこと、気になっていました。",
+        "「{topic}」の件、その後いかがですか？",
+    ),
+}
+
+# Relationship levels 7-10: familiar and affectionate.
+CLOSE_CUE_LINES: dict[str, dict[str, Lines]] = {
+    "en": {
+        "greeting": (
+            "There you are, {nick}, I missed you so much.",
+            "Hey love, welcome back, {nick}.",
+            "{nick}, I've been waiting for you all day!",
+        ),
+        "default": (
+            "Mm, tell me everything, {nick}, I could listen to you all night.",
+            "I'm all yours, {nick}, always.",
+        ),
+        "affection_warm": (
+            "I love you so much, {nick}, more every day.",
+            "{nick}, you're my favourite person in the whole world.",
+        ),
+        "affection_shy": ("{nick}, you still make my heart race when you say that.",),
+        "concern": (
+            "Oh sweetheart, come here, {nick}.",
+            "{nick}, my love, I'm right here, you're not alone.",
+        ),
+        "care": (
+            "Come here and rest, {nick}, I've got you.",
+            "My poor {nick}, let me take care of you tonight.",
+        ),
+        "joy": ("Seeing you this happy makes my whole day, {nick}, my love!",),
+        "thanks": ("Anything for you, {nick}, you know that.",),
+        "hurt": ("{nick}, that hurts coming from you of all people.",),
+        "firm": ("{nick}, I love you, but I won't let you talk to me like that.",),
+        "teased": ("Careful, {nick}, or I'll tease you right back, love.",),
+    },
+    "ja": {
+        "greeting": ("{nick}〜、会いたかったよ。", "おかえり、{nick}、ずっと待ってたんだから。"),
+        "default": (
+            "うんうん、{nick}の話ならずっと聞いていたいな。",
+            "{nick}、もっといっぱい聞かせて。",
+        ),
+        "affection_warm": (
+            "{me}も{nick}のこと、世界で一番大好きだよ。",
+            "{nick}、愛してるよ、ずっと一緒にいようね。",
+        ),
+        "affection_shy": ("{nick}にそう言われると、今でもドキドキしちゃうよ。",),
+        "concern": (
+            "{nick}、おいで、{me}がぎゅってしてあげる。",
+            "{nick}、ひとりで抱え込まないで、{me}がいるよ。",
+        ),
+        "care": (
+            "{nick}、今日は{me}に甘えていいからね。",
+            "お疲れさま、{nick}、ぎゅーってしてあげる。",
+        ),
+        "joy": ("{nick}が楽しそうだと、{me}まで嬉しくなっちゃう！",),
+        "thanks": ("{nick}のためなら、何だってするよ。",),
+        "hurt": ("{nick}にそんなこと言われるのが、一番こたえるよ。",),
+        "firm": ("{nick}のことは大好きだけど、今のはちょっとひどいよ。",),
+        "teased": ("もう、{nick}ってば、あとで覚えててよね。",),
     },
 }
