@@ -55,6 +55,10 @@ CATALOGUE = {
     "Conversation.MessageRead",
     "Conversation.VoiceMessageReceived",
     "Conversation.ReplySpoken",
+    "EmotionState.Started",
+    "EmotionState.MoodChanged",
+    "DailyLife.DailyEventOccurred",
+    "DailyLife.DailyEventShared",
 }
 
 

@@ -208,6 +208,8 @@ def test_character_filter_keeps_the_character_and_its_conversations(
         "Conversation.Started",
         "Conversation.UserMessageSent",
         "Conversation.CompanionReplied",
+        "EmotionState.Started",
+        "EmotionState.MoodChanged",
     ]
     assert user_messages(records) == [HANA_MESSAGE]
     assert cli(store_url, "events", "export", "--character", str(story.kenji_id)).exit_code == 1
@@ -347,8 +349,12 @@ def synthetic(hint: Any, field: str, markers: Markers) -> Any:
         return markers(field)
     if hint is UUID:
         return uuid4()
-    if hint in (int, bool):
+    if hint in (int, bool, float):
         return hint(1)
+    if hint is datetime:
+        return datetime.now(UTC)
+    if origin is list:
+        return [synthetic(args[0], field, markers)]
     if origin in (typing.Union, types.UnionType):
         return synthetic(next(a for a in args if a is not type(None)), field, markers)
     if origin is dict:

@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -19,6 +20,15 @@ from companion.app.errors import ConcurrencyConflict, TooManyAttempts
 from companion.domain.characters import Character, Persona
 from companion.domain.chat import ChatModel, ChatRequest
 from companion.domain.conversations import Conversation
+from companion.domain.daily_life import DailyLife
+from companion.domain.emotion import (
+    EmotionState,
+    MoodOutcome,
+    WeatherReport,
+    baseline,
+    local_time,
+    react,
+)
 from companion.domain.errors import (
     CharacterNotFound,
     EmailAlreadyRegistered,
@@ -27,9 +37,18 @@ from companion.domain.errors import (
     MessageNotFound,
     UserNotFound,
 )
-from companion.domain.identity import conversation_id, email_claim_id, normalise_email, reply_id
+from companion.domain.identity import (
+    conversation_id,
+    daily_life_id,
+    email_claim_id,
+    emotion_state_id,
+    normalise_email,
+    reply_id,
+)
 from companion.domain.ports import LoginThrottle, Passwords
-from companion.domain.replies import fallback_reply
+from companion.domain.relationship import next_bond, relationship_change
+from companion.domain.replies import fallback_reply, is_japanese
+from companion.domain.sentiment import NEUTRAL, Sentiment, SentimentScorer
 from companion.domain.users import EmailClaim, User, check_password
 
 log = structlog.get_logger(__name__)
@@ -47,6 +66,10 @@ class ChatTurn:
     """Always the reply as stored, also for a retried or concurrently repeated turn."""
     position: int | None
     """The notification id of the last event this turn wrote (for read-your-writes)."""
+    mood: int | None = None
+    """The character's mood after this turn, -100..100."""
+    expression: str | None = None
+    """The avatar's expression after this turn."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +97,16 @@ class CompanionApplication(Application[UUID]):
         chat_model: ChatModel,
         login_throttle: LoginThrottle,
         on_saved: Callable[[int], None] | None = None,
+        sentiment: SentimentScorer | None = None,
+        weather: WeatherReport | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(env)
+        self.sentiment = sentiment
+        """Scores each user message for the emotion engine; none: every message is neutral."""
+        self.weather = weather
+        """Optional: the weather where the user is (none by default, no network)."""
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.passwords = passwords
         self.login_throttle = login_throttle
         # Refusing an unknown email verifies against this, at the cost of a real check.
@@ -284,6 +315,8 @@ class CompanionApplication(Application[UUID]):
         character = self.character(user_id=user_id, character_id=character_id)
         user = self.user(user_id)
         conv_id = conversation_id(user_id, character_id)
+        now = self.clock()
+        sentiment = self._score(text)
 
         def store_user_message() -> tuple[Conversation, UUID, int | None]:
             try:
@@ -299,7 +332,13 @@ class CompanionApplication(Application[UUID]):
         if not conversation.is_awaiting_reply(message_id):
             # A retry of a turn that already has its reply: answer the stored one.
             text_stored = self._stored_reply(conversation, reply_id(message_id))
-            return ChatTurn(message_id, reply_id(message_id), text_stored, position)
+            mood, expression = self._mood_now(user_id, character_id)
+            return ChatTurn(
+                message_id, reply_id(message_id), text_stored, position, mood, expression
+            )
+
+        feeling = self._feel(character, user.timezone, sentiment, now)
+        today = self._untold_day(character_id, user.timezone, now)
 
         request = ChatRequest(
             persona=character.persona,
@@ -309,6 +348,9 @@ class CompanionApplication(Application[UUID]):
                 t for t in conversation.recent_turns() if t.message_id != message_id
             ),
             relationship_level=character.relationship_level,
+            sentiment=sentiment,
+            mood=feeling.after,
+            daily_event=None if today is None else _told(today, text),
         )
         started = time.perf_counter()
         try:
@@ -326,6 +368,7 @@ class CompanionApplication(Application[UUID]):
         unsaved = [conversation]
 
         stored: list[str] = []
+        felt: list[tuple[int, str]] = []
 
         def store_reply() -> int | None:
             conversation = unsaved.pop() if unsaved else self._load(Conversation, conv_id)
@@ -343,14 +386,21 @@ class CompanionApplication(Application[UUID]):
                 completion_tokens=tokens[1],
                 fallback=fallback,
             )
-            return self.save_all(conversation)
+            shared = today if today is not None and not fallback else None
+            also = self._after_reply(
+                character_id, user.timezone, sentiment, now, reply_id(message_id), shared, felt
+            )
+            return self.save_all(conversation, *also)
 
         reply_position = self._retry_on_conflict(store_reply)
+        mood, expression = felt[-1] if felt else self._mood_now(user_id, character_id)
         return ChatTurn(
             message_id,
             reply_id(message_id),
             stored[-1] if stored else text_out,
             reply_position or position,
+            mood,
+            expression,
         )
 
     def _stored_reply(self, conversation: Conversation, message_id: UUID) -> str:
@@ -369,3 +419,118 @@ class CompanionApplication(Application[UUID]):
             if len(events) < 200:
                 raise MessageNotFound("the reply of this message is not stored")
             upper = events[-1].originator_version - 1
+
+    # -- emotions ----------------------------------------------------------------
+
+    def _score(self, text: str) -> Sentiment:
+        if self.sentiment is None:
+            return NEUTRAL
+        try:
+            return self.sentiment.score(text)
+        except Exception:
+            # A scorer's failure must not cost the user their turn: it counts as neutral.
+            log.exception("sentiment.failed")
+            return NEUTRAL
+
+    def emotion_state(self, user_id: UUID, character_id: UUID) -> EmotionState | None:
+        """The character's emotion state towards the user, to read only (None before any)."""
+        try:
+            return self._load(
+                EmotionState, emotion_state_id(user_id, character_id), to_change=False
+            )
+        except AggregateNotFoundError:
+            return None
+
+    def _mood_now(self, user_id: UUID, character_id: UUID) -> tuple[int | None, str | None]:
+        state = self.emotion_state(user_id, character_id)
+        if state is None:
+            return None, None
+        return state.mood, state.expression.name
+
+    def _feel(
+        self,
+        character: Character,
+        timezone: str,
+        sentiment: Sentiment,
+        now: datetime,
+        state: EmotionState | None = None,
+    ) -> MoodOutcome:
+        """The mood policy for one message, on the state as it is (or as given)."""
+        personality = character.persona.personality
+        if state is None:
+            state = self.emotion_state(character.owner_id, character.id)
+        weather = None
+        if self.weather is not None:
+            try:
+                weather = self.weather.weather(timezone, now)
+            except Exception:
+                log.exception("weather.failed")
+        return react(
+            mood=baseline(personality) if state is None else state.mood,
+            baseline_mood=baseline(personality) if state is None else state.baseline,
+            last_change_at=None if state is None else state.updated_at,
+            sentiment=sentiment,
+            personality=personality,
+            now=now,
+            timezone=timezone,
+            weather=weather,
+        )
+
+    def _untold_day(self, character_id: UUID, timezone: str, now: datetime) -> DailyLife | None:
+        """Today's event in the character's life (the user's today), if not told yet."""
+        day = local_time(now, timezone).date().isoformat()
+        try:
+            life = self._load(DailyLife, daily_life_id(character_id, day), to_change=False)
+        except AggregateNotFoundError:
+            return None
+        return None if life.shared else life
+
+    def _after_reply(
+        self,
+        character_id: UUID,
+        timezone: str,
+        sentiment: Sentiment,
+        now: datetime,
+        reply_message_id: UUID,
+        shared: DailyLife | None,
+        felt: list[tuple[int, str]],
+    ) -> list[Aggregate]:
+        """What a replied turn changes besides the conversation, to save with the reply.
+
+        MoodChanged on the emotion state; RelationshipLevelChanged when the bond
+        says so; DailyEventShared when the day's event went into the reply.
+        """
+        character = self._load(Character, character_id)
+        try:
+            state = self._load(EmotionState, emotion_state_id(character.owner_id, character_id))
+        except AggregateNotFoundError:
+            state = EmotionState(
+                user_id=character.owner_id,
+                character_id=character_id,
+                baseline=baseline(character.persona.personality),
+            )
+        outcome = self._feel(character, timezone, sentiment, now, state)
+        silence = None if state.last_interaction_at is None else now - state.last_interaction_at
+        bond = next_bond(state.bond, sentiment, silence)
+        change = relationship_change(
+            current=character.relationship_level,
+            bond_before=state.bond,
+            bond_after=bond,
+            silence=silence,
+        )
+        state.record(outcome, cause="message", at=now, sentiment=sentiment, bond=bond)
+        felt.append((state.mood, state.expression.name))
+        changed: list[Aggregate] = [state]
+        if change is not None:
+            character.change_relationship_level(change.level, change.reason)
+            changed.append(character)
+        if shared is not None:
+            life = self._load(DailyLife, shared.id)
+            life.share(message_id=reply_message_id, at=now)
+            changed.append(life)
+        return changed
+
+
+def _told(life: DailyLife, user_text: str) -> str:
+    """The day's event in the user's language."""
+    return life.description_ja if is_japanese(user_text) else life.description

@@ -13,9 +13,11 @@ from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.passwords import Argon2Passwords
 from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
+from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.adapters.throttle import MemoryLoginThrottle, RedisLoginThrottle, ThrottlePolicy
 from companion.app.application import CompanionApplication
 from companion.app.commerce import Commerce
+from companion.app.daily_life import DailyLifeScheduler
 from companion.app.errors import StoreMissing
 from companion.app.payments import Payments
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
@@ -28,6 +30,7 @@ from projections.base import Projection
 from projections.catalogue import CatalogueProjection
 from projections.characters import CharactersProjection
 from projections.conversations import ConversationsProjection
+from projections.emotion_states import EmotionStatesProjection
 from projections.inventories import InventoriesProjection
 from projections.runner import ProjectionRunner
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
@@ -43,9 +46,17 @@ class ReadModels:
     users: UsersProjection = field(default_factory=UsersProjection)
     inventories: InventoriesProjection = field(default_factory=InventoriesProjection)
     catalogue: CatalogueProjection = field(default_factory=CatalogueProjection)
+    emotion_states: EmotionStatesProjection = field(default_factory=EmotionStatesProjection)
 
     def all(self) -> list[Projection]:
-        return [self.conversations, self.characters, self.users, self.inventories, self.catalogue]
+        return [
+            self.conversations,
+            self.characters,
+            self.users,
+            self.inventories,
+            self.catalogue,
+            self.emotion_states,
+        ]
 
 
 @dataclass
@@ -60,6 +71,8 @@ class Companion:
     runner: ProjectionRunner
     redis: redis.Redis | None = None
     gateway: PaymentGateway = field(default_factory=SandboxGateway)
+    daily_life: DailyLifeScheduler | None = None
+    """Lives the characters' days; started by the embedded server and the projection worker."""
 
     @property
     def payments(self) -> Payments:
@@ -72,6 +85,8 @@ class Companion:
         return Commerce(self.application)
 
     def close(self) -> None:
+        if self.daily_life is not None:
+            self.daily_life.stop()
         self.runner.stop()
         self.views.close()
         self.application.close()
@@ -126,6 +141,7 @@ def bootstrap(
         ),
         chat_model=chat_model or OfflinePersonaResponder(),
         login_throttle=login_throttle(settings, client),
+        sentiment=LexiconSentimentScorer(),
     )
     try:
         if not create_store and not _has_events(application):
@@ -148,9 +164,24 @@ def bootstrap(
         heartbeat_interval=settings.projection_heartbeat_interval,
     )
     application.on_saved = runner.notify
+    daily_life = DailyLifeScheduler(
+        application,
+        views,
+        read_models.emotion_states,
+        seed=settings.daily_life_seed,
+        interval=settings.daily_life_interval,
+    )
     log.info("companion.bootstrapped", backend=store.backend)
     return Companion(
-        settings, store, application, views, read_models, runner, client, gateway=gateway
+        settings,
+        store,
+        application,
+        views,
+        read_models,
+        runner,
+        client,
+        gateway=gateway,
+        daily_life=daily_life,
     )
 
 

@@ -19,11 +19,15 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, CanInitAggregate, DomainEvent
 from eventsourcing.utils import get_topic
 
+from companion.domain.catalogue import CatalogItem
 from companion.domain.characters import Character
 from companion.domain.conversations import Conversation
+from companion.domain.daily_life import DailyLife
+from companion.domain.emotion import EmotionState
 from companion.domain.errors import InvalidInput
 from companion.domain.identity import email_claim_id, normalise_email
 from companion.domain.users import EmailClaim, User
+from companion.domain.wallet import Wallet
 
 # The envelope of every event; whatever else it holds is its state.
 ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
@@ -31,7 +35,16 @@ ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
 # -- the catalogue -----------------------------------------------------------------------
 
 # Every aggregate of the domain: a new aggregate's events join the catalogue here.
-AGGREGATES: tuple[type[Aggregate], ...] = (User, EmailClaim, Character, Conversation)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    User,
+    EmailClaim,
+    Character,
+    Conversation,
+    EmotionState,
+    DailyLife,
+    Wallet,
+    CatalogItem,
+)
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,9 @@ ATTRIBUTION: dict[type[DomainEvent], Callable[[Any], Owner]] = {
     EmailClaim.Claimed: lambda e: Owner(user_id=e.user_id, email=e.email),
     Character.Created: lambda e: Owner(user_id=e.owner_id, character_id=e.originator_id),
     Conversation.Started: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
+    EmotionState.Started: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
+    DailyLife.DailyEventOccurred: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
+    Wallet.Opened: lambda e: Owner(user_id=e.user_id),
 }
 ATTRIBUTION_BY_TOPIC = {get_topic(c): how for c, how in ATTRIBUTION.items()}
 

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(
         default=15 * 60, ge=1, description="the window over which failed logins are counted"
     )
+    daily_life: bool = Field(
+        default=True,
+        description="characters live their days (events drawn by a scheduler in the worker)",
+    )
+    daily_life_interval: float = Field(
+        default=60.0, gt=0, description="seconds between the daily-life scheduler's rounds"
+    )
+    daily_life_seed: str = Field(
+        default="companion", max_length=200, description="the seed of every character's days"
+    )
     payments: Literal["sandbox", "stripe"] = Field(
         default="sandbox", description="sandbox (checkouts complete locally) or stripe"
     )

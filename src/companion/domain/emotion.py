@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from companion.domain.characters import Personality
+from companion.domain.expression import Expression, expression_of_change
 from companion.domain.identity import emotion_state_id
 from companion.domain.sentiment import Sentiment
 
@@ -408,3 +409,8 @@ class EmotionState(Aggregate):
     @property
     def factors(self) -> tuple[Factor, ...]:
         return tuple(Factor.from_state(f) for f in self.last_factors)
+
+    @property
+    def expression(self) -> Expression:
+        """The avatar's face for the state as it is."""
+        return expression_of_change(self.mood, self.last_factors, self.last_emotions)

@@ -31,3 +31,6 @@ MAX_ITEM_NAME_CHARS = 100
 MAX_SLOT_CHARS = 32
 MAX_PROVIDER_ID_CHARS = 255
 """The longest id a payment provider may give (a payment, an event, a subscription)."""
+
+MAX_MOOD_HISTORY_POINTS = 2000
+"""The most points one mood-chart answer holds (the most recent in the range)."""

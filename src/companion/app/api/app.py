@@ -22,6 +22,7 @@ from companion.app.api.body import StrictJSONPydanticPlugin, StrictJSONRequest
 from companion.app.api.characters import CharacterController
 from companion.app.api.consistency import consistency_header
 from companion.app.api.dependencies import provide_companion, provide_user_id
+from companion.app.api.emotion import EmotionController
 from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
 from companion.app.api.openapi import openapi_config, schema_assets
@@ -70,6 +71,8 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if embedded:
             companion.runner.start()
+            if companion.daily_life is not None and settings.daily_life:
+                companion.daily_life.start()
         try:
             yield
         finally:
@@ -80,6 +83,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             AuthController,
             MeController,
             CharacterController,
+            EmotionController,
             HealthController,
             PaymentsController,
             StripeWebhookController,

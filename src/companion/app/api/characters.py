@@ -100,10 +100,12 @@ class CharacterController(Controller):
             text=data.text,
             client_message_id=data.client_message_id,
         )
-        read_your_writes(request, companion, turn.position, ["conversations"])
+        read_your_writes(request, companion, turn.position, ["conversations", "emotion_states"])
         return schemas.TurnOut(
             message_id=turn.user_message_id,
             reply=schemas.Reply(message_id=turn.reply_message_id, text=turn.reply_text),
+            mood=turn.mood,
+            expression=turn.expression,
         )
 
     @get("/{character_id:uuid}/messages", operation_id="listMessages", sync_to_thread=True)

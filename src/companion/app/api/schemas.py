@@ -356,3 +356,44 @@ class SubscriptionOut(BaseModel):
 class WebhookOut(BaseModel):
     received: bool = True
     outcome: Literal["applied", "duplicate", "ignored", "rejected"]
+
+
+# -- emotion and avatar ------------------------------------------------------------
+
+
+class FactorOut(BaseModel):
+    type: str = Field(
+        description="interaction, personality, time, decay, weather, cycle or daily_event"
+    )
+    influence: float = Field(description="mood points this factor moved")
+    description: str
+
+
+class EmotionOut(BaseModel):
+    mood: int = Field(ge=-100, le=100)
+    baseline: int = Field(description="the mood the persona returns to when nothing happens")
+    factors: list[FactorOut] = Field(description="what moved the mood at its last change")
+    cause: str | None = Field(description="message or daily_event; null before any change")
+    expression: str
+    parameters: dict[str, float] = Field(description="Live2D-style parameters of the face")
+    updated_at: datetime
+
+
+class MoodPointOut(BaseModel):
+    at: datetime
+    mood: int
+    expression: str
+
+
+class MoodHistoryOut(BaseModel):
+    points: list[MoodPointOut] = Field(description="oldest first")
+
+
+class AvatarOut(BaseModel):
+    expression: str
+    parameters: dict[str, float] = Field(
+        description="eye_open, eye_smile, brow_angle, mouth_form, mouth_open, cheek_blush"
+    )
+    transition_ms: int
+    easing: str
+    equipped: dict[str, UUID] = Field(description="slot → item id")

@@ -101,6 +101,8 @@ def run_projections(
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             runner.start()
+            if companion.daily_life is not None and companion.settings.daily_life:
+                companion.daily_life.start()
             log.info("projections.running", projections=sorted(runner.projections))
             reported: dict[str, int] = {}
             next_report = 0.0
@@ -110,6 +112,8 @@ def run_projections(
                     next_report = time.monotonic() + HEARTBEAT_SECONDS
                 time.sleep(0.1)
             log.info("projections.stopping", signal=stopping[0])
+            if companion.daily_life is not None:
+                companion.daily_life.stop()
             runner.stop()
             _report_progress(companion, {})
         finally:

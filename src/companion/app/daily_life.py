@@ -1,0 +1,173 @@
+"""The daily-life scheduler: characters live their days without waiting for a user.
+
+Each round it walks every character (from the emotion_states read model) and
+lives today's event of each, in its user's time zone. A day is the DailyLife
+aggregate whose id follows from (character, date): created once by whichever
+process gets there first, together with the MoodChanged it causes, in one
+atomic save. A restart, a second worker or a retried round finds the day
+already lived and changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+
+from companion.app.application import CompanionApplication
+from companion.app.errors import ConcurrencyConflict
+from companion.domain.characters import Character
+from companion.domain.daily_life import DailyLife, draw
+from companion.domain.emotion import EmotionState, baseline, feel_daily_event, local_time
+from companion.domain.errors import CharacterNotFound, UserNotFound
+from companion.domain.identity import daily_life_id, emotion_state_id
+from projections.emotion_states import EmotionStatesProjection
+from projections.store import ViewStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DayLived:
+    day: date
+    lived: bool
+    """True when this call made the day happen (False: a quiet day, or lived before)."""
+    position: int | None = None
+
+
+def live_day(
+    application: CompanionApplication,
+    *,
+    character_id: UUID,
+    now: datetime,
+    seed: str,
+) -> DayLived:
+    """Today's event of a character (its user's today), once: DailyEventOccurred and its mood."""
+    try:
+        character: object = application.repository.get(character_id, deepcopy_from_cache=False)
+    except AggregateNotFoundError:
+        raise CharacterNotFound("no such character") from None
+    if not isinstance(character, Character):
+        raise CharacterNotFound("no such character")
+    user = application.user(character.owner_id)
+    day = local_time(now, user.timezone).date()
+    template = draw(character_id, day, seed, occupation=character.persona.occupation)
+    if template is None:
+        return DayLived(day, lived=False)
+    life_id = daily_life_id(character_id, day.isoformat())
+
+    def save() -> DayLived:
+        try:
+            application.repository.get(life_id, deepcopy_from_cache=False)
+            return DayLived(day, lived=False)
+        except AggregateNotFoundError:
+            pass
+        life = DailyLife.occur(
+            character_id=character_id,
+            user_id=character.owner_id,
+            day=day,
+            template=template,
+            at=now,
+        )
+        state_id = emotion_state_id(character.owner_id, character_id)
+        try:
+            state: EmotionState = application.repository.get(state_id)
+        except AggregateNotFoundError:
+            state = EmotionState(
+                user_id=character.owner_id,
+                character_id=character_id,
+                baseline=baseline(character.persona.personality),
+            )
+        outcome = feel_daily_event(
+            mood=state.mood,
+            baseline_mood=state.baseline,
+            last_change_at=state.updated_at,
+            impact=template.mood_impact,
+            title=template.title,
+            now=now,
+        )
+        state.record(outcome, cause="daily_event", at=now)
+        return DayLived(day, lived=True, position=application.save_all(life, state))
+
+    lived: DayLived = application._retry_on_conflict(save)
+    if lived.lived:
+        log.info("daily_life.lived", character_id=str(character_id), day=day.isoformat())
+    return lived
+
+
+class DailyLifeScheduler:
+    """Lives every character's day, each round, in a thread of its own."""
+
+    def __init__(
+        self,
+        application: CompanionApplication,
+        views: ViewStore,
+        emotion_states: EmotionStatesProjection,
+        *,
+        seed: str,
+        interval: float,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.application = application
+        self.views = views
+        self.emotion_states = emotion_states
+        self.seed = seed
+        self.interval = interval
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self._done: set[tuple[UUID, date]] = set()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, now: datetime | None = None) -> int:
+        """One round over every character; returns how many days this round made happen."""
+        now = now or self.clock()
+        lived = 0
+        for character_id, user_id in self.emotion_states.characters(self.views):
+            if self._stopping.is_set():
+                break
+            try:
+                lived += self._live(character_id, user_id, now)
+            except (CharacterNotFound, UserNotFound):
+                continue  # gone, or its user was forgotten
+            except ConcurrencyConflict:
+                log.warning("daily_life.postponed", character_id=str(character_id))
+        return lived
+
+    def _live(self, character_id: UUID, user_id: UUID, now: datetime) -> int:
+        today = local_time(now, self.application.user(user_id).timezone).date()
+        if (character_id, today) in self._done:
+            return 0
+        result = live_day(self.application, character_id=character_id, now=now, seed=self.seed)
+        if len(self._done) > 100_000:
+            self._done.clear()
+        self._done.add((character_id, result.day))
+        return int(result.lived)
+
+    def run_forever(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("daily_life.round_failed")
+            self._stopping.wait(self.interval)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self.run_forever, name="daily-life", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None

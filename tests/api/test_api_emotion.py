@@ -1,0 +1,199 @@
+"""The mood over HTTP: a turn answers it, /emotion explains it, /avatar shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from litestar.testing import TestClient
+
+from companion.app.api.app import create_app
+from companion.app.bootstrap import Companion, bootstrap
+from companion.domain.expression import EXPRESSIONS, PARAMETERS
+from tests.api.conftest import api_settings, new_character, sign_up
+
+KIND = "Thank you so much, you are wonderful and I love talking with you!"
+START = datetime(2026, 5, 12, 3, tzinfo=UTC)  # noon in Tokyo, the middle of the day in UTC
+
+
+class Clock:
+    """The application's clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture
+def companion(tmp_path: Path, clock: Clock) -> Iterator[Companion]:
+    companion = bootstrap(api_settings(tmp_path, daily_life=False))
+    companion.application.clock = clock
+    yield companion
+    companion.close()
+
+
+@pytest.fixture
+def client(companion: Companion) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(companion)) as client:
+        yield client
+
+
+def say(client: TestClient[Any], user: dict[str, str], character: str, text: str) -> Any:
+    answer = client.post(
+        f"/api/v1/characters/{character}/messages", headers=user, json={"text": text}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def emotion(client: TestClient[Any], user: dict[str, str], character: str, **query: str) -> Any:
+    answer = client.get(f"/api/v1/characters/{character}/emotion", headers=user, params=query)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_new_character_rests_at_its_baseline(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    state = emotion(client, user, character)
+    assert state["mood"] == state["baseline"]
+    assert state["factors"] == []
+    assert state["cause"] is None
+    assert state["expression"] in EXPRESSIONS
+    assert set(state["parameters"]) == set(PARAMETERS)
+
+
+def test_three_kind_messages_lift_the_mood_and_the_avatar_smiles(
+    client: TestClient[Any], user: dict[str, str], character: str, clock: Clock
+) -> None:
+    before = emotion(client, user, character)["mood"]
+    moods = []
+    for _ in range(3):
+        clock.advance(minutes=2)
+        turn = say(client, user, character, KIND)
+        moods.append(turn["mood"])
+        assert turn["expression"] in EXPRESSIONS
+    assert before < moods[0] < moods[1] < moods[2]
+
+    state = emotion(client, user, character)
+    assert state["mood"] == moods[-1]
+    assert state["cause"] == "message"
+    assert {f["type"] for f in state["factors"]} >= {"interaction", "time"}
+    assert all(f["description"] for f in state["factors"])
+    assert state["expression"] in ("happy", "joyful", "loving")
+    avatar = client.get(f"/api/v1/characters/{character}/avatar", headers=user).json()
+    assert avatar["expression"] == state["expression"]
+    assert avatar["parameters"]["mouth_form"] > 0.3
+    assert (avatar["transition_ms"], avatar["easing"]) == (1000, "ease-in-out")
+    assert avatar["equipped"] == {}
+
+
+def test_hurtful_messages_in_japanese_lower_the_mood(
+    client: TestClient[Any], user: dict[str, str], character: str, clock: Clock
+) -> None:
+    before = emotion(client, user, character)["mood"]
+    for _ in range(2):
+        clock.advance(minutes=1)
+        turn = say(client, user, character, "お前なんか大嫌い。最低だ、うざい。")
+    assert turn["mood"] < before - 10
+    avatar = client.get(f"/api/v1/characters/{character}/avatar", headers=user).json()
+    assert avatar["parameters"]["mouth_form"] < 0.3
+
+
+def test_a_week_of_silence_brings_the_mood_back_towards_baseline(
+    client: TestClient[Any], user: dict[str, str], character: str, clock: Clock
+) -> None:
+    base = emotion(client, user, character)["baseline"]
+    for _ in range(3):
+        clock.advance(minutes=1)
+        lifted = say(client, user, character, KIND)["mood"]
+    clock.advance(days=7)
+    back = say(client, user, character, "ok")["mood"]
+    assert abs(back - base) < abs(lifted - base) / 4
+    factors = emotion(client, user, character)["factors"]
+    (decay,) = [f for f in factors if f["type"] == "decay"]
+    assert decay["influence"] < 0
+    assert "7 days" in decay["description"]
+
+
+def test_the_state_at_a_past_moment_and_the_mood_chart(
+    client: TestClient[Any], user: dict[str, str], character: str, clock: Clock
+) -> None:
+    base = emotion(client, user, character)["baseline"]
+    moments, moods = [], []
+    for _ in range(3):
+        moments.append(clock.advance(hours=1))
+        moods.append(say(client, user, character, KIND)["mood"])
+
+    between = (moments[1] + timedelta(minutes=30)).isoformat()
+    assert emotion(client, user, character, at=between)["mood"] == moods[1]
+    earlier = emotion(client, user, character, at=(START - timedelta(days=1)).isoformat())
+    assert (earlier["mood"], earlier["factors"]) == (base, [])
+    in_tokyo = moments[0].astimezone(UTC).replace(tzinfo=None).isoformat()  # no zone: UTC
+    assert emotion(client, user, character, at=in_tokyo)["mood"] == moods[0]
+
+    chart = client.get(f"/api/v1/characters/{character}/emotion/history", headers=user).json()
+    assert [p["mood"] for p in chart["points"]] == moods
+    assert all(p["expression"] in EXPRESSIONS for p in chart["points"])
+    window = client.get(
+        f"/api/v1/characters/{character}/emotion/history",
+        headers=user,
+        params={"from": moments[1].isoformat(), "to": moments[2].isoformat()},
+    ).json()
+    assert [p["mood"] for p in window["points"]] == moods[1:]
+    latest = client.get(
+        f"/api/v1/characters/{character}/emotion/history", headers=user, params={"limit": 1}
+    ).json()
+    assert [p["mood"] for p in latest["points"]] == moods[-1:]
+
+
+def test_another_users_character_has_no_mood_to_show(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    stranger = sign_up(client)
+    for path in ("emotion", "emotion/history", "avatar"):
+        answer = client.get(f"/api/v1/characters/{character}/{path}", headers=stranger)
+        assert answer.status_code == 404, path
+        assert answer.json()["extra"]["code"] == "character_not_found"
+        unknown = client.get(f"/api/v1/characters/{uuid4()}/{path}", headers=user)
+        assert unknown.status_code == 404
+        assert client.get(f"/api/v1/characters/{character}/{path}").status_code == 401
+
+
+def test_bad_moments_are_422(client: TestClient[Any], user: dict[str, str], character: str) -> None:
+    for path, query in (
+        ("emotion", {"at": "yesterday"}),
+        ("emotion/history", {"from": "soon"}),
+        ("emotion/history", {"limit": "0"}),
+        ("emotion/history", {"limit": "100000"}),
+    ):
+        answer = client.get(f"/api/v1/characters/{character}/{path}", headers=user, params=query)
+        assert answer.status_code in (400, 422), (path, query, answer.text)
+        assert "code" in answer.json()["extra"]
+
+
+def test_a_turn_answers_the_mood_it_left(
+    client: TestClient[Any], companion: Companion, user: dict[str, str]
+) -> None:
+    character = new_character(client, user)
+    turn = say(client, user, character, KIND)
+    state = companion.application.emotion_state(
+        UUID(client.get("/api/v1/me", headers=user).json()["user_id"]), UUID(character)
+    )
+    assert state is not None
+    assert (turn["mood"], turn["expression"]) == (state.mood, state.expression.name)

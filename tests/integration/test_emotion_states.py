@@ -1,0 +1,196 @@
+"""The emotion_states read model and the daily-life scheduler, on memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
+
+import pytest
+from eventsourcing.utils import get_topic
+
+from companion.app.bootstrap import Companion
+from companion.app.daily_life import DailyLifeScheduler, live_day
+from companion.domain.characters import Character
+from companion.domain.daily_life import DailyLife, draw
+from companion.domain.emotion import EmotionState, baseline
+from companion.domain.identity import daily_life_id
+from tests.integration.backend_contract import dumps, persona, register, run_together
+from tests.integration.conftest import Companions
+
+KIND = "Thank you, you are wonderful and I love you!"
+HURT = "I hate you. You are awful and boring."
+START = datetime(2026, 4, 6, 3, tzinfo=UTC)  # noon in Tokyo
+SEED = "companion"
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def companions(request: pytest.FixtureRequest) -> Companions:
+    companions: Companions = request.getfixturevalue(f"{request.param}_companions")
+    return companions
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def with_character(companion: Companion, email: str = "aoi@example.org") -> tuple[UUID, UUID]:
+    user_id = register(companion, email)
+    character_id, _ = companion.application.create_character(user_id=user_id, persona=persona())
+    return user_id, character_id
+
+
+def talk(companion: Companion, clock: Clock, user: UUID, character: UUID, *texts: str) -> None:
+    for text in texts:
+        clock.now += timedelta(minutes=10)
+        companion.application.send_message(user_id=user, character_id=character, text=text)
+
+
+def event_day(character: UUID, after: date) -> date:
+    """The first day from `after` on which this character's life has an event."""
+    day = after
+    while draw(character, day, SEED, occupation=persona().occupation) is None:
+        day += timedelta(days=1)
+    return day
+
+
+def test_every_mood_change_lands_in_the_state_and_its_history(companions: Companions) -> None:
+    companion = companions()
+    clock = Clock(START)
+    companion.application.clock = clock
+    user, character = with_character(companion)
+    companion.runner.run_once()
+    states = companion.read_models.emotion_states
+    base = baseline(persona().personality)
+    first = states.current(companion.views, user, character)
+    assert first is not None
+    assert (first.mood, first.baseline, first.factors, first.cause) == (base, base, [], None)
+
+    talk(companion, clock, user, character, KIND, KIND, HURT)
+    companion.runner.run_once()
+
+    aggregate = companion.application.emotion_state(user, character)
+    assert aggregate is not None
+    now = states.current(companion.views, user, character)
+    assert now is not None
+    assert (now.mood, now.factors, now.expression, now.updated_at) == (
+        aggregate.mood,
+        aggregate.last_factors,
+        aggregate.expression.name,
+        clock.now,
+    )
+    points = states.history(companion.views, user, character, since=None, until=None, limit=10)
+    assert [p.at for p in points] == [START + timedelta(minutes=10 * i) for i in (1, 2, 3)]
+    assert points[0].mood < points[1].mood > points[2].mood
+    assert points[-1].mood == aggregate.mood
+
+    middle = states.at(companion.views, user, character, START + timedelta(minutes=25))
+    assert middle is not None
+    assert middle.mood == points[1].mood
+    before = states.at(companion.views, user, character, START)
+    assert before is not None
+    assert (before.mood, before.factors) == (base, [])
+    assert (
+        states.at(companion.views, register(companion, "ren@example.org"), character, START) is None
+    )
+
+    live = dumps(companion)
+    companion.runner.rebuild(companion.read_models.emotion_states)
+    assert dumps(companion) == live
+
+
+def test_a_level_change_is_saved_with_the_mood_that_caused_it(companions: Companions) -> None:
+    companion = companions()
+    clock = Clock(START)
+    companion.application.clock = clock
+    user, character = with_character(companion)
+
+    talk(companion, clock, user, character, *[KIND] * 6)
+
+    level = companion.application.character(user_id=user, character_id=character)
+    assert level.relationship_level >= 2
+    changes = companion.application.recorder.select_notifications(
+        start=1, limit=1000, topics=[get_topic(Character.RelationshipLevelChanged)]
+    )
+    assert changes
+    moods = companion.application.recorder.select_notifications(
+        start=1, limit=1000, topics=[get_topic(EmotionState.MoodChanged)]
+    )
+    # Saved in one atomic save with a MoodChanged: right after one in the log.
+    assert {c.id - 1 for c in changes} <= {m.id for m in moods}
+    companion.runner.run_once()
+    view = companion.read_models.characters.get(companion.views, user, character)
+    assert view is not None
+    assert view.relationship_level == level.relationship_level
+
+
+def test_a_day_happens_once_and_is_told_in_the_next_reply(companions: Companions) -> None:
+    companion = companions()
+    user, character = with_character(companion)
+    day = event_day(character, START.date())
+    moment = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
+    clock = Clock(moment)
+    companion.application.clock = clock
+    companion.runner.run_once()
+    scheduler = DailyLifeScheduler(
+        companion.application,
+        companion.views,
+        companion.read_models.emotion_states,
+        seed=SEED,
+        interval=60,
+        clock=clock,
+    )
+    other = DailyLifeScheduler(
+        companion.application,
+        companion.views,
+        companion.read_models.emotion_states,
+        seed=SEED,
+        interval=60,
+        clock=clock,
+    )
+
+    results = run_together(2, lambda i: (scheduler, other)[i].run_once())
+    assert sorted(results) == [0, 1]
+    assert scheduler.run_once() == 0
+    assert other.run_once(moment + timedelta(hours=1)) == 0
+    assert not live_day(companion.application, character_id=character, now=moment, seed=SEED).lived
+
+    life = companion.application.repository.get(daily_life_id(character, day.isoformat()))
+    assert isinstance(life, DailyLife)
+    assert not life.shared
+    state = companion.application.emotion_state(user, character)
+    assert state is not None
+    assert state.last_cause == "daily_event"
+    assert state.mood == baseline(persona().personality) + life.mood_impact
+
+    turn = companion.application.send_message(user_id=user, character_id=character, text="hi!")
+    told = companion.application.repository.get(life.id)
+    assert told.shared_in == turn.reply_message_id
+    again = companion.application.send_message(user_id=user, character_id=character, text="hm")
+    assert companion.application.repository.get(life.id).version == told.version
+    assert again.reply_message_id != turn.reply_message_id
+
+    companion.runner.run_once()
+    points = companion.read_models.emotion_states.history(
+        companion.views, user, character, since=None, until=None, limit=10
+    )
+    assert points[0].at == moment
+    live = dumps(companion)
+    for projection in companion.read_models.all():
+        companion.runner.rebuild(projection)
+    assert dumps(companion) == live
+
+
+def test_a_quiet_day_writes_nothing(companions: Companions) -> None:
+    companion = companions()
+    _, character = with_character(companion)
+    day = START.date()
+    while draw(character, day, SEED, occupation=persona().occupation) is not None:
+        day += timedelta(days=1)
+    moment = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
+    head = companion.runner.head()
+    assert not live_day(companion.application, character_id=character, now=moment, seed=SEED).lived
+    assert companion.runner.head() == head
