@@ -10,12 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.adapters.llm import offline_lines as lines
-from companion.adapters.llm.offline import (
-    OfflinePersonaResponder,
-    register,
-    reply_kind,
-    topic_words,
-)
+from companion.adapters.llm import offline_registers as registers
+from companion.adapters.llm.offline import OfflinePersonaResponder, register, reply_kind
+from companion.adapters.llm.offline_topics import topic_words
 from companion.domain.characters import TRAITS, Persona
 from companion.domain.chat import ChatRequest
 from companion.domain.replies import is_japanese
@@ -39,7 +36,11 @@ def request(persona: Persona, text: str, **fields: object) -> ChatRequest:
 
 def opening_pool(reply: str, language: str) -> str | None:
     """Which pool the reply opens with, in any register, recognised from the templates."""
-    for lines_by_register in (lines.POLITE_CUE_LINES, lines.CLOSE_CUE_LINES, lines.CUE_LINES):
+    for lines_by_register in (
+        registers.POLITE_CUE_LINES,
+        registers.CLOSE_CUE_LINES,
+        lines.CUE_LINES,
+    ):
         for pool, templates in lines_by_register.get(language, {}).items():
             for template in templates:
                 pattern = re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template))
@@ -222,16 +223,27 @@ def test_the_relationship_level_sets_the_register(persona: Persona) -> None:
     assert all(f"{NICKNAME}さん" in reply for reply in polite)
 
 
-def test_a_close_character_greets_familiarly_and_a_new_one_politely(persona: Persona) -> None:
-    first = responder.reply(request(persona, "Hello!", relationship_level=1)).text
-    close = responder.reply(request(persona, "Hello!", relationship_level=10)).text
+def opens_with(reply: str, templates: tuple[str, ...]) -> bool:
+    patterns = (re.sub(r"\\\{\w+\\\}", ".+?", re.escape(t)) for t in templates)
+    return any(re.match(pattern, reply) for pattern in patterns)
 
-    assert first in {
-        t.format(nick=NICKNAME, name=persona.name) for t in lines.POLITE_CUE_LINES["en"]["greeting"]
-    } or first.startswith(tuple(t.split("{")[0] for t in lines.POLITE_CUE_LINES["en"]["greeting"]))
-    assert any(
-        close.startswith(t.format(nick=NICKNAME)) for t in lines.CLOSE_CUE_LINES["en"]["greeting"]
-    )
+
+@pytest.mark.parametrize(
+    "text", ["Hello!", "こんにちは", "I love you", "大好き", "my cat got sick"]
+)
+def test_a_close_character_speaks_familiarly_and_a_new_one_politely(
+    persona: Persona, text: str
+) -> None:
+    language = "ja" if is_japanese(text) else "en"
+    friendly = responder.reply(request(persona, text, relationship_level=5)).text
+    pool = opening_pool(friendly, language)
+    assert pool is not None
+
+    first = responder.reply(request(persona, text, relationship_level=1)).text
+    close = responder.reply(request(persona, text, relationship_level=10)).text
+
+    assert opens_with(first, registers.POLITE_CUE_LINES[language][pool]), first
+    assert opens_with(close, registers.CLOSE_CUE_LINES[language][pool]), close
 
 
 @given(

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.adapters.llm import offline_lines as lines
+from companion.adapters.llm import offline_registers as registers
 from companion.adapters.llm.offline import OfflinePersonaResponder, estimate_tokens
 from companion.domain.characters import TRAITS, Persona
 from companion.domain.chat import ChatReply, ChatRequest
@@ -40,7 +41,7 @@ def character_turn(text: str, n: int = 2) -> Turn:
 
 def opening_pool(reply: str, language: str) -> str | None:
     """Which pool's lines the reply opens with (in any register), recognised from the templates."""
-    for register in (lines.CUE_LINES, lines.POLITE_CUE_LINES, lines.CLOSE_CUE_LINES):
+    for register in (lines.CUE_LINES, registers.POLITE_CUE_LINES, registers.CLOSE_CUE_LINES):
         for cue, templates in register.get(language, {}).items():
             for template in templates:
                 pattern = re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template))
@@ -135,19 +136,19 @@ def test_no_template_line_claims_to_be_an_ai() -> None:
             pool.values()
             for register in (
                 lines.CUE_LINES,
-                lines.POLITE_CUE_LINES,
-                lines.CLOSE_CUE_LINES,
+                registers.POLITE_CUE_LINES,
+                registers.CLOSE_CUE_LINES,
                 lines.TONE_LINES,
-                lines.POLITE_TONE_LINES,
+                registers.POLITE_TONE_LINES,
                 lines.GENTLE_LINES,
-                lines.POLITE_GENTLE_LINES,
+                registers.POLITE_GENTLE_LINES,
                 lines.CONCERN_QUESTIONS,
-                lines.POLITE_CONCERN_QUESTIONS,
+                registers.POLITE_CONCERN_QUESTIONS,
             )
             for pool in register.values()
         ),
         lines.RECALL_LINES.values(),
-        lines.POLITE_RECALL_LINES.values(),
+        registers.POLITE_RECALL_LINES.values(),
     )
     for template in chain.from_iterable(pools):
         assert not any(claim in template.casefold() for claim in AI_CLAIMS), template

@@ -25,9 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from string import Formatter
 
-from companion.adapters import sentiment_lexicon
 from companion.adapters.llm import offline_lines as lines
+from companion.adapters.llm import offline_registers as registers
 from companion.adapters.llm.offline_lines import Lines
+from companion.adapters.llm.offline_topics import MAX_TOPIC_CHARS, news_topic, topic
 from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.domain.characters import Persona
 from companion.domain.chat import ChatReply, ChatRequest
@@ -37,34 +38,9 @@ from companion.domain.replies import is_japanese
 from companion.domain.sentiment import Sentiment
 
 MODEL_NAME = "offline-persona"
-MAX_TOPIC_CHARS = 30
 
 _CJK_CHAR = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 _NON_CJK_WORD = re.compile(r"[^\s\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+")
-_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
-_JA_TOPIC = re.compile(
-    r"(?P<kata>[\u30a1-\u30fa\u30fc]{2,})"
-    r"|(?P<kanji>[\u3005\u3400-\u4dbf\u4e00-\u9fff]+)(?=(?P<after>.?))"
-    r"|(?P<latin>[A-Za-z]{3,})"
-)
-# What may follow a kanji noun: a particle or the copula, or anything but kana
-# (kana straight after kanji is usually okurigana: 好き, 入院した, 元気な).
-_JA_NOUN_FOLLOWERS = frozenset("がをにはのとでへもやかだじ")
-_EN_POSSESSIVES = frozenset({"my", "our"})
-_EN_ADJECTIVES = frozenset({"best", "little", "old", "new", "big", "older", "younger", "baby"})
-# Feeling words are what the sentiment reads, not what the message is about.
-_FEELING_WORDS = (
-    frozenset(
-        key for key in (*sentiment_lexicon.EN_WORDS, *sentiment_lexicon.EN_BOOSTS) if " " not in key
-    )
-    | sentiment_lexicon.EN_NEGATORS
-)
-_JA_FEELING_KEYS = (
-    frozenset(sentiment_lexicon.JA_WORDS)
-    | frozenset(sentiment_lexicon.JA_BOOSTS)
-    | frozenset(sentiment_lexicon.JA_DUAL)
-)
-_JA_STOPWORDS_LONGEST_FIRST = sorted(lines.JA_STOPWORDS, key=len, reverse=True)
 QUIET_MOOD = -30
 """At or below this mood the character answers quietly: no exclamations, no closing line."""
 POLITE_LEVELS = range(1, 3)
@@ -147,81 +123,12 @@ def _earlier_user_text(user_text: str, turns: Sequence[Turn]) -> str | None:
     return next((turn.text for turn in reversed(earlier) if turn.sender == "user"), None)
 
 
-def _en_content(word: str) -> bool:
-    folded = word.casefold().strip("'-")
-    return (
-        len(folded) >= 3
-        and "'" not in folded
-        and folded not in lines.EN_STOPWORDS
-        and folded not in _FEELING_WORDS
-    )
-
-
-def _ja_words(text: str) -> list[str]:
-    """Whole content words of a Japanese message: katakana words, kanji nouns, Latin words.
-
-    A kanji run counts only when a particle, the copula or a non-kana follows it,
-    so 「猫が好き」 gives 猫 and never the half word 猫好 (好 takes okurigana).
-    """
-    words = []
-    for match in _JA_TOPIC.finditer(text):
-        word = match.group(0)
-        if match.group("kanji"):
-            word, after = match.group("kanji"), match.group("after")
-            if after and "\u3041" <= after <= "\u3096" and after not in _JA_NOUN_FOLLOWERS:
-                continue
-            if word not in lines.JA_STOPWORDS:
-                word = _without_filler_prefix(word)
-        if word in lines.JA_STOPWORDS or word.casefold() in lines.EN_STOPWORDS:
-            continue
-        if any(key in word for key in _JA_FEELING_KEYS if len(key) > 1) or word in _JA_FEELING_KEYS:
-            continue
-        words.append(word)
-    return words
-
-
-def _without_filler_prefix(word: str) -> str:
-    """「最近猫」 → 「猫」: a stop word written straight before a noun is not part of it."""
-    for stop in _JA_STOPWORDS_LONGEST_FIRST:
-        if word.startswith(stop) and len(word) > len(stop):
-            return _without_filler_prefix(word[len(stop) :])
-    return word
-
-
-def topic_words(text: str) -> list[str]:
-    """The words of a message worth picking up again, in order; never filler or half words."""
-    if is_japanese(text):
-        return _ja_words(text)
-    return [word for word in _EN_WORD.findall(text) if _en_content(word)]
-
-
-def _topic(text: str, hobbies: Sequence[str]) -> str | None:
+def _recall(text: str, hobbies: Sequence[str]) -> str | None:
     """A word worth picking up again: a hobby of the persona, else the longest content word."""
     hobby = _mentioned_hobby(text, hobbies)
     if hobby is not None:
         return hobby[:MAX_TOPIC_CHARS]
-    words = topic_words(text)
-    if not words:
-        return None
-    return max(words, key=len)[:MAX_TOPIC_CHARS]
-
-
-def _news_topic(text: str) -> str | None:
-    """What bad news is about: "my cat got sick" → "your cat", 「猫が病気になった」 → 猫."""
-    if is_japanese(text):
-        words = _ja_words(text)
-        return words[0][:MAX_TOPIC_CHARS] if words else None
-    tokens = _EN_WORD.findall(text)
-    for i, token in enumerate(tokens[:-1]):
-        if token.casefold() not in _EN_POSSESSIVES:
-            continue
-        following = tokens[i + 1 : i + 3]
-        described = len(following) > 1 and following[0].casefold() in _EN_ADJECTIVES
-        if described and _en_content(following[1]):
-            return f"your {following[0]} {following[1]}"[:MAX_TOPIC_CHARS]
-        if _en_content(following[0]):
-            return f"your {following[0]}"[:MAX_TOPIC_CHARS]
-    return None
+    return topic(text)
 
 
 def _kind(sentiment: Sentiment, cue: str, is_question: bool, mentions_hobby: bool) -> str:
@@ -282,18 +189,18 @@ def _read(request: ChatRequest, choices: _Choices) -> _Reading:
         hobby = choices.pick(hobbies, slot=5) if hobbies else None
         if hobby is None:
             kind = "default"
-    news_topic = _news_topic(text) if kind == "concern" else None
+    about = news_topic(text) if kind == "concern" else None
     earlier = _earlier_user_text(text, request.recent_turns)
     # A topic is picked up only from a message in the language of the reply.
     same_language = earlier is not None and is_japanese(earlier) == (language == "ja")
-    topic = _topic(earlier, hobbies) if earlier and same_language else None
+    recalled = _recall(earlier, hobbies) if earlier and same_language else None
     return _Reading(
         language=language,
         kind=kind,
         pool=_pool_for(kind, request.persona),
         hobby=hobby,
-        topic=topic,
-        news_topic=news_topic,
+        topic=recalled,
+        news_topic=about,
     )
 
 
@@ -339,7 +246,9 @@ def register(level: int) -> str:
 
 
 def _cue_pool(language: str, pool: str, band: str) -> Sequence[str]:
-    overlay = {"polite": lines.POLITE_CUE_LINES, "close": lines.CLOSE_CUE_LINES}.get(band, {})
+    overlay = {"polite": registers.POLITE_CUE_LINES, "close": registers.CLOSE_CUE_LINES}.get(
+        band, {}
+    )
     return overlay.get(language, {}).get(pool) or lines.CUE_LINES[language][pool]
 
 
@@ -382,7 +291,7 @@ def _compose(request: ChatRequest, reading: _Reading, choices: _Choices) -> str:
         # Bad news gets a question about it, then a gentle closing line.
         questions = lines.CONCERN_QUESTIONS[language]
         if polite_ja:
-            questions = lines.POLITE_CONCERN_QUESTIONS["ja"]
+            questions = registers.POLITE_CONCERN_QUESTIONS["ja"]
         if reading.news_topic:
             values["topic"] = reading.news_topic
             templates.append(questions["topic"])
@@ -391,14 +300,16 @@ def _compose(request: ChatRequest, reading: _Reading, choices: _Choices) -> str:
     elif reading.topic and reading.kind in ("default", "greeting", "question", "hobby", "joy"):
         values["topic"] = reading.topic
         templates.append(
-            _in_register(language, band, lines.RECALL_LINES[language], lines.POLITE_RECALL_LINES)
+            _in_register(
+                language, band, lines.RECALL_LINES[language], registers.POLITE_RECALL_LINES
+            )
         )
     if reading.kind in ("concern", "care"):
         gentle = _in_register(
             language,
             band,
             lines.GENTLE_LINES[language][trait],
-            _by_trait(lines.POLITE_GENTLE_LINES, trait),
+            _by_trait(registers.POLITE_GENTLE_LINES, trait),
         )
         templates.append(gentle)
     elif reading.kind not in ("anger", "teased") and not quiet:
@@ -406,7 +317,7 @@ def _compose(request: ChatRequest, reading: _Reading, choices: _Choices) -> str:
             language,
             band,
             lines.TONE_LINES[language][trait],
-            _by_trait(lines.POLITE_TONE_LINES, trait),
+            _by_trait(registers.POLITE_TONE_LINES, trait),
         )
         templates.append(tone)
 
