@@ -1,8 +1,12 @@
 """python -m benchmarks.sentiment: the sentiment scorer's accuracy on its labelled set.
 
 The sets (tests/data/sentiment_*.tsv) are companion-chat messages in English and
-Japanese, each labelled positive, negative or neutral by hand; the held-out set
-was written after the lexicon had been tuned on the labelled one. A message is
+Japanese, each labelled positive, negative or neutral by hand. The lexicon was
+tuned on the labelled set; the held-out set was written after that (it scored
+en 68%, ja 62% before words were added for it); the unseen set was written last
+and is never tuned against (en 42.5%, ja 52.5% at its first and only scoring:
+news with no feeling word in it, like a delayed flight or a new puppy, reads as
+neutral to a lexicon). A message is
 right when the scorer's polarity equals its label. Prints the accuracy per
 language and overall, a confusion table and the misses; runs in well under a second.
 """
@@ -25,7 +29,9 @@ DATA = Path(__file__).parent.parent / "tests" / "data"
 LABELLED = DATA / "sentiment_labelled.tsv"
 # Written after the lexicon was tuned on LABELLED; a fresher (if now also flattering) measure.
 HELD_OUT = DATA / "sentiment_heldout.tsv"
-SETS = {"labelled": LABELLED, "held out": HELD_OUT}
+# Written last, scored once, never tuned against: the honest measure of a lexicon's reach.
+UNSEEN = DATA / "sentiment_unseen.tsv"
+SETS = {"labelled": LABELLED, "held out": HELD_OUT, "unseen": UNSEEN}
 LABELS = ("positive", "neutral", "negative")
 LANGUAGES = ("en", "ja")
 
@@ -57,6 +63,18 @@ class Evaluation:
         )
         total = self.total(language)
         return right / total if total else 0.0
+
+    def polar_precision(self, language: str | None = None) -> float:
+        """Of the messages scored positive or negative, the share whose label says the same."""
+        polar = [
+            (label, predicted, n)
+            for (lang, label, predicted), n in self.confusion.items()
+            if language in (None, lang) and predicted != "neutral"
+        ]
+        total = sum(n for _, _, n in polar)
+        return (
+            sum(n for label, predicted, n in polar if label == predicted) / total if total else 0.0
+        )
 
 
 def load(path: Path = LABELLED) -> list[Example]:
@@ -106,6 +124,7 @@ def print_evaluation(
     table.add_column("language")
     table.add_column("messages", justify="right")
     table.add_column("accuracy", justify="right")
+    table.add_column("right when polar", justify="right")
     for name, result in results.items():
         for language in (*LANGUAGES, None):
             table.add_row(
@@ -113,6 +132,7 @@ def print_evaluation(
                 language or "both",
                 str(result.total(language)),
                 f"{result.accuracy(language):.1%}",
+                f"{result.polar_precision(language):.1%}",
             )
         table.add_section()
     console.print(table)
