@@ -25,6 +25,7 @@ def api_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
         "log_format": "console",
+        "catalogue_defaults": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -8,7 +8,7 @@ import pytest
 from litestar.testing import TestClient
 
 from companion.app.api.app import create_app
-from companion.app.bootstrap import bootstrap
+from companion.app.bootstrap import Companion, bootstrap
 from tests.api.conftest import api_settings
 
 
@@ -16,13 +16,15 @@ def test_health_is_up_without_a_token(client: TestClient[Any]) -> None:
     assert client.get("/health").json() == {"status": "ok"}
 
 
-def test_ready_reports_the_store_and_every_projection(client: TestClient[Any]) -> None:
+def test_ready_reports_the_store_and_every_projection(
+    client: TestClient[Any], companion: Companion
+) -> None:
     ready = client.get("/ready")
     assert ready.status_code == 200
     body = ready.json()
     assert body["status"] == "ready"
     assert body["checks"] == {"event_store": "ok", "projections": "ok"}
-    assert set(body["projections"]) == {"conversations", "characters", "users"}
+    assert set(body["projections"]) == {p.name for p in companion.read_models.all()}
 
 
 def test_the_openapi_document_describes_the_api(client: TestClient[Any]) -> None:

@@ -3,15 +3,18 @@ packs and equipment, and every bad input they refuse."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from litestar.testing import TestClient
 
-from companion.app.bootstrap import Companion
+from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.catalogue import DEFAULT_CATALOGUE, GEM_PACKS
 from companion.domain.users import User
-from tests.api.conftest import new_character, sign_up
+from tests.api.conftest import api_settings, new_character, sign_up
 
 COMMON = next(item for item in DEFAULT_CATALOGUE if not item.is_premium and item.min_level == 1)
 OTHER_COMMON = next(
@@ -20,6 +23,14 @@ OTHER_COMMON = next(
     if not item.is_premium and item.min_level == 1 and item.category != COMMON.category
 )
 PREMIUM = next(item for item in DEFAULT_CATALOGUE if item.is_premium and item.min_level == 1)
+
+
+@pytest.fixture
+def companion(tmp_path: Path) -> Iterator[Companion]:
+    """An API whose store got the default catalogue at its first start."""
+    companion = bootstrap(api_settings(tmp_path, catalogue_defaults=True))
+    yield companion
+    companion.close()
 
 
 def user_id(client: TestClient[Any], headers: dict[str, str]) -> UUID:

@@ -59,6 +59,7 @@ def user_with_character(companion: Companion, email: str = "aoi@example.org") ->
 def buy_and_wear(companion: Companion, user_id: UUID, character_id: UUID) -> None:
     """Gems granted, an item bought with them and worn: a row in every store table."""
     item = DEFAULT_CATALOGUE[0]
+    companion.commerce.load_default_catalogue()
     companion.commerce.credit_gems(user_id, 500, kind="grant", reference="welcome")
     companion.commerce.purchase(
         user_id=user_id, item_id=item.item_id, character_id=character_id, idempotency_key="1"

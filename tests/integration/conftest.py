@@ -28,6 +28,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_time_cost": 1,
     "argon2_memory_cost": 1024,
     "projection_poll_interval": 0.05,
+    "catalogue_defaults": False,
 }
 
 

@@ -23,7 +23,7 @@ import pytest
 import structlog
 from typer.testing import CliRunner, Result
 
-from companion.app.bootstrap import Companion, bootstrap
+from companion.app.bootstrap import Companion, ReadModels, bootstrap
 from companion.app.cli import app
 from companion.app.settings import Settings
 from companion.domain.characters import Persona
@@ -50,6 +50,7 @@ def cli_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("COMPANION_ARGON2_TIME_COST", "1")
     monkeypatch.setenv("COMPANION_ARGON2_MEMORY_COST", "1024")
+    monkeypatch.setenv("COMPANION_CATALOGUE_DEFAULTS", "false")
     monkeypatch.setenv("COLUMNS", "200")
 
 
@@ -154,7 +155,7 @@ def test_status_shows_lag_until_the_worker_has_caught_up(sqlite_url: str, tmp_pa
     seed(sqlite_url, tmp_path)
 
     before = status(sqlite_url)
-    assert set(before) == {"conversations", "characters", "users"}
+    assert set(before) == {projection.name for projection in ReadModels().all()}
     assert all(row["lag"] > 0 and row["position"] == 0 for row in before.values())
 
     ok(sqlite_url, "projections", "run", "--once")

@@ -25,7 +25,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         database_url = f"sqlite:///{tmp_path}/c.db"
     else:
         database_url = request.getfixturevalue("postgres_url")
-    bootstrap(Settings(database_url=database_url)).close()
+    bootstrap(Settings(database_url=database_url, catalogue_defaults=True)).close()
     return database_url
 
 

@@ -59,6 +59,13 @@ CATALOGUE = {
     "EmotionState.MoodChanged",
     "DailyLife.DailyEventOccurred",
     "DailyLife.DailyEventShared",
+    "Wallet.Opened",
+    "Wallet.GemsCredited",
+    "Wallet.GemsDebited",
+    "Wallet.ItemPurchased",
+    "CatalogItem.Listed",
+    "CatalogItem.Repriced",
+    "CatalogItem.Delisted",
 }
 
 

@@ -72,7 +72,7 @@ class StoreOnABackend:
 
     @pytest.fixture
     def companion(self, companions: Companions) -> Companion:
-        return companions()
+        return companions(catalogue_defaults=True)
 
     def test_the_inventory_follows_the_wallet(self, companion: Companion) -> None:
         aoi, ren = scenario(companion)
@@ -124,7 +124,7 @@ class StoreOnABackend:
     def test_the_default_catalogue_is_listed_once_by_every_start(
         self, companions: Companions
     ) -> None:
-        settings = companions.settings()
+        settings = companions.settings(catalogue_defaults=True)
         first = bootstrap(settings)
         try:
             second = bootstrap(settings)
@@ -231,7 +231,7 @@ steps = st.lists(
 def test_any_sequence_leaves_an_inventory_equal_to_the_wallet_and_to_its_rebuild(
     memory_companions: Companions, sequence: list[tuple[Any, ...]]
 ) -> None:
-    companion = memory_companions()
+    companion = memory_companions(catalogue_defaults=True)
     user_id, characters = user_with_characters(companion, "aoi@example.org")
     commerce = companion.commerce
     for step in sequence:

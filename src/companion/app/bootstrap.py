@@ -147,7 +147,7 @@ def bootstrap(
         if not create_store and not _has_events(application):
             raise _missing(store)
         verify_store_encoding(application, store.event_env)
-        if create_store:
+        if create_store and settings.catalogue_defaults:
             Commerce(application).load_default_catalogue()
     except BaseException:
         application.close()

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(
         default=10_000, ge=0, description="aggregates kept in memory per process (0: none)"
     )
+    catalogue_defaults: bool = Field(
+        default=True,
+        description="list the default store catalogue at first start (items already listed stay)",
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     argon2_time_cost: int = Field(default=3, ge=1)
