@@ -307,13 +307,6 @@ class EquipmentBody(Body):
     item_id: UUID
 
 
-class EquippedAvatarOut(BaseModel):
-    expression: str | None
-    parameters: dict[str, JsonValue]
-    transition_ms: int
-    equipped: dict[str, UUID] = Field(description="slot → item id")
-
-
 # -- payments and subscriptions -----------------------------------------------------
 
 

@@ -14,9 +14,9 @@ from litestar.status_codes import HTTP_201_CREATED
 from companion.app.api import schemas
 from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.emotion import avatar_out
 from companion.app.api.openapi import errors
 from companion.domain.catalogue import GEM_PACKS, YEN_PER_GEM, active_effects
-from companion.domain.errors import CharacterNotFound
 from projections.catalogue import StoreItemView
 
 MAX_LEDGER_ENTRIES = 500
@@ -147,18 +147,10 @@ class StoreController(Controller):
         companion: CompanionDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
-    ) -> schemas.EquippedAvatarOut:
-        """Put an item the character owns in its slot; answers the avatar."""
+    ) -> schemas.AvatarOut:
+        """Put an item the character owns in its slot; answers the avatar as GET …/avatar does."""
         position = companion.commerce.equip(
             user_id=user_id, character_id=character_id, slot=data.slot, item_id=data.item_id
         )
         read_your_writes(request, companion, position, ["characters", "inventories"])
-        view = companion.read_models.characters.get(companion.views, user_id, character_id)
-        if view is None:
-            raise CharacterNotFound("no such character")
-        return schemas.EquippedAvatarOut(
-            expression=None,
-            parameters={},
-            transition_ms=1000,
-            equipped={slot: UUID(item) for slot, item in view.equipped.items()},
-        )
+        return avatar_out(companion, user_id, character_id)
