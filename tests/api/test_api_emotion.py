@@ -197,3 +197,29 @@ def test_a_turn_answers_the_mood_it_left(
     )
     assert state is not None
     assert (turn["mood"], turn["expression"]) == (state.mood, state.expression.name)
+
+
+def test_moments_at_the_edges_of_the_calendar_are_answered(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    say(client, user, character, KIND)
+    for moment in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00"):
+        assert emotion(client, user, character, at=moment)["mood"] in range(-100, 101)
+        chart = client.get(
+            f"/api/v1/characters/{character}/emotion/history",
+            headers=user,
+            params={"from": moment, "to": moment},
+        )
+        assert chart.status_code == 200, chart.text
+
+
+def test_the_embedded_server_lives_the_characters_days(tmp_path: Path) -> None:
+    companion = bootstrap(api_settings(tmp_path, daily_life=True))
+    assert companion.daily_life is not None
+    with TestClient(create_app(companion)):
+        assert companion.daily_life.running
+    assert not companion.daily_life.running
+    quiet = bootstrap(api_settings(tmp_path / "quiet", daily_life=False))
+    assert quiet.daily_life is not None
+    with TestClient(create_app(quiet)):
+        assert not quiet.daily_life.running

@@ -10,12 +10,13 @@ from eventsourcing.utils import get_topic
 
 from companion.app.bootstrap import Companion
 from companion.app.daily_life import DailyLifeScheduler, live_day
-from companion.domain.characters import Character
+from companion.domain.characters import Character, Persona
 from companion.domain.daily_life import DailyLife, draw
 from companion.domain.emotion import EmotionState, baseline
 from companion.domain.identity import daily_life_id
 from tests.integration.backend_contract import dumps, persona, register, run_together
 from tests.integration.conftest import Companions
+from tests.personas import PERSONA_INPUT
 
 KIND = "Thank you, you are wonderful and I love you!"
 HURT = "I hate you. You are awful and boring."
@@ -194,3 +195,36 @@ def test_a_quiet_day_writes_nothing(companions: Companions) -> None:
     head = companion.runner.head()
     assert not live_day(companion.application, character_id=character, now=moment, seed=SEED).lived
     assert companion.runner.head() == head
+
+
+def test_a_new_persona_moves_the_baseline_the_mood_returns_to(companions: Companions) -> None:
+    companion = companions()
+    clock = Clock(START)
+    companion.application.clock = clock
+    user, character_id = with_character(companion)
+    talk(companion, clock, user, character_id, KIND)
+    gloomy = Persona.parse(
+        **{
+            **PERSONA_INPUT,
+            "personality": {
+                "kindness": 0.0,
+                "humor": 0.0,
+                "seriousness": 1.0,
+                "activeness": 0.0,
+                "empathy": 0.5,
+            },
+        }
+    )
+    character = companion.application.repository.get(character_id)
+    character.update_persona(gloomy)
+    companion.application.save_all(character)
+    companion.runner.run_once()
+    view = companion.read_models.emotion_states.current(companion.views, user, character_id)
+    assert view is not None
+    assert view.baseline == baseline(gloomy.personality) < view.mood
+
+    clock.now += timedelta(days=30)
+    companion.application.send_message(user_id=user, character_id=character_id, text="ok")
+    state = companion.application.emotion_state(user, character_id)
+    assert state is not None
+    assert abs(state.mood - baseline(gloomy.personality)) <= 3

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from companion.domain.characters import MAX_RELATIONSHIP_LEVEL
 from companion.domain.relationship import (
+    HYSTERESIS,
     LEVEL_THRESHOLDS,
     NEGLECT_GRACE,
     level_for,
@@ -82,6 +83,13 @@ def test_one_sharp_word_does_not_undo_a_level() -> None:
         )
         is None
     )
+
+
+def test_a_level_is_lost_only_past_the_hysteresis() -> None:
+    level_three = LEVEL_THRESHOLDS[2]
+    assert next_level(3, level_three - HYSTERESIS + 0.01) == 3
+    assert next_level(3, level_three - HYSTERESIS - 0.01) == 2
+    assert next_level(3, 0.0) == 1
 
 
 def test_a_long_silence_lowers_the_level_and_says_why() -> None:

@@ -465,9 +465,10 @@ class CompanionApplication(Application[UUID]):
                 weather = self.weather.weather(timezone, now)
             except Exception:
                 log.exception("weather.failed")
+        # The baseline follows the persona as it is now, should it have changed.
         return react(
             mood=baseline(personality) if state is None else state.mood,
-            baseline_mood=baseline(personality) if state is None else state.baseline,
+            baseline_mood=baseline(personality),
             last_change_at=None if state is None else state.updated_at,
             sentiment=sentiment,
             personality=personality,

@@ -85,7 +85,7 @@ def live_day(
             )
         outcome = feel_daily_event(
             mood=state.mood,
-            baseline_mood=state.baseline,
+            baseline_mood=baseline(character.persona.personality),
             last_change_at=state.updated_at,
             impact=template.mood_impact,
             title=template.title,

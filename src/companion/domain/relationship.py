@@ -70,14 +70,12 @@ def level_for(bond: float) -> int:
 
 
 def next_level(current: int, bond: float) -> int:
-    """The level the bond supports, losing the current one only past the hysteresis."""
+    """The level the bond supports; a level is lost only when the bond falls HYSTERESIS below it."""
     current = max(1, min(MAX_RELATIONSHIP_LEVEL, current))
     supported = level_for(bond)
     if supported > current:
         return supported
-    if bond < LEVEL_THRESHOLDS[current - 1] - HYSTERESIS:
-        return min(current, level_for(bond + HYSTERESIS))
-    return current
+    return min(current, level_for(bond + HYSTERESIS))
 
 
 def relationship_change(

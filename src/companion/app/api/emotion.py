@@ -29,8 +29,18 @@ def _owned(companion: Companion, user_id: UUID, character_id: UUID) -> Character
 
 
 def _utc(moment: datetime) -> datetime:
-    """A query's time; one without a zone is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    """A query's time in UTC; one without a zone is taken as UTC.
+
+    A moment at the edge of the calendar whose UTC falls outside it is the
+    calendar's first or last moment.
+    """
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if moment.year == datetime.min.year else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def _state(companion: Companion, character: CharacterView, at: datetime | None) -> EmotionView:
