@@ -209,6 +209,18 @@ def test_a_low_mood_answers_more_quietly(persona: Persona, text: str) -> None:
     assert len(low_reply) < len(bright_reply)
 
 
+def test_a_new_acquaintance_does_not_call_themselves_the_users_partner(
+    persona: Persona,
+) -> None:
+    texts = [f"Day {n} was fine" for n in range(60)]
+
+    first = " ".join(responder.reply(request(persona, t, relationship_level=1)).text for t in texts)
+    later = " ".join(responder.reply(request(persona, t, relationship_level=5)).text for t in texts)
+
+    assert "your boyfriend" not in first
+    assert "your boyfriend" in later
+
+
 def test_the_relationship_level_sets_the_register(persona: Persona) -> None:
     assert [register(level) for level in range(1, 11)] == (
         ["polite"] * 2 + ["friendly"] * 4 + ["close"] * 4

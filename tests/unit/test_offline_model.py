@@ -25,9 +25,17 @@ SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
 responder = OfflinePersonaResponder()
 
 
-def ask(persona: Persona, text: str, *turns: Turn, nickname: str = NICKNAME) -> ChatReply:
+def ask(
+    persona: Persona, text: str, *turns: Turn, nickname: str = NICKNAME, level: int = 1
+) -> ChatReply:
     return responder.reply(
-        ChatRequest(persona=persona, user_nickname=nickname, user_text=text, recent_turns=turns)
+        ChatRequest(
+            persona=persona,
+            user_nickname=nickname,
+            user_text=text,
+            recent_turns=turns,
+            relationship_level=level,
+        )
     )
 
 
@@ -266,11 +274,10 @@ def test_the_character_speaks_of_themselves_as_the_users_partner(
     texts = [f"Day {n} was fine" for n in range(60)]
     partner = make_persona(personality={t: 0.9 if t == "kindness" else 0.1 for t in TRAITS})
 
-    replies = " ".join(ask(partner, text).text for text in texts)
-    girlfriend_replies = " ".join(
-        ask(Persona.from_state({**partner.to_state(), "gender": "girlfriend"}), text).text
-        for text in texts
-    )
+    # Past the first, polite levels (see test_offline_feelings for the registers).
+    replies = " ".join(ask(partner, text, level=5).text for text in texts)
+    girlfriend = Persona.from_state({**partner.to_state(), "gender": "girlfriend"})
+    girlfriend_replies = " ".join(ask(girlfriend, text, level=5).text for text in texts)
 
     assert "your boyfriend" in replies
     assert "your girlfriend" in girlfriend_replies

@@ -92,6 +92,22 @@ POLITE_CONCERN_QUESTIONS: dict[str, dict[str, Lines]] = {
 }
 
 POLITE_TONE_LINES: dict[str, dict[str, Lines]] = {
+    "en": {
+        "kindness": (
+            "Please take care of yourself.",
+            "I hope the rest of your day is kind to you.",
+        ),
+        "humor": (
+            "I'd offer you tea, but the screen makes that a little tricky.",
+            "You have a way of making me smile, you know.",
+        ),
+        "seriousness": ("I'm glad we can talk like this.", "I mean that sincerely."),
+        "activeness": (
+            "Maybe we could plan something fun sometime.",
+            "I'd love to hear what you get up to next!",
+        ),
+        "empathy": ("I can tell that matters to you.", "Thank you for trusting me with it."),
+    },
     "ja": {
         "kindness": ("無理しないでくださいね。", "{me}はいつでも味方ですよ。"),
         "humor": (
