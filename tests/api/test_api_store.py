@@ -227,3 +227,15 @@ def test_gem_packs_are_listed(client: TestClient[Any], user: dict[str, str]) -> 
     answer = client.get("/api/v1/gems/packs", headers=user).json()
     assert [pack["pack_id"] for pack in answer["packs"]] == [p.pack_id for p in GEM_PACKS]
     assert all(pack["price_yen"] > 0 and pack["gems"] > 0 for pack in answer["packs"])
+
+
+def test_the_ledger_takes_a_limit_and_no_other_parameter(
+    client: TestClient[Any], companion: Companion, user: dict[str, str]
+) -> None:
+    for _ in range(3):
+        grant(client, companion, user, 10)
+    last_two = client.get("/api/v1/wallet/ledger?limit=2", headers=user).json()["entries"]
+    assert [entry["balance"] for entry in last_two] == [20, 30]
+    assert client.get("/api/v1/wallet/ledger?limit=0", headers=user).status_code in (400, 422)
+    unknown = client.get("/api/v1/wallet/ledger?since=yesterday", headers=user)
+    assert unknown.status_code == 422

@@ -17,6 +17,7 @@ from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.api.emotion import avatar_out
 from companion.app.api.openapi import errors
 from companion.domain.catalogue import GEM_PACKS, YEN_PER_GEM, active_effects
+from companion.domain.errors import InvalidInput
 from projections.catalogue import StoreItemView
 
 MAX_LEDGER_ENTRIES = 500
@@ -51,7 +52,7 @@ class StoreController(Controller):
         status_code=HTTP_201_CREATED,
         operation_id="purchaseItem",
         sync_to_thread=True,
-        responses=errors(402, 403, 409),
+        responses=errors(402, 403, 404, 409),
     )
     def purchase(
         self,
@@ -117,9 +118,13 @@ class StoreController(Controller):
         self,
         companion: CompanionDep,
         user_id: UserId,
+        request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LEDGER_ENTRIES)] = 100,
     ) -> schemas.LedgerOut:
         """The last `limit` entries of the wallet, oldest first."""
+        unknown = sorted(set(request.query_params) - {"limit"})
+        if unknown:
+            raise InvalidInput("query", f"unknown parameter(s): {', '.join(unknown)}")
         entries = companion.read_models.inventories.ledger_of(companion.views, user_id, limit=limit)
         return schemas.LedgerOut(
             entries=[
