@@ -239,3 +239,40 @@ def test_the_ledger_takes_a_limit_and_no_other_parameter(
     assert client.get("/api/v1/wallet/ledger?limit=0", headers=user).status_code in (400, 422)
     unknown = client.get("/api/v1/wallet/ledger?since=yesterday", headers=user)
     assert unknown.status_code == 422
+
+
+def test_a_delisted_item_is_no_longer_listed_nor_sold(
+    client: TestClient[Any], companion: Companion, user: dict[str, str], character: str
+) -> None:
+    grant(client, companion, user, 1000)
+    position = companion.commerce.delist(COMMON.item_id)
+    assert companion.runner.wait_for(position, ["catalogue"], 10)
+    items = client.get("/api/v1/store/items", headers=user).json()["items"]
+    assert str(COMMON.item_id) not in {item["item_id"] for item in items}
+    refused = buy(client, user, character, COMMON.item_id)
+    assert (refused.status_code, refused.json()["extra"]["code"]) == (404, "item_not_found")
+
+
+def test_an_item_can_need_a_closer_relationship(
+    client: TestClient[Any], companion: Companion, user: dict[str, str], character: str
+) -> None:
+    uid = grant(client, companion, user, 5000)
+    set_tier(companion, uid, "ultimate")
+    demanding = next(item for item in DEFAULT_CATALOGUE if item.min_level > 1)
+    refused = buy(client, user, character, demanding.item_id)
+    assert (refused.status_code, refused.json()["extra"]["code"]) == (403, "level_required")
+
+
+def test_a_premium_item_is_worn_only_while_the_tier_pays(
+    client: TestClient[Any], companion: Companion, user: dict[str, str], character: str
+) -> None:
+    uid = grant(client, companion, user, 5000)
+    set_tier(companion, uid, "premium")
+    assert buy(client, user, character, PREMIUM.item_id).status_code == 201
+    set_tier(companion, uid, "free")
+    path = f"/api/v1/characters/{character}/avatar/equipment"
+    body = {"slot": PREMIUM.category, "item_id": str(PREMIUM.item_id)}
+    refused = client.put(path, headers=user, json=body)
+    assert (refused.status_code, refused.json()["extra"]["code"]) == (403, "tier_required")
+    set_tier(companion, uid, "ultimate")
+    assert client.put(path, headers=user, json=body).status_code == 200
