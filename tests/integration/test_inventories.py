@@ -188,6 +188,24 @@ class TestStoreOnPostgres(StoreOnABackend):
         assert len(inventory.items) == len(done)
         rebuilt_equals_live(companion)
 
+    def test_two_processes_starting_together_list_the_default_catalogue_once(
+        self, companions: Companions
+    ) -> None:
+        settings = companions.settings(catalogue_defaults=False)
+        processes = [bootstrap(settings), bootstrap(settings)]
+        try:
+            listed_by = run_together(2, lambda i: processes[i].commerce.load_default_catalogue())
+            assert sum(listed_by) == len(DEFAULT_CATALOGUE)
+            listings = [
+                n
+                for n in processes[0].application.recorder.select_notifications(start=1, limit=1000)
+                if n.topic.endswith("CatalogItem.Listed")
+            ]
+            assert len(listings) == len(DEFAULT_CATALOGUE)
+        finally:
+            for process in processes:
+                process.close()
+
     def test_the_same_key_sent_together_buys_once(self, companion: Companion) -> None:
         user_id, (character,) = user_with_characters(companion, "aoi@example.org", 1)
         companion.commerce.credit_gems(user_id, 10_000, kind="grant", reference="start")
