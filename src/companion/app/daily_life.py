@@ -151,7 +151,8 @@ class DailyLifeScheduler:
     def run_forever(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.run_once()
+                lived = self.run_once()
+                log.debug("daily_life.round", lived=lived)
             except Exception:
                 log.exception("daily_life.round_failed")
             self._stopping.wait(self.interval)
