@@ -12,8 +12,9 @@ from companion.app.bootstrap import Companion
 from companion.app.daily_life import DailyLifeScheduler, live_day
 from companion.domain.characters import Character, Persona
 from companion.domain.daily_life import DailyLife, draw
-from companion.domain.emotion import EmotionState, baseline
+from companion.domain.emotion import EmotionState, baseline, react
 from companion.domain.identity import daily_life_id
+from companion.domain.sentiment import Sentiment
 from tests.integration.backend_contract import dumps, persona, register, run_together
 from tests.integration.conftest import Companions
 from tests.personas import PERSONA_INPUT
@@ -228,3 +229,52 @@ def test_a_new_persona_moves_the_baseline_the_mood_returns_to(companions: Compan
     state = companion.application.emotion_state(user, character_id)
     assert state is not None
     assert abs(state.mood - baseline(gloomy.personality)) <= 3
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 500])
+def test_every_handled_event_shows_in_the_read_model(
+    companions: Companions, batch_size: int
+) -> None:
+    """Character.Created, PersonaUpdated, EmotionState.Started and MoodChanged, in any batch."""
+    companion = companions(projection_batch_size=batch_size)
+    app = companion.application
+    user, character_id = with_character(companion)
+    character = app.repository.get(character_id)
+    calmer = Persona.parse(
+        **{**PERSONA_INPUT, "personality": {**PERSONA_INPUT["personality"], "seriousness": 0.9}}
+    )
+    character.update_persona(calmer)
+    app.save_all(character)
+    state = EmotionState(
+        user_id=user, character_id=character_id, baseline=baseline(calmer.personality)
+    )
+    moments = [START + timedelta(hours=h) for h in range(4)]
+    for moment in moments:
+        outcome = react(
+            mood=state.mood,
+            baseline_mood=state.baseline,
+            last_change_at=state.updated_at,
+            sentiment=Sentiment(0.6, (("joy", 0.8),)),
+            personality=calmer.personality,
+            now=moment,
+            timezone="UTC",
+        )
+        state.record(outcome, cause="message", at=moment, sentiment=Sentiment(0.6))
+        app.save_all(state)
+    companion.runner.run_once()
+
+    view = companion.read_models.emotion_states.current(companion.views, user, character_id)
+    assert view is not None
+    assert (view.baseline, view.mood, view.cause, view.updated_at) == (
+        baseline(calmer.personality),
+        state.mood,
+        "message",
+        moments[-1],
+    )
+    points = companion.read_models.emotion_states.history(
+        companion.views, user, character_id, since=None, until=None, limit=100
+    )
+    assert [p.at for p in points] == moments
+    live = dumps(companion)
+    companion.runner.rebuild(companion.read_models.emotion_states)
+    assert dumps(companion) == live
