@@ -56,6 +56,7 @@ CATALOGUE = {
     "Conversation.VoiceMessageReceived",
     "Conversation.ReplySpoken",
     "EmotionState.Started",
+    "EmotionState.CycleChanged",
     "EmotionState.MoodChanged",
     "DailyLife.DailyEventOccurred",
     "DailyLife.DailyEventShared",

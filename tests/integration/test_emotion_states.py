@@ -12,7 +12,7 @@ from companion.app.bootstrap import Companion
 from companion.app.daily_life import DailyLifeScheduler, live_day
 from companion.domain.characters import Character, Persona
 from companion.domain.daily_life import DailyLife, draw
-from companion.domain.emotion import EmotionState, baseline, react
+from companion.domain.emotion import Cycle, EmotionState, baseline, react
 from companion.domain.identity import daily_life_id
 from companion.domain.sentiment import Sentiment
 from tests.integration.backend_contract import dumps, persona, register, run_together
@@ -278,3 +278,26 @@ def test_every_handled_event_shows_in_the_read_model(
     live = dumps(companion)
     companion.runner.rebuild(companion.read_models.emotion_states)
     assert dumps(companion) == live
+
+
+def test_only_a_character_that_opts_in_feels_a_cycle(companions: Companions) -> None:
+    companion = companions()
+    clock = Clock(START)
+    companion.application.clock = clock
+    user, character = with_character(companion)
+
+    def factor_types() -> set[str]:
+        state = companion.application.emotion_state(user, character)
+        assert state is not None
+        return {f.type for f in state.factors}
+
+    talk(companion, clock, user, character, KIND)
+    assert "cycle" not in factor_types()
+    companion.application.set_cycle(
+        user_id=user, character_id=character, cycle=Cycle(START.date(), 28)
+    )
+    talk(companion, clock, user, character, KIND)
+    assert "cycle" in factor_types()
+    companion.application.set_cycle(user_id=user, character_id=character, cycle=None)
+    talk(companion, clock, user, character, KIND)
+    assert "cycle" not in factor_types()

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from companion.domain.emotion import (
     feel_daily_event,
     react,
 )
+from companion.domain.errors import InvalidInput
 from companion.domain.sentiment import EMOTIONS, Sentiment
 
 weights = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -262,3 +264,23 @@ def test_replaying_the_events_gives_the_same_state(
     )
     changes = events[1:]
     assert all(c.before == p.after for p, c in itertools.pairwise(changes))
+
+
+def test_a_character_opts_in_to_a_cycle_and_out_again(
+    replay: Callable[[Iterable[Any]], Any],
+) -> None:
+    state = EmotionState(user_id=uuid4(), character_id=uuid4(), baseline=5)
+    assert state.cycle is None
+    state.opt_into_cycle(Cycle(date(2026, 5, 1), 30))
+    state.opt_into_cycle(Cycle(date(2026, 5, 1), 30))
+    assert state.cycle == Cycle(date(2026, 5, 1), 30)
+    assert replay(state.collect_events()).cycle == Cycle(date(2026, 5, 1), 30)
+    state.opt_into_cycle(None)
+    assert state.cycle is None
+    assert len(state.collect_events()) == 1
+
+
+def test_a_cycle_of_an_impossible_length_is_refused() -> None:
+    state = EmotionState(user_id=uuid4(), character_id=uuid4(), baseline=5)
+    with pytest.raises(InvalidInput):
+        state.opt_into_cycle(Cycle(date(2026, 5, 1), 3))

@@ -22,6 +22,7 @@ from companion.domain.chat import ChatModel, ChatRequest
 from companion.domain.conversations import Conversation
 from companion.domain.daily_life import DailyLife
 from companion.domain.emotion import (
+    Cycle,
     EmotionState,
     MoodOutcome,
     WeatherReport,
@@ -441,6 +442,25 @@ class CompanionApplication(Application[UUID]):
         except AggregateNotFoundError:
             return None
 
+    def set_cycle(self, *, user_id: UUID, character_id: UUID, cycle: Cycle | None) -> int | None:
+        """Opt the character in to a cycle factor in its mood (None opts out; off by default)."""
+        character = self.character(user_id=user_id, character_id=character_id)
+
+        def save() -> int | None:
+            try:
+                state = self._load(EmotionState, emotion_state_id(user_id, character_id))
+            except AggregateNotFoundError:
+                state = EmotionState(
+                    user_id=user_id,
+                    character_id=character_id,
+                    baseline=baseline(character.persona.personality),
+                )
+            state.opt_into_cycle(cycle)
+            return self.save_all(state)
+
+        position: int | None = self._retry_on_conflict(save)
+        return position
+
     def _mood_now(self, user_id: UUID, character_id: UUID) -> tuple[int | None, str | None]:
         state = self.emotion_state(user_id, character_id)
         if state is None:
@@ -475,6 +495,7 @@ class CompanionApplication(Application[UUID]):
             now=now,
             timezone=timezone,
             weather=weather,
+            cycle=None if state is None else state.cycle,
         )
 
     def _untold_day(self, character_id: UUID, timezone: str, now: datetime) -> DailyLife | None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from eventsourcing.domain import Aggregate, event
 
 from companion.domain.characters import Personality
+from companion.domain.errors import InvalidInput
 from companion.domain.expression import Expression, expression_of_change
 from companion.domain.identity import emotion_state_id
 from companion.domain.sentiment import Sentiment
@@ -31,6 +32,7 @@ TIME_WEIGHT = 3.0
 """The largest pull of the time of day."""
 WEATHER_WEIGHT = 4.0
 CYCLE_WEIGHT = 4.0
+MIN_CYCLE_DAYS, MAX_CYCLE_DAYS = 14, 60
 DECAY_HALF_LIFE = timedelta(hours=24)
 """After this long without a word, the mood is half-way back to the persona's baseline."""
 EMPATHY_WEIGHT = 8.0
@@ -334,6 +336,10 @@ class EmotionState(Aggregate):
         character_id: UUID
         baseline: int
 
+    class CycleChanged(Aggregate.Event):
+        start: str | None  # ISO date of a cycle's first day; None: opted out
+        length_days: int
+
     class MoodChanged(Aggregate.Event):
         before: int
         after: int
@@ -359,6 +365,8 @@ class EmotionState(Aggregate):
         self.last_factors: list[dict[str, Any]] = []
         self.last_emotions: dict[str, float] = {}
         self.last_cause: str | None = None
+        self.cycle_start: date | None = None
+        self.cycle_length_days = 28
         self.updated_at: datetime | None = None
 
     def record(
@@ -405,6 +413,28 @@ class EmotionState(Aggregate):
         self.updated_at = at
         if cause == "message":
             self.last_interaction_at = at
+
+    @property
+    def cycle(self) -> Cycle | None:
+        """The character's cycle, when it opted in (off by default)."""
+        if self.cycle_start is None:
+            return None
+        return Cycle(self.cycle_start, self.cycle_length_days)
+
+    def opt_into_cycle(self, cycle: Cycle | None) -> None:
+        """Opt in to a cycle factor (None opts out)."""
+        if cycle is not None and not MIN_CYCLE_DAYS <= cycle.length_days <= MAX_CYCLE_DAYS:
+            raise InvalidInput("length_days", f"must be from {MIN_CYCLE_DAYS} to {MAX_CYCLE_DAYS}")
+        if cycle != self.cycle:
+            self._cycle_changed(
+                start=None if cycle is None else cycle.start.isoformat(),
+                length_days=28 if cycle is None else cycle.length_days,
+            )
+
+    @event(CycleChanged)
+    def _cycle_changed(self, start: str | None, length_days: int) -> None:
+        self.cycle_start = None if start is None else date.fromisoformat(start)
+        self.cycle_length_days = length_days
 
     @property
     def factors(self) -> tuple[Factor, ...]:
