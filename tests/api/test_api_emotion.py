@@ -223,3 +223,27 @@ def test_the_embedded_server_lives_the_characters_days(tmp_path: Path) -> None:
     assert quiet.daily_life is not None
     with TestClient(create_app(quiet)):
         assert not quiet.daily_life.running
+
+
+def test_a_character_opts_in_to_a_cycle_and_out(
+    client: TestClient[Any], user: dict[str, str], character: str, clock: Clock
+) -> None:
+    path = f"/api/v1/characters/{character}/emotion/cycle"
+    body = {"start": "2026-05-01", "length_days": 30}
+    answer = client.put(path, headers=user, json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == body
+    clock.advance(minutes=1)
+    say(client, user, character, KIND)
+    assert "cycle" in {f["type"] for f in emotion(client, user, character)["factors"]}
+
+    assert client.delete(path, headers=user).status_code == 204
+    clock.advance(minutes=1)
+    say(client, user, character, KIND)
+    assert "cycle" not in {f["type"] for f in emotion(client, user, character)["factors"]}
+
+    for bad in ({"start": "2026-05-01", "length_days": 3}, {"start": "May"}, {}):
+        assert client.put(path, headers=user, json=bad).status_code == 422, bad
+    stranger = sign_up(client)
+    assert client.put(path, headers=stranger, json=body).status_code == 404
+    assert client.delete(path, headers=stranger).status_code == 404

@@ -22,6 +22,7 @@ from companion.domain.characters import Personality
 from companion.domain.errors import InvalidInput
 from companion.domain.expression import Expression, expression_of_change
 from companion.domain.identity import emotion_state_id
+from companion.domain.limits import MAX_CYCLE_DAYS, MIN_CYCLE_DAYS
 from companion.domain.sentiment import Sentiment
 
 MIN_MOOD, MAX_MOOD = -100, 100
@@ -32,7 +33,6 @@ TIME_WEIGHT = 3.0
 """The largest pull of the time of day."""
 WEATHER_WEIGHT = 4.0
 CYCLE_WEIGHT = 4.0
-MIN_CYCLE_DAYS, MAX_CYCLE_DAYS = 14, 60
 DECAY_HALF_LIFE = timedelta(hours=24)
 """After this long without a word, the mood is half-way back to the persona's baseline."""
 EMPATHY_WEIGHT = 8.0

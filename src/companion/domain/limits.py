@@ -33,4 +33,5 @@ MAX_PROVIDER_ID_CHARS = 255
 """The longest id a payment provider may give (a payment, an event, a subscription)."""
 
 MAX_MOOD_HISTORY_POINTS = 2000
+MIN_CYCLE_DAYS, MAX_CYCLE_DAYS = 14, 60
 """The most points one mood-chart answer holds (the most recent in the range)."""

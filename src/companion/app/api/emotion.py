@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get
-from litestar.params import FromPath, QueryParameter
+from litestar import Controller, Request, delete, get, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from companion.app.api import schemas
+from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.bootstrap import Companion
 from companion.domain.characters import Personality
-from companion.domain.emotion import baseline
+from companion.domain.emotion import Cycle, baseline
 from companion.domain.errors import CharacterNotFound
 from companion.domain.expression import EASING, TRANSITION_MS, mood_expression, parameters
 from companion.domain.limits import MAX_MOOD_HISTORY_POINTS
@@ -148,3 +150,40 @@ class EmotionController(Controller):
     ) -> schemas.AvatarOut:
         """The avatar's expression, its Live2D-style parameters, its transition and equipment."""
         return avatar_out(companion, user_id, character_id)
+
+    @put("/{character_id:uuid}/emotion/cycle", operation_id="setCycle", sync_to_thread=True)
+    def set_cycle(
+        self,
+        character_id: FromPath[UUID],
+        data: JSONBody[schemas.CycleBody],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> schemas.CycleOut:
+        """Opt the character in to a monthly cycle that weighs on its mood (off by default)."""
+        position = companion.application.set_cycle(
+            user_id=user_id,
+            character_id=character_id,
+            cycle=Cycle(data.start, data.length_days),
+        )
+        read_your_writes(request, companion, position, ["emotion_states"])
+        return schemas.CycleOut(start=data.start, length_days=data.length_days)
+
+    @delete(
+        "/{character_id:uuid}/emotion/cycle",
+        operation_id="clearCycle",
+        status_code=HTTP_204_NO_CONTENT,
+        sync_to_thread=True,
+    )
+    def clear_cycle(
+        self,
+        character_id: FromPath[UUID],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> None:
+        """Opt the character out of the cycle factor."""
+        position = companion.application.set_cycle(
+            user_id=user_id, character_id=character_id, cycle=None
+        )
+        read_your_writes(request, companion, position, ["emotion_states"])

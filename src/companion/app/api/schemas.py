@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import available_timezones
@@ -14,6 +14,7 @@ from companion.domain.limits import (
     MAX_AGE,
     MAX_BACKSTORY_CHARS,
     MAX_CLIENT_MESSAGE_ID_CHARS,
+    MAX_CYCLE_DAYS,
     MAX_EMAIL_CHARS,
     MAX_HOBBIES,
     MAX_HOBBY_CHARS,
@@ -25,6 +26,7 @@ from companion.domain.limits import (
     MAX_PASSWORD_CHARS,
     MAX_TIMEZONE_CHARS,
     MIN_AGE,
+    MIN_CYCLE_DAYS,
     MIN_PASSWORD_CHARS,
 )
 
@@ -390,3 +392,13 @@ class AvatarOut(BaseModel):
     transition_ms: int
     easing: str
     equipped: dict[str, UUID] = Field(description="slot → item id")
+
+
+class CycleBody(Body):
+    start: date = Field(description="the first day of a cycle", examples=["2026-05-01"])
+    length_days: int = Field(default=28, ge=MIN_CYCLE_DAYS, le=MAX_CYCLE_DAYS)
+
+
+class CycleOut(BaseModel):
+    start: date
+    length_days: int
