@@ -9,7 +9,7 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from companion.app.bootstrap import Companion
-from companion.app.daily_life import DailyLifeScheduler, live_day
+from companion.app.daily_life import DailyLifeScheduler, feel_neglect, live_day
 from companion.domain.characters import Character, Persona
 from companion.domain.daily_life import DailyLife, draw
 from companion.domain.emotion import Cycle, EmotionState, baseline, react
@@ -301,3 +301,40 @@ def test_only_a_character_that_opts_in_feels_a_cycle(companions: Companions) -> 
     companion.application.set_cycle(user_id=user, character_id=character, cycle=None)
     talk(companion, clock, user, character, KIND)
     assert "cycle" not in factor_types()
+
+
+def test_neglect_lowers_the_level_without_a_word_from_the_user(companions: Companions) -> None:
+    companion = companions()
+    clock = Clock(START)
+    companion.application.clock = clock
+    user, character = with_character(companion)
+    talk(companion, clock, user, character, *[KIND] * 8)
+    app = companion.application
+    close = app.character(user_id=user, character_id=character).relationship_level
+    assert close >= 3
+
+    assert feel_neglect(app, character_id=character, now=clock.now + timedelta(days=2)) is None
+    later = clock.now + timedelta(days=30)
+    companion.runner.run_once()
+    scheduler = DailyLifeScheduler(
+        app, companion.views, companion.read_models.emotion_states, seed=SEED, interval=60
+    )
+    scheduler.run_once(later)
+    assert feel_neglect(app, character_id=character, now=later) is None  # once per fall
+    fallen = app.character(user_id=user, character_id=character)
+    assert fallen.relationship_level < close
+    changes = app.recorder.select_notifications(
+        start=1, limit=1000, topics=[get_topic(Character.RelationshipLevelChanged)]
+    )
+    last = app.mapper.to_domain_event(
+        app.recorder.select_events(changes[-1].originator_id, desc=True, limit=1)[0]
+    )
+    assert last.reason == "drifted apart after 30 days without a word"
+
+    # The user's return applies the same neglect to the bond: the level is not lowered twice.
+    clock.now = later
+    talk(companion, clock, user, character, "ok")
+    assert (
+        app.character(user_id=user, character_id=character).relationship_level
+        == fallen.relationship_level
+    )

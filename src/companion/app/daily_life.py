@@ -26,6 +26,7 @@ from companion.domain.daily_life import DailyLife, draw
 from companion.domain.emotion import EmotionState, baseline, feel_daily_event, local_time
 from companion.domain.errors import CharacterNotFound, UserNotFound
 from companion.domain.identity import daily_life_id, emotion_state_id
+from companion.domain.relationship import neglected, relationship_change
 from projections.emotion_states import EmotionStatesProjection
 from projections.store import ViewStore
 
@@ -100,6 +101,48 @@ def live_day(
     return lived
 
 
+def feel_neglect(
+    application: CompanionApplication, *, character_id: UUID, now: datetime
+) -> int | None:
+    """The relationship level after the user's silence until `now`, if it fell.
+
+    The bond itself is not rewritten: the next message applies the same neglect
+    to it, so the level agrees with the bond and is not lowered twice.
+    """
+
+    def save() -> int | None:
+        character: object = application.repository.get(character_id)
+        if not isinstance(character, Character):
+            raise CharacterNotFound("no such character")
+        try:
+            state: EmotionState = application.repository.get(
+                emotion_state_id(character.owner_id, character_id), deepcopy_from_cache=False
+            )
+        except AggregateNotFoundError:
+            return None
+        if state.last_interaction_at is None:
+            return None
+        silence = now - state.last_interaction_at
+        change = relationship_change(
+            current=character.relationship_level,
+            bond_before=state.bond,
+            bond_after=neglected(state.bond, silence),
+            silence=silence,
+        )
+        if change is None or change.level > character.relationship_level:
+            return None
+        character.change_relationship_level(change.level, change.reason)
+        return application.save_all(character)
+
+    try:
+        position: int | None = application._retry_on_conflict(save)
+    except AggregateNotFoundError:
+        raise CharacterNotFound("no such character") from None
+    if position is not None:
+        log.info("relationship.neglected", character_id=str(character_id))
+    return position
+
+
 class DailyLifeScheduler:
     """Lives every character's day, each round, in a thread of its own."""
 
@@ -143,6 +186,7 @@ class DailyLifeScheduler:
         if (character_id, today) in self._done:
             return 0
         result = live_day(self.application, character_id=character_id, now=now, seed=self.seed)
+        feel_neglect(self.application, character_id=character_id, now=now)
         if len(self._done) > 100_000:
             self._done.clear()
         self._done.add((character_id, result.day))
