@@ -11,6 +11,7 @@ from eventsourcing.utils import get_topic
 from companion.app.bootstrap import Companion
 from companion.app.daily_life import DailyLifeScheduler, feel_neglect, live_day
 from companion.domain.characters import Character, Persona
+from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.daily_life import DailyLife, draw
 from companion.domain.emotion import Cycle, EmotionState, baseline, react
 from companion.domain.identity import daily_life_id
@@ -129,6 +130,20 @@ def test_a_level_change_is_saved_with_the_mood_that_caused_it(companions: Compan
     assert view.relationship_level == level.relationship_level
 
 
+class Storyteller:
+    """A chat model that tells the day's event it is given, or keeps it to itself."""
+
+    name = "storyteller"
+
+    def __init__(self, *, tells: bool) -> None:
+        self.tells = tells
+
+    def reply(self, request: ChatRequest) -> ChatReply:
+        told = self.tells and request.daily_event is not None
+        text = f"Hello! {request.daily_event}" if told else "Hello!"
+        return ChatReply(text=text, model=self.name, told_daily_event=told)
+
+
 def test_a_day_happens_once_and_is_told_in_the_next_reply(companions: Companions) -> None:
     companion = companions()
     user, character = with_character(companion)
@@ -168,7 +183,13 @@ def test_a_day_happens_once_and_is_told_in_the_next_reply(companions: Companions
     assert state.last_cause == "daily_event"
     assert state.mood == baseline(persona().personality) + life.mood_impact
 
+    companion.application.chat_model = Storyteller(tells=False)
+    companion.application.send_message(user_id=user, character_id=character, text="hello")
+    assert not companion.application.repository.get(life.id).shared
+
+    companion.application.chat_model = Storyteller(tells=True)
     turn = companion.application.send_message(user_id=user, character_id=character, text="hi!")
+    assert life.description in turn.reply_text
     told = companion.application.repository.get(life.id)
     assert told.shared_in == turn.reply_message_id
     again = companion.application.send_message(user_id=user, character_id=character, text="hm")

@@ -357,10 +357,12 @@ class CompanionApplication(Application[UUID]):
         try:
             answer = self.chat_model.reply(request)
             text_out, model, fallback = answer.text, answer.model, answer.fallback
+            told = answer.told_daily_event and request.daily_event is not None
             tokens = (answer.prompt_tokens, answer.completion_tokens)
         except Exception:
             log.exception("chat_model.failed", model=self.chat_model.name)
             text_out = fallback_reply(character.persona, user.nickname, text)
+            told = False
             model, fallback, tokens = self.chat_model.name, True, (0, 0)
         latency_ms = int((time.perf_counter() - started) * 1000)
 
@@ -387,7 +389,7 @@ class CompanionApplication(Application[UUID]):
                 completion_tokens=tokens[1],
                 fallback=fallback,
             )
-            shared = today if today is not None and not fallback else None
+            shared = today if told and not fallback else None
             also = self._after_reply(
                 character_id, user.timezone, sentiment, now, reply_id(message_id), shared, felt
             )

@@ -34,6 +34,8 @@ class ChatReply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     fallback: bool = False
+    told_daily_event: bool = False
+    """True when the reply tells the request's daily_event: it is then recorded as shared."""
 
 
 class ChatModel(Protocol):
