@@ -359,3 +359,30 @@ def test_neglect_lowers_the_level_without_a_word_from_the_user(companions: Compa
         app.character(user_id=user, character_id=character).relationship_level
         == fallen.relationship_level
     )
+
+
+def test_the_offline_companion_tells_her_day_when_the_talk_is_light(
+    companions: Companions,
+) -> None:
+    """With the embedded default model, a lived day reaches the user and is recorded as told."""
+    companion = companions()
+    user, character = with_character(companion)
+    day = event_day(character, START.date())
+    moment = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
+    companion.application.clock = Clock(moment)
+    assert live_day(companion.application, character_id=character, now=moment, seed=SEED).lived
+    life = companion.application.repository.get(daily_life_id(character, day.isoformat()))
+    assert isinstance(life, DailyLife)
+
+    # Bad news keeps the reply about the user: the day waits.
+    worried = companion.application.send_message(
+        user_id=user, character_id=character, text="My cat got sick and I'm scared"
+    )
+    assert life.description not in worried.reply_text
+    assert not companion.application.repository.get(life.id).shared
+
+    chatty = companion.application.send_message(
+        user_id=user, character_id=character, text="Hey, how was your day?"
+    )
+    assert life.description in chatty.reply_text
+    assert companion.application.repository.get(life.id).shared_in == chatty.reply_message_id

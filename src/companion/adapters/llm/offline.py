@@ -221,6 +221,12 @@ class OfflinePersonaResponder:
         choices = _Choices(request.user_text, len(request.recent_turns))
         reading = _read(request, choices)
         text = _compose(request, reading, choices)
+        told = _tells_the_day(request, reading)
+        if told:
+            assert request.daily_event is not None
+            intro = choices.pick(lines.DAY_INTROS[reading.language], slot=9)
+            space = "" if reading.language == "ja" else " "
+            text = f"{text}{space}{intro}{space}{request.daily_event}"[:MAX_MESSAGE_CHARS]
         prompt = " ".join(
             [_persona_text(request.persona), request.user_text]
             + [turn.text for turn in request.recent_turns]
@@ -231,7 +237,17 @@ class OfflinePersonaResponder:
             model=MODEL_NAME,
             prompt_tokens=estimate_tokens(prompt),
             completion_tokens=estimate_tokens(text),
+            told_daily_event=told,
         )
+
+
+# Replies about the user's own feelings stay about the user; lighter ones make room
+# for something from the character's day.
+DAY_TELLING_KINDS = frozenset({"default", "greeting", "question", "hobby", "joy", "thanks"})
+
+
+def _tells_the_day(request: ChatRequest, reading: _Reading) -> bool:
+    return bool(request.daily_event) and reading.kind in DAY_TELLING_KINDS
 
 
 def _persona_text(persona: Persona) -> str:

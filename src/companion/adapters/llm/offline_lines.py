@@ -386,3 +386,18 @@ GENTLE_LINES: dict[str, dict[str, Lines]] = {
         ),
     },
 }
+
+
+# Said before something from the character's own day (the event's sentence follows).
+DAY_INTROS: dict[str, Lines] = {
+    "en": (
+        "Oh, and guess what?",
+        "Can I tell you about my day?",
+        "Something happened today.",
+    ),
+    "ja": (
+        "そういえばね。",
+        "ねえ、聞いて。",
+        "あ、そうだ。",
+    ),
+}
