@@ -67,6 +67,17 @@ CATALOGUE = {
     "CatalogItem.Listed",
     "CatalogItem.Repriced",
     "CatalogItem.Delisted",
+    "Payment.Created",
+    "Payment.Succeeded",
+    "Payment.Failed",
+    "Payment.Refunded",
+    "ProviderEvent.Received",
+    "Subscription.Opened",
+    "Subscription.CustomerLinked",
+    "Subscription.Started",
+    "Subscription.Updated",
+    "Subscription.Renewed",
+    "Subscription.Cancelled",
 }
 
 

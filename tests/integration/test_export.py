@@ -18,10 +18,13 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import Notification
 
+from companion.app.bootstrap import bootstrap
 from companion.app.cli import events as cli_module
 from companion.app.event_catalogue import Attributions, EventType, catalogue
-from companion.app.event_log import RECORD_FIELDS, Export, read_attributions, to_json
+from companion.app.event_log import RECORD_FIELDS, Export, log_head, read_attributions, to_json
 from companion.app.redaction import CATEGORY_FIELDS, Redaction
+from companion.app.settings import Settings
+from companion.domain.catalogue import GEM_PACKS
 from companion.domain.characters import Character, Persona
 from tests.integration.test_cli import (  # noqa: F401  (fixtures)
     FIRST_MESSAGE,
@@ -452,3 +455,32 @@ def test_redacted_csv_has_lengths_instead_of_texts(store_url: str, story: Story)
     lengths = sorted(int(row["text_chars"]) for row in rows if row["text_chars"])
     assert len(FIRST_MESSAGE) in lengths
     assert len(OTHER_MESSAGE) in lengths
+
+
+def test_payments_and_subscriptions_are_attributed_to_their_user(tmp_path: Path) -> None:
+    companion = bootstrap(
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            database_url=f"sqlite:///{tmp_path}/pay.db",
+            data_dir=tmp_path,
+            argon2_time_cost=1,
+            argon2_memory_cost=1024,
+        )
+    )
+    try:
+        app = companion.application
+        user_id = app.register(
+            email="pay@example.com", password="0123456789ab", name="P", nickname="P"
+        )
+        companion.payments.checkout(user_id=user_id, pack_id=GEM_PACKS[0].pack_id)
+        companion.payments.subscribe(user_id=user_id, tier="premium")
+        attributions = read_attributions(app, head=log_head(app))
+        streams = {
+            n.originator_id
+            for n in app.recorder.select_notifications(1, limit=10_000)
+            if n.topic.rpartition(":")[2].split(".")[0] in ("Payment", "Subscription")
+        }
+        assert streams
+        assert {attributions.of(stream).user_id for stream in streams} == {user_id}
+    finally:
+        companion.close()

@@ -26,6 +26,8 @@ from companion.domain.daily_life import DailyLife
 from companion.domain.emotion import EmotionState
 from companion.domain.errors import InvalidInput
 from companion.domain.identity import email_claim_id, normalise_email
+from companion.domain.payments import Payment, ProviderEvent
+from companion.domain.subscription import Subscription
 from companion.domain.users import EmailClaim, User
 from companion.domain.wallet import Wallet
 
@@ -44,6 +46,9 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     DailyLife,
     Wallet,
     CatalogItem,
+    Payment,
+    ProviderEvent,
+    Subscription,
 )
 
 
@@ -149,6 +154,8 @@ ATTRIBUTION: dict[type[DomainEvent], Callable[[Any], Owner]] = {
     EmotionState.Started: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
     DailyLife.DailyEventOccurred: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
     Wallet.Opened: lambda e: Owner(user_id=e.user_id),
+    Payment.Created: lambda e: Owner(user_id=e.user_id),
+    Subscription.Opened: lambda e: Owner(user_id=e.user_id),
 }
 ATTRIBUTION_BY_TOPIC = {get_topic(c): how for c, how in ATTRIBUTION.items()}
 
