@@ -118,6 +118,10 @@ class StripeWebhookController(Controller):
         a replayed event answers 200 and changes nothing."""
         payload = await request.body()
         applied = await anyio.to_thread.run_sync(companion.payments.receive, payload, signature)
+        # Like every write: answered once the wallet and tier it changed read back.
+        await anyio.to_thread.run_sync(
+            read_your_writes, request, companion, applied.position, ["inventories", "users"]
+        )
         return schemas.WebhookOut(outcome=applied.outcome)
 
 
