@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
 from companion.app.application import CompanionApplication
+from companion.domain.characters import Persona
 from companion.domain.conversations import Conversation
+from companion.domain.emotion import EmotionState
+from companion.domain.identity import emotion_state_id
 from tests.integration.conftest import Companions
+from tests.personas import HANA
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -42,3 +47,40 @@ def test_a_long_conversation_loads_from_its_snapshot_as_from_its_events(
     assert loaded.version == replayed.version == conversation.version
     assert loaded.recent_turns() == replayed.recent_turns() == conversation.recent_turns()
     assert loaded.message_count == replayed.message_count == conversation.message_count
+
+
+def _loaded_and_replayed(app: CompanionApplication, aggregate_id: UUID) -> tuple[Any, Any]:
+    loaded = app.repository.get(aggregate_id)
+    replayed = None
+    for event in app.events.get(aggregate_id):
+        replayed = event.mutate(replayed)
+    return loaded, replayed
+
+
+def _state(aggregate: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(aggregate).items() if k != "_pending_events"}
+
+
+def test_a_long_mood_history_loads_from_its_snapshot_as_from_its_events(
+    companions: Companions,
+) -> None:
+    companion = companions(aggregate_cache_size=0)
+    app = companion.application
+    user_id = app.register(
+        email="snap@example.com", password="0123456789ab", name="S", nickname="S"
+    )
+    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+    interval = CompanionApplication.snapshotting_intervals[EmotionState]
+    state_id = emotion_state_id(user_id, character_id)
+    texts = ["I love you", "my cat got sick", "thanks!", "you idiot lol", "今日は楽しかった"]
+    app.send_message(user_id=user_id, character_id=character_id, text="hello")
+    turn = 0
+    while app.repository.get(state_id).version < interval + 5:
+        app.send_message(user_id=user_id, character_id=character_id, text=texts[turn % 5])
+        turn += 1
+
+    assert app.snapshots is not None
+    assert [s.originator_version for s in app.snapshots.get(state_id)] == [interval]
+    loaded, replayed = _loaded_and_replayed(app, state_id)
+    assert isinstance(loaded, EmotionState)
+    assert _state(loaded) == _state(replayed)

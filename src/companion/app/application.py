@@ -88,7 +88,12 @@ class CompanionApplication(Application[UUID]):
     """Users, characters and conversations, stored as events."""
 
     name = "companion"
-    snapshotting_intervals = {Conversation: 200}  # noqa: RUF012 - the library's class variable
+    # Streams that grow with every turn load from a snapshot and its few later
+    # events, not from their whole history.
+    snapshotting_intervals = {  # noqa: RUF012 - the library's class variable
+        Conversation: 200,
+        EmotionState: 200,
+    }
 
     def __init__(
         self,
