@@ -419,6 +419,7 @@ def test_csv_has_a_column_per_state_field_of_the_chosen_types(store_url: str, st
         "prompt_tokens",
         "completion_tokens",
         "fallback",
+        "first_token_ms",
         "other",
     ]
     sent = [row for row in rows if row["topic"].endswith(".UserMessageSent")]

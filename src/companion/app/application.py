@@ -364,11 +364,13 @@ class CompanionApplication(Application[UUID]):
             text_out, model, fallback = answer.text, answer.model, answer.fallback
             told = answer.told_daily_event and request.daily_event is not None
             tokens = (answer.prompt_tokens, answer.completion_tokens)
+            first_token_ms = answer.first_token_ms
         except Exception:
             log.exception("chat_model.failed", model=self.chat_model.name)
             text_out = fallback_reply(character.persona, user.nickname, text)
             told = False
             model, fallback, tokens = self.chat_model.name, True, (0, 0)
+            first_token_ms = None
         latency_ms = int((time.perf_counter() - started) * 1000)
 
         # The first attempt builds on the conversation as this turn left it; only
@@ -393,6 +395,7 @@ class CompanionApplication(Application[UUID]):
                 prompt_tokens=tokens[0],
                 completion_tokens=tokens[1],
                 fallback=fallback,
+                first_token_ms=first_token_ms,
             )
             shared = today if told and not fallback else None
             also = self._after_reply(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +37,8 @@ class ChatReply:
     fallback: bool = False
     told_daily_event: bool = False
     """True when the reply tells the request's daily_event: it is then recorded as shared."""
+    first_token_ms: int | None = None
+    """How long the model took to its first token, when it streams; None when unmeasured."""
 
 
 class ChatModel(Protocol):
@@ -44,3 +47,39 @@ class ChatModel(Protocol):
     name: str
 
     def reply(self, request: ChatRequest) -> ChatReply: ...
+
+
+@dataclass(frozen=True)
+class ChatDelta:
+    """The next piece of a reply's text, as the model streams it."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ChatRestart:
+    """The deltas streamed so far are void (an attempt failed mid-stream): clear them."""
+
+
+@dataclass(frozen=True)
+class ChatDone:
+    """The last item of a stream: the whole reply as it is to be stored.
+
+    Its text is authoritative: a consumer stores `reply.text`, never its own
+    concatenation of deltas (a retried attempt restarts the deltas).
+    """
+
+    reply: ChatReply
+
+
+ChatStreamItem = ChatDelta | ChatRestart | ChatDone
+
+
+class StreamingChatModel(ChatModel, Protocol):
+    """A chat model that also streams: deltas (and restarts), then exactly one ChatDone.
+
+    `stream` is an async generator for callers inside an event loop (the
+    WebSocket); `reply` stays for the synchronous REST turn.
+    """
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[ChatStreamItem]: ...

@@ -73,6 +73,14 @@ class Conversation(Aggregate):
         prompt_tokens: int
         completion_tokens: int
         fallback: bool
+        first_token_ms: int | None
+        """How long the model took to its first token; None when unmeasured (and before v2)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["first_token_ms"] = None
 
     class ReplyRegenerated(Aggregate.Event):
         message_id: UUID
@@ -180,6 +188,7 @@ class Conversation(Aggregate):
         prompt_tokens: int,
         completion_tokens: int,
         fallback: bool,
+        first_token_ms: int | None = None,
     ) -> UUID:
         """Record the character's reply to one user message; each message gets one reply."""
         if not self.is_awaiting_reply(in_reply_to):
@@ -195,6 +204,7 @@ class Conversation(Aggregate):
             prompt_tokens=max(0, prompt_tokens),
             completion_tokens=max(0, completion_tokens),
             fallback=fallback,
+            first_token_ms=None if first_token_ms is None else max(0, first_token_ms),
         )
         return message_id
 
@@ -209,6 +219,7 @@ class Conversation(Aggregate):
         prompt_tokens: int,
         completion_tokens: int,
         fallback: bool,
+        first_token_ms: int | None = None,
     ) -> None:
         self.awaiting_reply.remove(str(in_reply_to))
         self._remember_turn("character", message_id, text)

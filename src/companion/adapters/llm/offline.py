@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from string import Formatter
 
@@ -31,7 +31,7 @@ from companion.adapters.llm.offline_lines import Lines
 from companion.adapters.llm.offline_topics import MAX_TOPIC_CHARS, news_topic, topic
 from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.domain.characters import Persona
-from companion.domain.chat import ChatReply, ChatRequest
+from companion.domain.chat import ChatDelta, ChatDone, ChatReply, ChatRequest, ChatStreamItem
 from companion.domain.conversations import Turn
 from companion.domain.limits import MAX_MESSAGE_CHARS
 from companion.domain.replies import is_japanese
@@ -239,6 +239,21 @@ class OfflinePersonaResponder:
             completion_tokens=estimate_tokens(text),
             told_daily_event=told,
         )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatStreamItem]:
+        """The same reply as `reply`, streamed word by word (phrase by phrase in Japanese)."""
+        answer = self.reply(request)
+        for piece in stream_pieces(answer.text):
+            yield ChatDelta(piece)
+        yield ChatDone(answer)
+
+
+_PIECE = re.compile(r"[^\s、。！？!?]+[\s、。！？!?]*|[\s、。！？!?]+")
+
+
+def stream_pieces(text: str) -> list[str]:
+    """The text in the pieces it is streamed in; joined, they are the text again."""
+    return _PIECE.findall(text)
 
 
 # Replies about the user's own feelings stay about the user; lighter ones make room
