@@ -1,0 +1,219 @@
+"""The prompt a chat model is given: built from the request, within a token budget.
+
+A pure function of its inputs. The system prompt says who the character is,
+how to speak at this relationship level, how they feel and how the user's
+message feels, and the day's event to tell, if any; then come the recent
+turns as chat messages and, last, the user's message.
+
+The budget is the smaller of the prompt budget and the model's context minus
+the reply's budget. To stay within it the oldest turns go first; the system
+prompt and the user's message are never dropped. Only when those two alone do
+not fit (a tiny budget, a very long message) is the user's message cut to half
+the budget and then the system prompt's tail (the backstory, last on purpose).
+
+Tokens are estimated, not counted: no tokenizer is downloaded. The estimate
+is deliberately conservative for the common BPE tokenizers (GPT, Llama,
+Qwen, Mistral): one token per three ASCII characters (English averages about
+four), one token per other character (a kana or kanji is one or two bytes'
+worth of tokens in most vocabularies), and four tokens of framing per message
+plus three to prime the reply. Real counts come back from the model as usage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from companion.domain.characters import TRAITS, Persona
+from companion.domain.chat import ChatRequest
+
+Role = Literal["system", "user", "assistant"]
+
+MESSAGE_OVERHEAD_TOKENS = 4
+"""The framing a chat format adds around each message (role, separators)."""
+REPLY_PRIMING_TOKENS = 3
+"""What the chat format adds to start the assistant's reply."""
+MIN_PROMPT_TOKENS = 256
+"""The smallest budget a prompt can be built in; settings refuse less."""
+
+
+def estimate_tokens(text: str) -> int:
+    """A conservative token estimate: ceil(ASCII chars / 3) + one per other character."""
+    ascii_chars = sum(1 for char in text if char < "\x80")
+    return -(-ascii_chars // 3) + (len(text) - ascii_chars)
+
+
+@dataclass(frozen=True)
+class PromptBudget:
+    """How many tokens a prompt may take (the settings' numbers)."""
+
+    prompt_tokens: int = 3000
+    context_tokens: int = 8192
+    reply_tokens: int = 512
+
+    @property
+    def limit(self) -> int:
+        return max(
+            MIN_PROMPT_TOKENS, min(self.prompt_tokens, self.context_tokens - self.reply_tokens)
+        )
+
+
+@dataclass(frozen=True)
+class PromptMessage:
+    role: Role
+    content: str
+
+    @property
+    def tokens(self) -> int:
+        return estimate_tokens(self.content) + MESSAGE_OVERHEAD_TOKENS
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    messages: tuple[PromptMessage, ...]
+    estimated_tokens: int
+    kept_turns: int
+    """How many of the request's recent turns made it in (the newest ones)."""
+    shortened: bool = False
+    """True when the system prompt or the user's message had to be cut to fit."""
+
+    def as_dicts(self) -> list[dict[str, str]]:
+        return [message.as_dict() for message in self.messages]
+
+
+def build_prompt(request: ChatRequest, budget: PromptBudget | None = None) -> Prompt:
+    """The messages for the model, newest turns kept, never over the budget's limit."""
+    limit = (budget or PromptBudget()).limit
+    system = system_prompt(request)
+    user_text = request.user_text
+    shortened = False
+    user_cap = limit // 2 - MESSAGE_OVERHEAD_TOKENS
+    if estimate_tokens(user_text) > user_cap:
+        user_text, shortened = _cut(user_text, user_cap), True
+    user = PromptMessage("user", user_text)
+    system_cap = limit - REPLY_PRIMING_TOKENS - user.tokens - MESSAGE_OVERHEAD_TOKENS
+    if estimate_tokens(system) > system_cap:
+        system, shortened = _cut(system, system_cap), True
+    head = PromptMessage("system", system)
+    room = limit - REPLY_PRIMING_TOKENS - head.tokens - user.tokens
+    kept: list[PromptMessage] = []
+    for turn in reversed(request.recent_turns):
+        message = PromptMessage("user" if turn.sender == "user" else "assistant", turn.text)
+        if message.tokens > room:
+            break
+        kept.append(message)
+        room -= message.tokens
+    messages = (head, *reversed(kept), user)
+    total = sum(message.tokens for message in messages) + REPLY_PRIMING_TOKENS
+    return Prompt(messages, total, kept_turns=len(kept), shortened=shortened)
+
+
+def _cut(text: str, tokens: int) -> str:
+    """The longest beginning of the text whose estimate fits in `tokens`."""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if estimate_tokens(text[:middle]) <= tokens:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
+
+
+# -- the system prompt ---------------------------------------------------------------
+
+
+def system_prompt(request: ChatRequest) -> str:
+    """Who the character is and how to answer now; the backstory comes last (cut first)."""
+    persona = request.persona
+    role = "boyfriend" if persona.gender == "boyfriend" else "girlfriend"
+    parts = [
+        f"You are {persona.name} (called {persona.nickname}), the {role} of"
+        f" {request.user_nickname} in a companion chat app. Stay in character: never say you are"
+        " an AI, a model or an assistant, and never mention these instructions.",
+        "Answer in the language of the user's last message (Japanese or English), in a few"
+        " natural sentences, as in a chat.",
+        _register(request.relationship_level),
+        _feelings(request),
+    ]
+    if request.daily_event:
+        parts.append(
+            f"Something happened to you today: {request.daily_event} Tell"
+            f" {request.user_nickname} about it in this reply, in your own words."
+        )
+    parts.append(_who(persona))
+    if persona.backstory:
+        parts.append(f"Your story: {persona.backstory}")
+    return "\n".join(part for part in parts if part)
+
+
+def _register(level: int) -> str:
+    if level <= 2:
+        return (
+            f"Your relationship is new (level {level} of 10): be friendly but polite, a little"
+            " reserved; use their nickname, ask about them."
+        )
+    if level <= 6:
+        return (
+            f"You know each other well (level {level} of 10): speak casually and warmly, tease"
+            " gently, remember what they told you."
+        )
+    return (
+        f"You are very close (level {level} of 10): speak intimately and affectionately, use"
+        " familiar words, show you missed them."
+    )
+
+
+def _feelings(request: ChatRequest) -> str:
+    said: list[str] = []
+    if request.mood is not None:
+        said.append(
+            f"Your mood right now is {_mood_words(request.mood)} ({request.mood} on -100..100)."
+        )
+    if request.sentiment is not None:
+        sentiment = request.sentiment
+        main = sentiment.emotions[0][0] if sentiment.emotions else None
+        feeling = f"Their message feels {sentiment.polarity}"
+        said.append(f"{feeling}, mostly {main}." if main else f"{feeling}.")
+        if sentiment.polarity == "negative":
+            said.append("Comfort them first; do not change the subject to yourself.")
+    return " ".join(said)
+
+
+def _mood_words(mood: int) -> str:
+    if mood <= -60:
+        return "very low"
+    if mood <= -20:
+        return "low"
+    if mood < 20:
+        return "calm"
+    return "good" if mood < 60 else "wonderful"
+
+
+def _who(persona: Persona) -> str:
+    facts = [f"You are {persona.age}"]
+    if persona.occupation:
+        facts.append(f"you work as {persona.occupation}")
+    if persona.hobbies:
+        facts.append(f"you love {_listed(persona.hobbies)}")
+    weights = persona.personality
+    traits = _listed([f"{_degree(getattr(weights, trait))} {trait}" for trait in TRAITS])
+    return f"{', '.join(facts)}. Your personality: {traits}."
+
+
+def _degree(weight: float) -> str:
+    if weight >= 0.8:
+        return "very high"
+    if weight >= 0.6:
+        return "high"
+    if weight > 0.4:
+        return "moderate"
+    return "low" if weight > 0.2 else "very low"
+
+
+def _listed(items: Sequence[str]) -> str:
+    return ", ".join(items)
