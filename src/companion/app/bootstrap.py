@@ -10,6 +10,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import Environment, resolve_topic
 
 from companion.adapters.llm.offline import OfflinePersonaResponder
+from companion.adapters.llm.openai_chat import NO_KEY, OpenAIChatModel
 from companion.adapters.passwords import Argon2Passwords
 from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
@@ -26,6 +27,7 @@ from companion.app.store_guard import verify_store_encoding
 from companion.domain.chat import ChatModel
 from companion.domain.payments import PaymentGateway
 from companion.domain.ports import LoginThrottle, Passwords
+from companion.domain.prompt import PromptBudget
 from projections.base import Projection
 from projections.catalogue import CatalogueProjection
 from projections.characters import CharactersProjection
@@ -117,6 +119,7 @@ def bootstrap(
     """
     settings = settings or Settings()
     gateway = payment_gateway(settings)
+    chat_model = chat_model or chat_model_for(settings)
     store = store_for(settings)
     env = dict(store.event_env)
     if store.sqlite_path is not None:
@@ -139,7 +142,7 @@ def bootstrap(
             memory_cost=settings.argon2_memory_cost,
             max_concurrent=settings.password_hashing_concurrency,
         ),
-        chat_model=chat_model or OfflinePersonaResponder(),
+        chat_model=chat_model,
         login_throttle=login_throttle(settings, client),
         sentiment=LexiconSentimentScorer(),
     )
@@ -206,6 +209,38 @@ def payment_gateway(settings: Settings) -> PaymentGateway:
             "ultimate": settings.stripe_price_ultimate or "",
         },
         api_base=settings.stripe_api_base,
+    )
+
+
+def chat_model_for(settings: Settings) -> ChatModel:
+    """The offline responder by default; an OpenAI-compatible model when COMPANION_LLM=openai.
+
+    A key is needed for OpenAI itself; a local server (a base URL) gets a placeholder.
+    """
+    if settings.llm != "openai":
+        return OfflinePersonaResponder()
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    if not key and not settings.openai_base_url:
+        raise SettingsError(
+            "COMPANION_LLM=openai needs OPENAI_API_KEY to be set"
+            " (or COMPANION_OPENAI_BASE_URL for a local server that needs no key)"
+        )
+    log.info(
+        "chat_model.openai",
+        model=settings.openai_model,
+        base_url=settings.openai_base_url or "https://api.openai.com/v1",
+    )
+    return OpenAIChatModel(
+        api_key=key or NO_KEY,
+        model=settings.openai_model,
+        base_url=settings.openai_base_url,
+        timeout=settings.llm_timeout_seconds,
+        retries=settings.llm_retries,
+        budget=PromptBudget(
+            prompt_tokens=settings.prompt_budget_tokens,
+            context_tokens=settings.model_context_tokens,
+            reply_tokens=settings.reply_max_tokens,
+        ),
     )
 
 

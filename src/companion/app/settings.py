@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from companion.domain.prompt import MIN_PROMPT_TOKENS
+
 MIN_JWT_SECRET_BYTES = 32
 JWT_SECRET_FILE_PATIENCE_SECONDS = 2.0
 """How long a process waits for another one to finish writing the local secret file."""
@@ -115,8 +117,43 @@ class Settings(BaseSettings):
         default=None, description="another address for Stripe's API (a local stand-in in tests)"
     )
 
+    llm: Literal["offline", "openai"] = Field(
+        default="offline",
+        description="offline (the embedded persona responder) or openai (any OpenAI-compatible"
+        " server)",
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("openai_api_key", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        description="an OpenAI-compatible server (Ollama, vLLM, llama.cpp), e.g."
+        " http://127.0.0.1:11434/v1; no key is needed then",
+    )
+    openai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
+    llm_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="connect / between-bytes timeout of a model call"
+    )
+    llm_retries: int = Field(
+        default=3, ge=0, le=10, description="attempts after the first on timeouts, 429 and 5xx"
+    )
+    prompt_budget_tokens: int = Field(
+        default=3000, ge=MIN_PROMPT_TOKENS, description="the most (estimated) tokens of a prompt"
+    )
+    model_context_tokens: int = Field(
+        default=8192, ge=MIN_PROMPT_TOKENS, description="the model's context window, in tokens"
+    )
+    reply_max_tokens: int = Field(
+        default=512, ge=16, description="the most tokens a reply may take (max_tokens)"
+    )
+
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> Settings:
+        if self.model_context_tokens - self.reply_max_tokens < MIN_PROMPT_TOKENS:
+            raise SettingsError(
+                "COMPANION_MODEL_CONTEXT_TOKENS must exceed COMPANION_REPLY_MAX_TOKENS by at"
+                f" least {MIN_PROMPT_TOKENS} tokens, to leave room for a prompt"
+            )
         # Every entry point (serve, the CLI, a worker) resolves the data directory the
         # same way, once, so they agree on where the embedded store is.
         self.data_dir = self.data_dir.expanduser().resolve()

@@ -1,0 +1,161 @@
+"""A local OpenAI-compatible server for tests: `POST /v1/chat/completions`, streamed as SSE.
+
+Each request takes the next scripted answer (the last one repeats):
+`Stream` (real SSE chunks, optionally cut before the end or spiced with garbage),
+`Status` (an error status, optionally with Retry-After) or `Slow` (waits before
+answering, then streams). It remembers every request body it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODEL = "standin-7b"
+
+
+@dataclass(frozen=True)
+class Stream:
+    pieces: Sequence[str] = ("Hello", " there", ", Ai!")
+    usage: tuple[int, int] | None = (42, 7)
+    cut_after: int | None = None
+    """Close the connection after this many pieces, before the end of the stream."""
+    garbage: str | None = None
+    """A line sent in the middle of the stream (e.g. 'data: {not json')."""
+    delay: float = 0.0
+    """Seconds before the response starts (longer than the client's timeout: a timeout)."""
+
+
+@dataclass(frozen=True)
+class Status:
+    code: int
+    retry_after: str | None = None
+
+
+@dataclass
+class StandIn:
+    script: list[Stream | Status] = field(default_factory=lambda: [Stream()])
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def next_answer(self, body: dict[str, Any]) -> Stream | Status:
+        self.requests.append(body)
+        index = min(len(self.requests), len(self.script)) - 1
+        return self.script[index]
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-standin",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        if self.path != "/v1/chat/completions":
+            self._status(Status(404))
+            return
+        answer = self.server.standin.next_answer(body)
+        if isinstance(answer, Status):
+            self._status(answer)
+        else:
+            self._stream(answer)
+
+    def _status(self, answer: Status) -> None:
+        payload = json.dumps({"error": {"message": f"status {answer.code}", "type": "x"}}).encode()
+        self.send_response(answer.code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        if answer.retry_after is not None:
+            self.send_header("Retry-After", answer.retry_after)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _stream(self, answer: Stream) -> None:
+        if answer.delay:
+            time.sleep(answer.delay)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._send_event(_chunk({"role": "assistant", "content": ""}))
+        for number, piece in enumerate(answer.pieces):
+            if answer.cut_after is not None and number == answer.cut_after:
+                # No final chunk, no [DONE], no end of the chunked body: a cut connection.
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            if answer.garbage is not None and number == len(answer.pieces) // 2:
+                self._send_raw(answer.garbage + "\n\n")
+            self._send_event(_chunk({"content": piece}))
+        self._send_event(_chunk({}, finish="stop"))
+        if answer.usage is not None:
+            prompt, completion = answer.usage
+            final = _chunk({})
+            final["choices"] = []
+            final["usage"] = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            }
+            self._send_event(final)
+        self._send_raw("data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _send_event(self, data: dict[str, Any]) -> None:
+        self._send_raw(f"data: {json.dumps(data)}\n\n")
+
+    def _send_raw(self, text: str) -> None:
+        raw = text.encode()
+        self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+        self.wfile.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, standin: StandIn) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.standin = standin
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout) leaves a broken pipe behind: expected here.
+        pass
+
+
+@contextmanager
+def serving(*script: Stream | Status) -> Iterator[StandIn]:
+    """A stand-in on 127.0.0.1 answering the script, for the duration of the block."""
+    standin = StandIn(list(script) or [Stream()])
+    server = _Server(standin)
+    standin.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
