@@ -15,7 +15,14 @@ After the last attempt the reply is the in-character fallback, marked
 The timeout is the SDK's: how long connecting, or waiting for the next bytes,
 may take; a slow model that keeps streaming is not cut off.
 
-The API key is handed to the SDK only; it is never logged.
+The prompt asks the model to tell the day's event when the request carries
+one, so a completed (not fallback) reply says it told it.
+
+Each call opens its own AsyncOpenAI client (its connections belong to the
+event loop running the call; `reply` runs a fresh loop per REST turn), so
+connections are not reused across turns.
+
+The API key is handed to the SDK only; it is never logged nor in the repr.
 """
 
 from __future__ import annotations
