@@ -236,7 +236,12 @@ def sqlite_raw(ctx: Context) -> None:
 
 
 class _ChatTurns:
-    """One thread's user talking to their own character: two events a turn."""
+    """One thread's user talking to their own character.
+
+    A turn stores the user's message, the reply and the character's mood change;
+    it is counted as two events (the two messages), as it was before the mood
+    existed, so figures stay comparable across versions: events/s ÷ 2 = turns/s.
+    """
 
     def __init__(self, application: CompanionApplication, pair: tuple[UUID, UUID]) -> None:
         self.application = application
@@ -261,7 +266,7 @@ def _turns(ctx: Context, url: str, folder: Path, group: str, prefix: str) -> Non
                 ctx,
                 key=f"{prefix}.app.turns.{threads}",
                 group=group,
-                label=f"(b1) send_message chat turns (2 events), {plural(threads, 'thread')}",
+                label=f"(b1) send_message chat turns (2 messages + mood), {plural(threads, 'thread')}",
                 writers=writers,
                 per_thread=per_thread,
             )
