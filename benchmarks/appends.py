@@ -235,6 +235,9 @@ def sqlite_raw(ctx: Context) -> None:
 # -- (b1) chat turns -----------------------------------------------------------------------
 
 
+TURNS_LABEL = "(b1) send_message chat turns (2 messages + mood)"
+
+
 class _ChatTurns:
     """One thread's user talking to their own character.
 
@@ -266,7 +269,7 @@ def _turns(ctx: Context, url: str, folder: Path, group: str, prefix: str) -> Non
                 ctx,
                 key=f"{prefix}.app.turns.{threads}",
                 group=group,
-                label=f"(b1) send_message chat turns (2 messages + mood), {plural(threads, 'thread')}",
+                label=f"{TURNS_LABEL}, {plural(threads, 'thread')}",
                 writers=writers,
                 per_thread=per_thread,
             )
