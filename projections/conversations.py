@@ -1,4 +1,8 @@
-"""Conversations: each user × character's messages, newest first, and its last activity."""
+"""Conversations: each user × character's messages, newest first, and its last activity.
+
+A reply may have several alternatives (regenerated, "swiped"): every one is a
+row of reply_alternatives; the message shows the chosen one and their count.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,20 @@ class MessageView:
     kind: str
     model: str | None
     fallback: bool
+    alternatives: int = 1
+    """How many alternatives the message has (1 unless it is a regenerated reply)."""
+    chosen_alternative: int = 1
+    """Which of them `text` is, 1 being the first take."""
+
+
+@dataclass(frozen=True)
+class AlternativeView:
+    alternative: int
+    text: str
+    model: str
+    fallback: bool
+    latency_ms: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,7 @@ class ConversationView:
 class _Summary:
     added: int = 0
     preview: str = ""
+    last_message_id: UUID | None = None
     at: datetime | None = None
 
 
@@ -55,8 +74,9 @@ class ConversationsProjection(Projection):
     """Messages per conversation (user × character) and each conversation's summary."""
 
     name = "conversations"
-    version = 1
-    table_stems = ("conversations", "conversation_messages")
+    # v2: a reply's alternatives are kept, and each message says which one it shows.
+    version = 2
+    table_stems = ("conversations", "conversation_messages", "reply_alternatives")
 
     @property
     def conversations_table(self) -> str:
@@ -66,8 +86,13 @@ class ConversationsProjection(Projection):
     def messages_table(self) -> str:
         return self.table("conversation_messages")
 
+    @property
+    def alternatives_table(self) -> str:
+        return self.table("reply_alternatives")
+
     def ddl(self) -> list[str]:
         conversations, messages = self.conversations_table, self.messages_table
+        alternatives = self.alternatives_table
         return [
             f"CREATE TABLE IF NOT EXISTS {conversations} ("
             " conversation_id {uuid} PRIMARY KEY,"
@@ -92,8 +117,20 @@ class ConversationsProjection(Projection):
             " latency_ms {bigint},"
             " audio_ref TEXT,"
             " is_read {bool} NOT NULL DEFAULT FALSE,"
+            " alternatives {bigint} NOT NULL DEFAULT 1,"
+            " chosen_alternative {bigint} NOT NULL DEFAULT 1,"
             " created_at {timestamp} NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {messages}_page ON {messages} (conversation_id, seq)",
+            f"CREATE TABLE IF NOT EXISTS {alternatives} ("
+            " message_id {uuid} NOT NULL,"
+            " alternative {bigint} NOT NULL,"
+            " conversation_id {uuid} NOT NULL,"
+            " text TEXT NOT NULL,"
+            " model TEXT NOT NULL,"
+            " fallback {bool} NOT NULL,"
+            " latency_ms {bigint} NOT NULL,"
+            " created_at {timestamp} NOT NULL,"
+            " PRIMARY KEY (message_id, alternative))",
         ]
 
     # -- handlers ----------------------------------------------------------------------
@@ -142,17 +179,94 @@ class ConversationsProjection(Projection):
             fallback=event.fallback,
             latency_ms=event.latency_ms,
         )
+        self._add_alternative(cursor, event, 1)
 
     @handles(Conversation.ReplyRegenerated)
     def _regenerated(self, cursor: ViewCursor, event: Any, position: int) -> None:
-        cursor.execute(
+        alternative = event.alternative
+        if alternative is None:
+            # Stored before v2: the next number, in the log's order.
+            rows = cursor.query(
+                f"SELECT alternatives FROM {self.messages_table} WHERE message_id = :message_id",
+                {"message_id": event.message_id},
+            )
+            alternative = int(rows[0]["alternatives"]) + 1 if rows else 2
+        self._add_alternative(cursor, event, alternative)
+        cursor.defer(
             f"UPDATE {self.messages_table} SET text = :text, model = :model, fallback = :fallback,"
-            " latency_ms = :latency_ms WHERE message_id = :message_id",
+            " latency_ms = :latency_ms, alternatives = :alternative,"
+            " chosen_alternative = :alternative WHERE message_id = :message_id",
             {
                 "text": event.text,
                 "model": event.model,
                 "fallback": event.fallback,
                 "latency_ms": event.latency_ms,
+                "alternative": alternative,
+                "message_id": event.message_id,
+            },
+        )
+        self._show_in_preview(cursor, event, event.text)
+
+    @handles(Conversation.ReplyChosen)
+    def _chosen(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        rows = cursor.query(
+            f"SELECT text, model, fallback, latency_ms FROM {self.alternatives_table}"
+            " WHERE message_id = :message_id AND alternative = :alternative",
+            {"message_id": event.message_id, "alternative": event.alternative},
+        )
+        if not rows:
+            return
+        chosen = rows[0]
+        cursor.defer(
+            f"UPDATE {self.messages_table} SET text = :text, model = :model, fallback = :fallback,"
+            " latency_ms = :latency_ms, chosen_alternative = :alternative"
+            " WHERE message_id = :message_id",
+            {
+                "text": chosen["text"],
+                "model": chosen["model"],
+                "fallback": bool(chosen["fallback"]),
+                "latency_ms": chosen["latency_ms"],
+                "alternative": event.alternative,
+                "message_id": event.message_id,
+            },
+        )
+        self._show_in_preview(cursor, event, chosen["text"])
+
+    def _add_alternative(self, cursor: ViewCursor, event: Any, alternative: int) -> None:
+        cursor.defer(
+            f"INSERT INTO {self.alternatives_table} (message_id, alternative, conversation_id,"
+            " text, model, fallback, latency_ms, created_at) VALUES (:message_id, :alternative,"
+            " :conversation_id, :text, :model, :fallback, :latency_ms, :at)",
+            {
+                "message_id": event.message_id,
+                "alternative": alternative,
+                "conversation_id": event.originator_id,
+                "text": event.text,
+                "model": event.model,
+                "fallback": event.fallback,
+                "latency_ms": event.latency_ms,
+                "at": event.timestamp,
+            },
+        )
+
+    def _show_in_preview(self, cursor: ViewCursor, event: Any, text: str) -> None:
+        """A new text of the conversation's last message is its preview; older ones are not."""
+        summaries: dict[UUID, _Summary] = cursor.scratch.setdefault(self.key, {})
+        summary = summaries.get(event.originator_id)
+        if summary is not None and summary.added:
+            # The batch added messages to this conversation: its summary decides.
+            if summary.last_message_id == event.message_id:
+                summary.preview = text[:PREVIEW_CHARS]
+            return
+        cursor.defer(
+            f"UPDATE {self.conversations_table} SET last_message_preview = :preview"
+            " WHERE conversation_id = :conversation_id"
+            f" AND (SELECT MAX(seq) FROM {self.messages_table}"
+            "  WHERE conversation_id = :conversation_id)"
+            f" = (SELECT seq FROM {self.messages_table} WHERE message_id = :message_id)",
+            {
+                "preview": text[:PREVIEW_CHARS],
+                "conversation_id": event.originator_id,
                 "message_id": event.message_id,
             },
         )
@@ -216,6 +330,7 @@ class ConversationsProjection(Projection):
         summary = summaries.setdefault(event.originator_id, _Summary())
         summary.added += 1
         summary.preview = text[:PREVIEW_CHARS]
+        summary.last_message_id = event.message_id
         summary.at = event.timestamp
 
     def before_commit(self, cursor: ViewCursor) -> None:
@@ -257,6 +372,28 @@ class ConversationsProjection(Projection):
         next_before = page[-1].message_id if len(rows) > limit and page else None
         return MessagePage(page, next_before)
 
+    def alternatives(
+        self, store: ViewStore, conversation_id: UUID, message_id: UUID
+    ) -> list[AlternativeView]:
+        """Every alternative of a reply, first take first (none for an unknown message)."""
+        with store.read() as cursor:
+            rows = cursor.query(
+                f"SELECT * FROM {self.alternatives_table} WHERE message_id = :message_id"
+                " AND conversation_id = :conversation_id ORDER BY alternative",
+                {"message_id": message_id, "conversation_id": conversation_id},
+            )
+        return [
+            AlternativeView(
+                alternative=int(row["alternative"]),
+                text=row["text"],
+                model=row["model"],
+                fallback=bool(row["fallback"]),
+                latency_ms=int(row["latency_ms"]),
+                created_at=as_datetime(row["created_at"]),
+            )
+            for row in rows
+        ]
+
     def conversation(self, store: ViewStore, conversation_id: UUID) -> ConversationView | None:
         with store.read() as cursor:
             rows = cursor.query(
@@ -277,6 +414,8 @@ def _message(row: dict[str, Any]) -> MessageView:
         kind=row["kind"],
         model=row["model"],
         fallback=bool(row["fallback"]),
+        alternatives=int(row["alternatives"]),
+        chosen_alternative=int(row["chosen_alternative"]),
     )
 
 

@@ -104,7 +104,7 @@ def dumps(companion: Companion) -> dict[str, Any]:
 class ConversationsV2(ConversationsProjection):
     """The next version of the conversations read model: same handlers, its own tables."""
 
-    version = 2
+    version = ConversationsProjection.version + 1
 
 
 class BackendContract:

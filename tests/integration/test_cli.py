@@ -145,8 +145,8 @@ def test_list_shows_every_projection_with_its_key_and_tables(
 
     output = ok(sqlite_url, "projections", "list").stdout
 
-    assert "conversations@v1" in output
-    assert "conversation_messages_v1" in output
+    assert "conversations@v2" in output
+    assert "conversation_messages_v2" in output
     assert "characters@v1" in output
     assert CHARACTERS in output
 
@@ -179,7 +179,7 @@ def test_rebuilt_projection_equals_live_projection(sqlite_url: str, tmp_path: Pa
             cursor.execute(f"UPDATE {CHARACTERS} SET relationship_level = 99")
 
         result = ok(sqlite_url, "projections", "rebuild", "conversations")
-        assert "rebuilt conversations@v1: 5 events applied" in result.stdout
+        assert "rebuilt conversations@v2: 5 events applied" in result.stdout
         assert models.conversations.dump(companion.views) == live["conversations"]
         assert models.characters.dump(companion.views) != live["characters"]
 
@@ -436,7 +436,7 @@ def test_serve_hands_settings_host_and_port_to_the_server(
 def test_the_commands_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     seeded = seed(postgres_url, tmp_path)
 
-    assert "conversations@v1" in ok(postgres_url, "projections", "list").stdout
+    assert "conversations@v2" in ok(postgres_url, "projections", "list").stdout
     assert all(row["lag"] > 0 for row in status(postgres_url).values())
     ok(postgres_url, "projections", "run", "--once")
     after = status(postgres_url)

@@ -52,6 +52,7 @@ CATALOGUE = {
     "Conversation.UserMessageSent",
     "Conversation.CompanionReplied",
     "Conversation.ReplyRegenerated",
+    "Conversation.ReplyChosen",
     "Conversation.MessageRead",
     "Conversation.VoiceMessageReceived",
     "Conversation.ReplySpoken",

@@ -39,13 +39,17 @@ def write_story(companion: Companion) -> tuple[Conversation, Character, dict[str
         completion_tokens=1,
         fallback=False,
     )
-    voice = uuid4()
-    conversation.receive_voice(
-        message_id=voice, audio_ref="blob:abc", transcript="said aloud", duration_ms=900
-    )
     app.save_all(conversation)
     conversation.regenerate_reply(
         message_id=reply, text="a better reply", model="m2", latency_ms=7, fallback=True
+    )
+    conversation.regenerate_reply(
+        message_id=reply, text="a third take", model="m3", latency_ms=9, fallback=False
+    )
+    conversation.choose_reply(message_id=reply, alternative=2)
+    voice = uuid4()
+    conversation.receive_voice(
+        message_id=voice, audio_ref="blob:abc", transcript="said aloud", duration_ms=900
     )
     conversation.speak_reply(message_id=reply, audio_ref="blob:def", voice="v", duration_ms=800)
     conversation.mark_read(reply)
@@ -78,6 +82,15 @@ def test_every_handled_event_shows_in_the_read_models(
         True,
         True,
     )
+    assert (reply.alternatives, reply.chosen_alternative) == (3, 2)
+    takes = companion.read_models.conversations.alternatives(
+        companion.views, conv_id, reply.message_id
+    )
+    assert [(a.alternative, a.text, a.model) for a in takes] == [
+        (1, "a reply", "m"),
+        (2, "a better reply", "m2"),
+        (3, "a third take", "m3"),
+    ]
     voice = by_id[ids["voice"]]  # type: ignore[index]
     assert (voice.kind, voice.text, voice.sender) == ("voice", "said aloud", "user")
     summary = companion.read_models.conversations.conversation(companion.views, conv_id)

@@ -249,12 +249,15 @@ class ConversationMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.replies)
     @rule(data=st.data())
     def regenerate(self, data: st.DataObject) -> None:
-        recent = {turn.message_id for turn in self.conversation.recent_turns()}
-        candidates = [r for r in self.replies if r in recent]
-        if candidates:
-            reply = data.draw(st.sampled_from(candidates))
+        recent = self.conversation.recent_turns()
+        # Only the reply that ends the conversation has alternatives.
+        if recent and recent[-1].message_id in self.replies:
             self.conversation.regenerate_reply(
-                message_id=reply, text="again", model="m", latency_ms=0, fallback=False
+                message_id=recent[-1].message_id,
+                text=data.draw(st.sampled_from(["again", "once more"])),
+                model="m",
+                latency_ms=0,
+                fallback=False,
             )
             self._record()
 

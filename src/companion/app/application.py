@@ -36,6 +36,7 @@ from companion.domain.errors import (
     InvalidCredentials,
     InvalidInput,
     MessageNotFound,
+    ReplyNotLatest,
     UserNotFound,
 )
 from companion.domain.identity import (
@@ -71,6 +72,20 @@ class ChatTurn:
     """The character's mood after this turn, -100..100."""
     expression: str | None = None
     """The avatar's expression after this turn."""
+
+
+@dataclass(frozen=True)
+class AlternativeReply:
+    """One alternative of a reply, as regenerating or choosing left it."""
+
+    message_id: UUID
+    alternative: int
+    """This alternative's number, 1 being the first take."""
+    alternatives: int
+    """How many the reply has now."""
+    text: str
+    position: int | None
+    """The notification id of the event written (None when nothing changed)."""
 
 
 @dataclass(frozen=True)
@@ -430,6 +445,97 @@ class CompanionApplication(Application[UUID]):
             if len(events) < 200:
                 raise MessageNotFound("the reply of this message is not stored")
             upper = events[-1].originator_version - 1
+
+    # -- alternative replies (regenerate, "swipe") ---------------------------------
+
+    def regenerate_reply(
+        self, *, user_id: UUID, character_id: UUID, message_id: UUID
+    ) -> AlternativeReply:
+        """Another alternative of the latest reply, asked of the model with the same context.
+
+        The model sees what it saw for the first take: the user message the
+        reply answers and the turns before it. The new alternative becomes the
+        chosen one; the earlier ones stay in the log and can be chosen again.
+        The mood is not felt again (the user said nothing new).
+        """
+        character = self.character(user_id=user_id, character_id=character_id)
+        user = self.user(user_id)
+        conv_id = conversation_id(user_id, character_id)
+        try:
+            conversation = self._load(Conversation, conv_id, to_change=False)
+        except AggregateNotFoundError:
+            raise MessageNotFound("no such message in this conversation") from None
+        conversation.check_swipeable(message_id)
+        turns = conversation.recent_turns()
+        asked = next(
+            (
+                i
+                for i, t in enumerate(turns)
+                if t.sender == "user" and reply_id(t.message_id) == message_id
+            ),
+            None,
+        )
+        if asked is None:
+            raise ReplyNotLatest("the message this reply answers is no longer recent")
+        user_text = turns[asked].text
+        sentiment = self._score(user_text)
+        mood, _ = self._mood_now(user_id, character_id)
+        request = ChatRequest(
+            persona=character.persona,
+            user_nickname=user.nickname,
+            user_text=user_text,
+            recent_turns=turns[:asked],
+            relationship_level=character.relationship_level,
+            sentiment=sentiment,
+            mood=baseline(character.persona.personality) if mood is None else mood,
+            daily_event=None,
+        )
+        started = time.perf_counter()
+        try:
+            answer = self.chat_model.reply(request)
+            text_out, model, fallback = answer.text, answer.model, answer.fallback
+        except Exception:
+            log.exception("chat_model.failed", model=self.chat_model.name)
+            text_out = fallback_reply(character.persona, user.nickname, user_text)
+            model, fallback = self.chat_model.name, True
+        latency_ms = int((time.perf_counter() - started) * 1000)
+
+        def save() -> AlternativeReply:
+            conversation = self._load(Conversation, conv_id)
+            alternative = conversation.regenerate_reply(
+                message_id=message_id,
+                text=text_out,
+                model=model,
+                latency_ms=latency_ms,
+                fallback=fallback,
+            )
+            position = self.save_all(conversation)
+            return AlternativeReply(message_id, alternative, alternative, text_out, position)
+
+        regenerated: AlternativeReply = self._retry_on_conflict(save)
+        return regenerated
+
+    def choose_reply(
+        self, *, user_id: UUID, character_id: UUID, message_id: UUID, alternative: int
+    ) -> AlternativeReply:
+        """Go on from one alternative of the latest reply (1 is the first take)."""
+        self.character(user_id=user_id, character_id=character_id)
+        conv_id = conversation_id(user_id, character_id)
+
+        def save() -> AlternativeReply:
+            try:
+                conversation = self._load(Conversation, conv_id)
+            except AggregateNotFoundError:
+                raise MessageNotFound("no such message in this conversation") from None
+            conversation.choose_reply(message_id=message_id, alternative=alternative)
+            position = self.save_all(conversation) if conversation.pending_events else None
+            text = next(t.text for t in conversation.recent_turns() if t.message_id == message_id)
+            return AlternativeReply(
+                message_id, alternative, conversation.alternatives_of(message_id), text, position
+            )
+
+        chosen: AlternativeReply = self._retry_on_conflict(save)
+        return chosen
 
     # -- emotions ----------------------------------------------------------------
 

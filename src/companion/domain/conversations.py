@@ -20,6 +20,7 @@ from companion.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
     MessageNotFound,
+    ReplyNotLatest,
 )
 from companion.domain.identity import conversation_id, reply_id, user_message_id
 from companion.domain.limits import MAX_CLIENT_MESSAGE_ID_CHARS, MAX_MESSAGE_CHARS
@@ -83,11 +84,28 @@ class Conversation(Aggregate):
             state["first_token_ms"] = None
 
     class ReplyRegenerated(Aggregate.Event):
+        """One more alternative of a reply; every alternative stays in the log."""
+
         message_id: UUID
         text: str
         model: str
         latency_ms: int
         fallback: bool
+        alternative: int | None
+        """2 for the first regeneration (1 is the CompanionReplied); None before v2,
+        where it is the next number in the log's order."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["alternative"] = None
+
+    class ReplyChosen(Aggregate.Event):
+        """The user picked one alternative of a reply (1 is the original)."""
+
+        message_id: UUID
+        alternative: int
 
     class MessageRead(Aggregate.Event):
         message_id: UUID
@@ -118,6 +136,9 @@ class Conversation(Aggregate):
         self.awaiting_reply: list[str] = []
         self.message_count = 0
         self.last_read: UUID | None = None
+        self.alternatives: dict[str, list[str]] = {}
+        """The texts of each recent reply that has more than one, in order."""
+        self.chosen: dict[str, int] = {}
 
     # -- queries ---------------------------------------------------------------
 
@@ -224,29 +245,89 @@ class Conversation(Aggregate):
         self.awaiting_reply.remove(str(in_reply_to))
         self._remember_turn("character", message_id, text)
 
+    def alternatives_of(self, message_id: UUID) -> int:
+        """How many alternatives a recent reply has (1 until it is regenerated)."""
+        return len(self._alternatives().get(str(message_id), ())) or 1
+
+    def chosen_of(self, message_id: UUID) -> int:
+        """The alternative of a recent reply that the conversation goes on from."""
+        return self._chosen().get(str(message_id), self.alternatives_of(message_id))
+
     def regenerate_reply(
         self, *, message_id: UUID, text: str, model: str, latency_ms: int, fallback: bool
-    ) -> None:
-        """Replace a recent reply with a new one (the user asked for another take)."""
-        if not any(
-            t["message_id"] == str(message_id) and t["sender"] == "character" for t in self.recent
-        ):
-            raise MessageNotFound("only a recent reply of the character can be regenerated")
+    ) -> int:
+        """Record another alternative of the latest reply and choose it; returns its number.
+
+        Only the conversation's last message can be regenerated: a later message
+        answered the reply as it was, and a new take would rewrite that history.
+        """
+        self.check_swipeable(message_id)
+        alternative = self.alternatives_of(message_id) + 1
         self._reply_regenerated(
             message_id=message_id,
             text=check_message_text(text),
             model=model,
             latency_ms=max(0, latency_ms),
             fallback=fallback,
+            alternative=alternative,
         )
+        return alternative
 
     @event(ReplyRegenerated)
     def _reply_regenerated(
-        self, message_id: UUID, text: str, model: str, latency_ms: int, fallback: bool
+        self,
+        message_id: UUID,
+        text: str,
+        model: str,
+        latency_ms: int,
+        fallback: bool,
+        alternative: int | None = None,
     ) -> None:
-        for turn in self.recent:
-            if turn["message_id"] == str(message_id):
-                turn["text"] = text
+        turn = self._recent_turn(message_id)
+        if turn is None:
+            return  # an old event (before v2) may regenerate a reply that left the window
+        texts = self._alternatives().setdefault(str(message_id), [turn["text"]])
+        texts.append(text)
+        self._chosen()[str(message_id)] = len(texts)
+        turn["text"] = text
+
+    def choose_reply(self, *, message_id: UUID, alternative: int) -> None:
+        """Go on from an earlier (or later) alternative of the latest reply."""
+        self.check_swipeable(message_id)
+        if not 1 <= alternative <= self.alternatives_of(message_id):
+            count = self.alternatives_of(message_id)
+            raise InvalidInput("alternative", f"the reply has alternatives 1 to {count}")
+        if alternative != self.chosen_of(message_id):
+            self._reply_chosen(message_id=message_id, alternative=alternative)
+
+    @event(ReplyChosen)
+    def _reply_chosen(self, message_id: UUID, alternative: int) -> None:
+        turn = self._recent_turn(message_id)
+        texts = self._alternatives().get(str(message_id), [])
+        if turn is not None and 1 <= alternative <= len(texts):
+            self._chosen()[str(message_id)] = alternative
+            turn["text"] = texts[alternative - 1]
+
+    def check_swipeable(self, message_id: UUID) -> None:
+        """Raise unless the message is the character's reply that ends the conversation."""
+        turn = self._recent_turn(message_id)
+        if turn is None or turn["sender"] != "character":
+            raise MessageNotFound("no such reply of the character in the recent turns")
+        if self.recent[-1] is not turn:
+            raise ReplyNotLatest("only the latest message of the conversation has alternatives")
+
+    def _recent_turn(self, message_id: UUID) -> dict[str, str] | None:
+        wanted = str(message_id)
+        return next((t for t in self.recent if t["message_id"] == wanted), None)
+
+    # Conversations snapshotted before alternatives were kept have neither attribute.
+    def _alternatives(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = self.__dict__.setdefault("alternatives", {})
+        return found
+
+    def _chosen(self) -> dict[str, int]:
+        found: dict[str, int] = self.__dict__.setdefault("chosen", {})
+        return found
 
     def mark_read(self, message_id: UUID) -> None:
         if self.last_read != message_id:
@@ -296,4 +377,7 @@ class Conversation(Aggregate):
     def _remember_turn(self, sender: Sender, message_id: UUID, text: str) -> None:
         self.message_count += 1
         self.recent.append({"sender": sender, "message_id": str(message_id), "text": text})
+        for forgotten in self.recent[:-RECENT_TURNS]:
+            self._alternatives().pop(forgotten["message_id"], None)
+            self._chosen().pop(forgotten["message_id"], None)
         del self.recent[:-RECENT_TURNS]

@@ -53,6 +53,12 @@ class MessageNotFound(DomainError):
     code = "message_not_found"
 
 
+class ReplyNotLatest(DomainError):
+    """A reply that later messages followed keeps the alternative they answered."""
+
+    code = "conflict"
+
+
 class IdempotencyConflict(DomainError):
     """A client's idempotency key (client_message_id, …) was reused for something else."""
 

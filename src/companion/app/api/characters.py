@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -14,6 +14,7 @@ from companion.app.api import schemas
 from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.api.openapi import errors
+from companion.app.application import AlternativeReply
 from companion.domain.characters import Persona
 from companion.domain.errors import CharacterNotFound
 from companion.domain.identity import conversation_id
@@ -37,6 +38,15 @@ def _character_out(view: CharacterView) -> schemas.CharacterOut:
         relationship_level=view.relationship_level,
         created_at=view.created_at,
         updated_at=view.updated_at,
+    )
+
+
+def _alternative_out(reply: AlternativeReply) -> schemas.AlternativeOut:
+    return schemas.AlternativeOut(
+        message_id=reply.message_id,
+        alternative=reply.alternative,
+        alternatives=reply.alternatives,
+        text=reply.text,
     )
 
 
@@ -128,11 +138,63 @@ class CharacterController(Controller):
                     sender=m.sender,  # type: ignore[arg-type]
                     text=m.text,
                     created_at=m.created_at,
+                    alternatives=m.alternatives,
+                    chosen_alternative=m.chosen_alternative,
                 )
                 for m in page.messages
             ],
             next_before=page.next_before,
         )
+
+    @post(
+        "/{character_id:uuid}/messages/{message_id:uuid}/regenerate",
+        status_code=HTTP_200_OK,
+        operation_id="regenerateReply",
+        sync_to_thread=True,
+        responses=errors(409),
+        description="Another alternative of the conversation's latest reply, chosen at once;"
+        " the earlier ones are kept. 404 for a message that is not a recent reply of the"
+        " character, 409 when a later message followed it.",
+    )
+    def regenerate(
+        self,
+        character_id: FromPath[UUID],
+        message_id: FromPath[UUID],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> schemas.AlternativeOut:
+        made = companion.application.regenerate_reply(
+            user_id=user_id, character_id=character_id, message_id=message_id
+        )
+        read_your_writes(request, companion, made.position, ["conversations"])
+        return _alternative_out(made)
+
+    @put(
+        "/{character_id:uuid}/messages/{message_id:uuid}/choice",
+        status_code=HTTP_200_OK,
+        operation_id="chooseReply",
+        sync_to_thread=True,
+        responses=errors(409),
+        description="The conversation goes on from this alternative of its latest reply.",
+    )
+    def choose(
+        self,
+        character_id: FromPath[UUID],
+        message_id: FromPath[UUID],
+        data: JSONBody[schemas.ChoiceBody],
+        companion: CompanionDep,
+        user_id: UserId,
+        request: Request[Any, Any, Any],
+    ) -> schemas.AlternativeOut:
+        chosen = companion.application.choose_reply(
+            user_id=user_id,
+            character_id=character_id,
+            message_id=message_id,
+            alternative=data.alternative,
+        )
+        read_your_writes(request, companion, chosen.position, ["conversations"])
+        return _alternative_out(chosen)
 
     @staticmethod
     def _owned(companion: CompanionDep, user_id: UUID, character_id: UUID) -> CharacterView:

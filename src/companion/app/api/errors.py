@@ -50,6 +50,7 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.CharacterNotFound: HTTP_404_NOT_FOUND,
     domain.MessageNotFound: HTTP_404_NOT_FOUND,
     domain.AlreadyReplied: HTTP_409_CONFLICT,
+    domain.ReplyNotLatest: HTTP_409_CONFLICT,
     domain.IdempotencyConflict: HTTP_409_CONFLICT,
     payments.InvalidSignature: HTTP_400_BAD_REQUEST,
     payments.GatewayUnavailable: HTTP_503_SERVICE_UNAVAILABLE,

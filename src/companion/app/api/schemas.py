@@ -167,6 +167,12 @@ class MessageOut(BaseModel):
     sender: Literal["user", "character"]
     text: str
     created_at: datetime
+    alternatives: int = Field(
+        default=1, ge=1, description="how many alternatives a regenerated reply has; 1 otherwise"
+    )
+    chosen_alternative: int = Field(
+        default=1, ge=1, description="which alternative `text` is, 1 being the first take"
+    )
 
 
 class MessagePageOut(BaseModel):
@@ -402,3 +408,16 @@ class CycleBody(Body):
 class CycleOut(BaseModel):
     start: date
     length_days: int
+
+
+class ChoiceBody(Body):
+    alternative: int = Field(ge=1, le=1_000_000, description="1 is the reply's first take")
+
+
+class AlternativeOut(BaseModel):
+    """One alternative of a reply: the one just made, or the one just chosen."""
+
+    message_id: UUID
+    alternative: int = Field(description="this alternative's number, 1 being the first take")
+    alternatives: int = Field(description="how many alternatives the reply has")
+    text: str
