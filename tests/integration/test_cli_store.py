@@ -79,6 +79,8 @@ CATALOGUE = {
     "Subscription.Updated",
     "Subscription.Renewed",
     "Subscription.Cancelled",
+    "Session.Started",
+    "Session.Ended",
 }
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import anyio.to_thread
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
@@ -18,7 +19,14 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from companion.app.errors import ConcurrencyConflict, TooManyAttempts
 from companion.domain.characters import Character, Persona
-from companion.domain.chat import ChatModel, ChatRequest
+from companion.domain.chat import (
+    ChatDelta,
+    ChatDone,
+    ChatModel,
+    ChatReply,
+    ChatRequest,
+    ChatRestart,
+)
 from companion.domain.conversations import Conversation
 from companion.domain.daily_life import DailyLife
 from companion.domain.emotion import (
@@ -51,6 +59,7 @@ from companion.domain.ports import LoginThrottle, Passwords
 from companion.domain.relationship import next_bond, relationship_change
 from companion.domain.replies import fallback_reply, is_japanese
 from companion.domain.sentiment import NEUTRAL, Sentiment, SentimentScorer
+from companion.domain.sessions import Session
 from companion.domain.users import EmailClaim, User, check_password
 
 log = structlog.get_logger(__name__)
@@ -72,6 +81,50 @@ class ChatTurn:
     """The character's mood after this turn, -100..100."""
     expression: str | None = None
     """The avatar's expression after this turn."""
+
+
+@dataclass(frozen=True)
+class TurnAccepted:
+    """A streamed turn's first step: the user's message is stored under this id."""
+
+    message_id: UUID
+
+
+@dataclass(frozen=True)
+class TurnDone:
+    """A streamed turn's last step: the turn as stored."""
+
+    turn: ChatTurn
+
+
+@dataclass(frozen=True)
+class _OpenTurn:
+    """A turn whose user message is stored and whose reply is still to be made."""
+
+    user_id: UUID
+    character: Character
+    timezone: str
+    nickname: str
+    conversation: Conversation
+    message_id: UUID
+    position: int | None
+    now: datetime
+    sentiment: Sentiment
+    today: DailyLife | None
+    request: ChatRequest
+
+
+@dataclass(frozen=True)
+class _Made:
+    """The reply a model (or the fallback) made for an open turn."""
+
+    text: str
+    model: str
+    fallback: bool
+    told: bool
+    tokens: tuple[int, int]
+    first_token_ms: int | None
+    latency_ms: int
 
 
 @dataclass(frozen=True)
@@ -333,6 +386,73 @@ class CompanionApplication(Application[UUID]):
         message is lost. A client retry with the same client_message_id returns
         the turn already stored.
         """
+        opened = self._open_turn(user_id, character_id, text, client_message_id)
+        if isinstance(opened, ChatTurn):
+            return opened
+        started = time.perf_counter()
+        try:
+            made = self._made(opened, self.chat_model.reply(opened.request), started)
+        except Exception:
+            log.exception("chat_model.failed", model=self.chat_model.name)
+            made = self._fallback(opened, started)
+        return self._close_turn(opened, made)
+
+    async def send_message_streaming(
+        self,
+        *,
+        user_id: UUID,
+        character_id: UUID,
+        text: str,
+        client_message_id: str | None = None,
+    ) -> AsyncIterator[TurnAccepted | ChatDelta | ChatRestart | TurnDone]:
+        """The turn of send_message, streamed: accepted, the model's deltas, done.
+
+        Stored exactly as send_message stores it (same idempotency, mood,
+        relationship, day told): the stored reply is ChatDone's text, never the
+        deltas joined. A model failing mid-stream restarts the deltas with the
+        in-character fallback. Store calls run in a worker thread, the model's
+        stream in the caller's event loop.
+        """
+        opened = await anyio.to_thread.run_sync(
+            self._open_turn, user_id, character_id, text, client_message_id
+        )
+        if isinstance(opened, ChatTurn):
+            yield TurnAccepted(opened.user_message_id)
+            yield TurnDone(opened)
+            return
+        yield TurnAccepted(opened.message_id)
+        started = time.perf_counter()
+        shown = False
+        try:
+            answer = None
+            stream = getattr(self.chat_model, "stream", None)
+            if stream is None:
+                answer = await anyio.to_thread.run_sync(self.chat_model.reply, opened.request)
+                shown = True
+                yield ChatDelta(answer.text)
+            else:
+                async for item in stream(opened.request):
+                    if isinstance(item, ChatDone):
+                        answer = item.reply
+                        break
+                    shown = shown or isinstance(item, ChatDelta)
+                    yield item
+            if answer is None:
+                raise RuntimeError("the model's stream ended without its reply")
+            made = self._made(opened, answer, started)
+        except Exception:
+            log.exception("chat_model.failed", model=self.chat_model.name)
+            made = self._fallback(opened, started)
+            if shown:
+                yield ChatRestart()
+            yield ChatDelta(made.text)
+        turn = await anyio.to_thread.run_sync(self._close_turn, opened, made)
+        yield TurnDone(turn)
+
+    def _open_turn(
+        self, user_id: UUID, character_id: UUID, text: str, client_message_id: str | None
+    ) -> _OpenTurn | ChatTurn:
+        """Store the user's message; the stored turn if this is a retry of a replied one."""
         character = self.character(user_id=user_id, character_id=character_id)
         user = self.user(user_id)
         conv_id = conversation_id(user_id, character_id)
@@ -373,24 +493,51 @@ class CompanionApplication(Application[UUID]):
             mood=feeling.after,
             daily_event=None if today is None else _told(today, text),
         )
-        started = time.perf_counter()
-        try:
-            answer = self.chat_model.reply(request)
-            text_out, model, fallback = answer.text, answer.model, answer.fallback
-            told = answer.told_daily_event and request.daily_event is not None
-            tokens = (answer.prompt_tokens, answer.completion_tokens)
-            first_token_ms = answer.first_token_ms
-        except Exception:
-            log.exception("chat_model.failed", model=self.chat_model.name)
-            text_out = fallback_reply(character.persona, user.nickname, text)
-            told = False
-            model, fallback, tokens = self.chat_model.name, True, (0, 0)
-            first_token_ms = None
-        latency_ms = int((time.perf_counter() - started) * 1000)
+        return _OpenTurn(
+            user_id,
+            character,
+            user.timezone,
+            user.nickname,
+            conversation,
+            message_id,
+            position,
+            now,
+            sentiment,
+            today,
+            request,
+        )
 
+    def _made(self, opened: _OpenTurn, answer: ChatReply, started: float) -> _Made:
+        return _Made(
+            text=answer.text,
+            model=answer.model,
+            fallback=answer.fallback,
+            told=answer.told_daily_event and opened.request.daily_event is not None,
+            tokens=(answer.prompt_tokens, answer.completion_tokens),
+            first_token_ms=answer.first_token_ms,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+        )
+
+    def _fallback(self, opened: _OpenTurn, started: float) -> _Made:
+        return _Made(
+            text=fallback_reply(
+                opened.character.persona, opened.nickname, opened.request.user_text
+            ),
+            model=self.chat_model.name,
+            fallback=True,
+            told=False,
+            tokens=(0, 0),
+            first_token_ms=None,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+        )
+
+    def _close_turn(self, opened: _OpenTurn, made: _Made) -> ChatTurn:
+        """Store the reply with what it changes (mood, relationship, the day told)."""
+        user_id, character_id, message_id = opened.user_id, opened.character.id, opened.message_id
+        conv_id = conversation_id(user_id, character_id)
         # The first attempt builds on the conversation as this turn left it; only
         # if another writer got there first is it loaded again.
-        unsaved = [conversation]
+        unsaved = [opened.conversation]
 
         stored: list[str] = []
         felt: list[tuple[int, str]] = []
@@ -404,17 +551,23 @@ class CompanionApplication(Application[UUID]):
                 return None
             conversation.reply(
                 in_reply_to=message_id,
-                text=text_out,
-                model=model,
-                latency_ms=latency_ms,
-                prompt_tokens=tokens[0],
-                completion_tokens=tokens[1],
-                fallback=fallback,
-                first_token_ms=first_token_ms,
+                text=made.text,
+                model=made.model,
+                latency_ms=made.latency_ms,
+                prompt_tokens=made.tokens[0],
+                completion_tokens=made.tokens[1],
+                fallback=made.fallback,
+                first_token_ms=made.first_token_ms,
             )
-            shared = today if told and not fallback else None
+            shared = opened.today if made.told and not made.fallback else None
             also = self._after_reply(
-                character_id, user.timezone, sentiment, now, reply_id(message_id), shared, felt
+                character_id,
+                opened.timezone,
+                opened.sentiment,
+                opened.now,
+                reply_id(message_id),
+                shared,
+                felt,
             )
             return self.save_all(conversation, *also)
 
@@ -423,11 +576,26 @@ class CompanionApplication(Application[UUID]):
         return ChatTurn(
             message_id,
             reply_id(message_id),
-            stored[-1] if stored else text_out,
-            reply_position or position,
+            stored[-1] if stored else made.text,
+            reply_position or opened.position,
             mood,
             expression,
         )
+
+    def mark_read(self, *, user_id: UUID, character_id: UUID, message_id: UUID) -> int | None:
+        """The user has read the conversation up to this message (MessageRead)."""
+        self.character(user_id=user_id, character_id=character_id)
+
+        def save() -> int | None:
+            try:
+                conversation = self._load(Conversation, conversation_id(user_id, character_id))
+            except AggregateNotFoundError:
+                raise MessageNotFound("no such message in this conversation") from None
+            conversation.mark_read(message_id)
+            return self.save_all(conversation)
+
+        position: int | None = self._retry_on_conflict(save)
+        return position
 
     def _stored_reply(self, conversation: Conversation, message_id: UUID) -> str:
         """The text of a stored reply: from the recent turns, else from the log itself."""
@@ -445,6 +613,24 @@ class CompanionApplication(Application[UUID]):
             if len(events) < 200:
                 raise MessageNotFound("the reply of this message is not stored")
             upper = events[-1].originator_version - 1
+
+    # -- sessions ----------------------------------------------------------------
+
+    def start_session(self, *, user_id: UUID, device: str | None) -> UUID:
+        """A connection opened (SessionStarted): for daily actives and session lengths."""
+        session = Session(user_id=user_id, device=device, started_at=self.clock())
+        self.save_all(session)
+        return session.id
+
+    def end_session(self, session_id: UUID) -> None:
+        """The connection closed (SessionEnded)."""
+
+        def save() -> None:
+            session = self._load(Session, session_id)
+            session.end(self.clock())
+            self.save_all(session)
+
+        self._retry_on_conflict(save)
 
     # -- alternative replies (regenerate, "swipe") ---------------------------------
 

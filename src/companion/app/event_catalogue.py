@@ -27,6 +27,7 @@ from companion.domain.emotion import EmotionState
 from companion.domain.errors import InvalidInput
 from companion.domain.identity import email_claim_id, normalise_email
 from companion.domain.payments import Payment, ProviderEvent
+from companion.domain.sessions import Session
 from companion.domain.subscription import Subscription
 from companion.domain.users import EmailClaim, User
 from companion.domain.wallet import Wallet
@@ -49,6 +50,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     Payment,
     ProviderEvent,
     Subscription,
+    Session,
 )
 
 
@@ -156,6 +158,7 @@ ATTRIBUTION: dict[type[DomainEvent], Callable[[Any], Owner]] = {
     Wallet.Opened: lambda e: Owner(user_id=e.user_id),
     Payment.Created: lambda e: Owner(user_id=e.user_id),
     Subscription.Opened: lambda e: Owner(user_id=e.user_id),
+    Session.Started: lambda e: Owner(user_id=e.user_id),
 }
 ATTRIBUTION_BY_TOPIC = {get_topic(c): how for c, how in ATTRIBUTION.items()}
 

@@ -117,6 +117,15 @@ class Settings(BaseSettings):
         default=None, description="another address for Stripe's API (a local stand-in in tests)"
     )
 
+    ws_max_frame_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="the largest WebSocket frame a client may send"
+    )
+    ws_idle_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a WebSocket with no frame from its client for this long is closed",
+    )
+
     llm: Literal["offline", "openai"] = Field(
         default="offline",
         description="offline (the embedded persona responder) or openai (any OpenAI-compatible"

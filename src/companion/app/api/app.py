@@ -28,6 +28,7 @@ from companion.app.api.health import HealthController
 from companion.app.api.openapi import openapi_config, schema_assets
 from companion.app.api.payments import PaymentsController, StripeWebhookController
 from companion.app.api.store import StoreController
+from companion.app.api.ws import channels_plugin, chat_socket
 from companion.app.bootstrap import Companion
 
 log = structlog.get_logger(__name__)
@@ -88,6 +89,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             PaymentsController,
             StripeWebhookController,
             StoreController,
+            chat_socket,
             schema_assets(),
         ],
         dependencies={
@@ -97,7 +99,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
         state=State({"companion": companion, "jwt_auth": auth}),
         on_app_init=[auth.on_app_init],
         request_class=StrictJSONRequest,
-        plugins=[StrictJSONPydanticPlugin()],
+        plugins=[StrictJSONPydanticPlugin(), channels_plugin(settings)],
         exception_handlers=exception_handlers,
         middleware=[RequestLog()],
         before_send=[consistency_header],

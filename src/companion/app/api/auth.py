@@ -7,6 +7,7 @@ from uuid import UUID
 
 import anyio.to_thread
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
 
 from companion.domain.errors import UserNotFound
@@ -38,6 +39,17 @@ async def _user_id(token: Token, connection: ASGIConnection[Any, Any, Any, Any])
     else:
         current = view.token_version
     return user_id if version == current else None
+
+
+async def token_user(
+    encoded: str, auth: JWTAuth[UUID, Token], connection: ASGIConnection[Any, Any, Any, Any]
+) -> UUID | None:
+    """The caller of a raw token (the WebSocket's), checked as the middleware checks one."""
+    try:
+        token = Token.decode(encoded, auth.token_secret, auth.algorithm)
+    except NotAuthorizedException:
+        return None
+    return await _user_id(token, connection)
 
 
 def jwt_auth(secret: str) -> JWTAuth[UUID, Token]:

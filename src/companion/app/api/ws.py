@@ -1,0 +1,338 @@
+"""The WebSocket at /api/v1/ws: chat turns streamed, and every device of a user in step.
+
+Every conversation frame (the ack, typing, the reply's deltas, mood and
+expression) is published on the user's channel; each socket of that user
+forwards what its subscription receives, so the sender's own socket sees a
+frame once and another device sees the same turn. Answers meant for one socket
+only (errors, heartbeats, a resume's missed messages) go straight to it.
+
+Client frames: chat_message, message_read, avatar_customization, heartbeat and
+resume {character_id, last_message_id?} (answered with a `resume` frame of the
+messages after that one, oldest first).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+import anyio
+import anyio.to_thread
+import structlog
+from litestar import WebSocket, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+
+from companion.app.api.auth import token_user
+from companion.app.api.ws_frames import (
+    AvatarCustomizationIn,
+    ChatMessageIn,
+    FrameRefused,
+    MessageReadIn,
+    ResumeIn,
+    error_frame,
+    frame,
+    parse,
+    refusal,
+)
+from companion.app.application import TurnAccepted, TurnDone
+from companion.app.bootstrap import Companion
+from companion.app.settings import Settings
+from companion.domain.chat import ChatDelta, ChatRestart
+from companion.domain.errors import CharacterNotFound, MessageNotFound
+from companion.domain.expression import TRANSITION_MS, parameters
+from companion.domain.identity import conversation_id, reply_id
+from companion.domain.sessions import describe_device
+
+log = structlog.get_logger(__name__)
+
+WS_PATH = "/api/v1/ws"
+CLOSE_UNAUTHORIZED = 4401
+"""A missing, bad, expired or revoked token: closed before any frame."""
+CLOSE_IDLE = 4408
+"""No frame from the client (not even a heartbeat) for COMPANION_WS_IDLE_SECONDS."""
+RESUME_PAGE = 100
+RESUME_MOST = 500
+"""The most messages a resume sends back; a client further behind pages over REST."""
+
+
+def channels_plugin(settings: Settings) -> ChannelsPlugin:
+    """The fan-out between sockets: in this process (a Redis backend plugs in here)."""
+    del settings
+    return ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+
+
+def user_channel(user_id: UUID) -> str:
+    return f"user:{user_id}"
+
+
+async def _caller(socket: WebSocket[Any, Any, Any]) -> UUID | None:
+    header = socket.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if not header:
+        encoded = socket.query_params.get("token", "")
+    elif scheme.lower() != "bearer":
+        return None
+    if not encoded:
+        return None
+    return await token_user(encoded, socket.app.state.jwt_auth, socket)
+
+
+@websocket(WS_PATH, opt={"exclude_from_auth": True})
+async def chat_socket(
+    socket: WebSocket[Any, Any, Any], channels: NamedDependency[ChannelsPlugin]
+) -> None:
+    """One connection of one user's device."""
+    companion: Companion = socket.app.state.companion
+    user_id = await _caller(socket)
+    if user_id is None:
+        await socket.close(code=CLOSE_UNAUTHORIZED, reason="unauthorized")
+        return
+    await socket.accept()
+    device = describe_device(socket.headers.get("user-agent"))
+    start = partial(companion.application.start_session, user_id=user_id, device=device)
+    session_id = await anyio.to_thread.run_sync(start)
+    connection = _Connection(socket, companion, channels, user_id)
+    try:
+        async with channels.start_subscription([user_channel(user_id)]) as subscriber:
+            await socket.send_text(
+                frame(
+                    "connection_status",
+                    {"status": "connected", "user_id": user_id, "session_id": session_id},
+                )
+            )
+            async with anyio.create_task_group() as tasks:
+
+                async def forward() -> None:
+                    async for event in subscriber.iter_events():
+                        await socket.send_text(event.decode("utf-8"))
+
+                tasks.start_soon(forward)
+                await connection.serve()
+                tasks.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(companion.application.end_session, session_id)
+
+
+class _Connection:
+    def __init__(
+        self,
+        socket: WebSocket[Any, Any, Any],
+        companion: Companion,
+        channels: ChannelsPlugin,
+        user_id: UUID,
+    ) -> None:
+        self.socket, self.companion, self.channels = socket, companion, channels
+        self.user_id = user_id
+        self.settings = companion.settings
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None:
+        """A conversation frame, to every socket of this user (this one included)."""
+        self.channels.publish(frame(kind, payload), [user_channel(self.user_id)])
+
+    async def serve(self) -> None:
+        """Read client frames until the client leaves or stays silent too long."""
+        while True:
+            message: Any = None
+            with anyio.move_on_after(self.settings.ws_idle_seconds):
+                message = await self.socket.receive()
+            if message is None:
+                await self.socket.close(code=CLOSE_IDLE, reason="idle")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            await self.answer(raw if raw is not None else message.get("bytes") or b"")
+
+    async def answer(self, raw: str | bytes) -> None:
+        in_reply_to: str | None = None
+        try:
+            kind, in_reply_to, payload = parse(raw, self.settings.ws_max_frame_bytes)
+            await self.handle(kind, in_reply_to, payload)
+        except FrameRefused as refused:
+            await self.refuse(refused)
+        except WebSocketDisconnect:
+            raise
+        except Exception as exc:
+            known = refusal(exc, in_reply_to)
+            if known is None:
+                log.exception("ws.frame_failed")
+                known = FrameRefused("internal_error", "the frame could not be served", in_reply_to)
+            await self.refuse(known)
+
+    async def refuse(self, refused: FrameRefused) -> None:
+        await self.socket.send_text(
+            error_frame(refused.code, refused.detail, refused.in_reply_to, **refused.extra)
+        )
+
+    async def handle(self, kind: str, in_reply_to: str | None, payload: Any) -> None:
+        if kind == "heartbeat":
+            await self.socket.send_text(frame("heartbeat", {"in_reply_to": in_reply_to}))
+        elif kind == "chat_message":
+            await self.chat(payload, in_reply_to)
+        elif kind == "message_read":
+            await self.read(payload)
+        elif kind == "avatar_customization":
+            await self.customize(payload)
+        elif kind == "resume":
+            await self.resume(payload, in_reply_to)
+
+    async def chat(self, message: ChatMessageIn, in_reply_to: str | None) -> None:
+        character_id = message.character_id
+        turn = self.companion.application.send_message_streaming(
+            user_id=self.user_id,
+            character_id=character_id,
+            text=message.text,
+            client_message_id=message.client_message_id,
+        )
+        reply_message_id: UUID | None = None
+        async for step in turn:
+            if isinstance(step, TurnAccepted):
+                reply_message_id = reply_id(step.message_id)
+                self.publish(
+                    "chat_message",
+                    {
+                        "character_id": character_id,
+                        "message_id": step.message_id,
+                        "sender": "user",
+                        "text": message.text,
+                        "client_message_id": message.client_message_id,
+                        "in_reply_to": in_reply_to,
+                    },
+                )
+                self.publish("typing_indicator", {"character_id": character_id, "typing": True})
+            elif isinstance(step, ChatDelta):
+                self.publish(
+                    "chat_response",
+                    {
+                        "character_id": character_id,
+                        "message_id": reply_message_id,
+                        "delta": step.text,
+                        "done": False,
+                    },
+                )
+            elif isinstance(step, ChatRestart):
+                self.publish(
+                    "chat_response",
+                    {
+                        "character_id": character_id,
+                        "message_id": reply_message_id,
+                        "delta": "",
+                        "restart": True,
+                        "done": False,
+                    },
+                )
+            elif isinstance(step, TurnDone):
+                self.publish(
+                    "chat_response",
+                    {
+                        "character_id": character_id,
+                        "message_id": step.turn.reply_message_id,
+                        "in_reply_to": step.turn.user_message_id,
+                        "delta": "",
+                        "text": step.turn.reply_text,
+                        "done": True,
+                    },
+                )
+                await self.emotion(character_id)
+
+    async def emotion(self, character_id: UUID) -> None:
+        state = await anyio.to_thread.run_sync(
+            self.companion.application.emotion_state, self.user_id, character_id
+        )
+        if state is None:
+            return
+        expression = state.expression.name
+        self.publish(
+            "mood_update",
+            {
+                "character_id": character_id,
+                "mood": state.mood,
+                "factors": [factor.to_state() for factor in state.factors],
+            },
+        )
+        self.publish(
+            "avatar_expression",
+            {
+                "character_id": character_id,
+                "expression": expression,
+                "parameters": parameters(expression, state.mood),
+                "transition_ms": TRANSITION_MS,
+            },
+        )
+
+    async def read(self, read: MessageReadIn) -> None:
+        mark = partial(
+            self.companion.application.mark_read,
+            user_id=self.user_id,
+            character_id=read.character_id,
+            message_id=read.message_id,
+        )
+        await anyio.to_thread.run_sync(mark)
+        self.publish(
+            "message_read", {"character_id": read.character_id, "message_id": read.message_id}
+        )
+
+    async def customize(self, change: AvatarCustomizationIn) -> None:
+        equip = partial(
+            self.companion.commerce.equip,
+            user_id=self.user_id,
+            character_id=change.character_id,
+            slot=change.slot,
+            item_id=change.item_id,
+        )
+        await anyio.to_thread.run_sync(equip)
+        self.publish(
+            "avatar_customization",
+            {"character_id": change.character_id, "slot": change.slot, "item_id": change.item_id},
+        )
+
+    async def resume(self, resume: ResumeIn, in_reply_to: str | None) -> None:
+        missed = await anyio.to_thread.run_sync(self.missed, resume)
+        await self.socket.send_text(
+            frame(
+                "resume",
+                {
+                    "character_id": resume.character_id,
+                    "in_reply_to": in_reply_to,
+                    "messages": missed,
+                },
+            )
+        )
+
+    def missed(self, resume: ResumeIn) -> list[dict[str, Any]]:
+        """The messages after the client's last one, oldest first, from the read model."""
+        companion = self.companion
+        owned = companion.read_models.characters.get(
+            companion.views, self.user_id, resume.character_id
+        )
+        if owned is None:
+            raise CharacterNotFound("no such character")
+        conv_id = conversation_id(self.user_id, resume.character_id)
+        newer: list[dict[str, Any]] = []
+        before: UUID | None = None
+        while len(newer) < RESUME_MOST:
+            page = companion.read_models.conversations.messages(
+                companion.views, conv_id, before=before, limit=RESUME_PAGE
+            )
+            for message in page.messages:
+                if message.message_id == resume.last_message_id:
+                    return newer[::-1]
+                newer.append(
+                    {
+                        "message_id": message.message_id,
+                        "sender": message.sender,
+                        "text": message.text,
+                        "created_at": message.created_at.isoformat(),
+                    }
+                )
+            if page.next_before is None:
+                break
+            before = page.next_before
+        if resume.last_message_id is not None:
+            raise MessageNotFound("last_message_id is not a message of this conversation")
+        return newer[::-1]

@@ -1,0 +1,129 @@
+"""The WebSocket's frames: `{id, type, timestamp, payload}`, what clients may send, errors.
+
+Error frames carry the codes of the REST error contract (errors.CODES), so a
+client handles a refused frame as it handles a refused request.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from companion.app import errors as app_errors
+from companion.app.api.errors import VALIDATION_FAILED
+from companion.domain import errors as domain_errors
+from companion.domain.limits import MAX_CLIENT_MESSAGE_ID_CHARS, MAX_MESSAGE_CHARS, MAX_SLOT_CHARS
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ChatMessageIn(_Payload):
+    character_id: UUID = Field(strict=False)
+    text: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    client_message_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID_CHARS
+    )
+
+
+class MessageReadIn(_Payload):
+    character_id: UUID = Field(strict=False)
+    message_id: UUID = Field(strict=False)
+
+
+class AvatarCustomizationIn(_Payload):
+    character_id: UUID = Field(strict=False)
+    slot: str = Field(min_length=1, max_length=MAX_SLOT_CHARS)
+    item_id: UUID = Field(strict=False)
+
+
+class ResumeIn(_Payload):
+    character_id: UUID = Field(strict=False)
+    last_message_id: UUID | None = Field(default=None, strict=False)
+
+
+class HeartbeatIn(_Payload):
+    pass
+
+
+CLIENT_PAYLOADS: dict[str, type[_Payload]] = {
+    "chat_message": ChatMessageIn,
+    "message_read": MessageReadIn,
+    "avatar_customization": AvatarCustomizationIn,
+    "resume": ResumeIn,
+    "heartbeat": HeartbeatIn,
+}
+
+
+class FrameRefused(Exception):
+    """A client frame that cannot be served; answered with an error frame."""
+
+    def __init__(self, code: str, detail: str, in_reply_to: str | None = None, **extra: Any):
+        super().__init__(detail)
+        self.code, self.detail, self.in_reply_to, self.extra = code, detail, in_reply_to, extra
+
+
+def frame(kind: str, payload: dict[str, Any]) -> str:
+    """A server frame as the text sent on the socket."""
+    return json.dumps(
+        {
+            "id": str(uuid4()),
+            "type": kind,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "payload": payload,
+        },
+        default=str,
+        ensure_ascii=False,
+    )
+
+
+def error_frame(code: str, detail: str, in_reply_to: str | None, **extra: Any) -> str:
+    return frame("error", {"code": code, "detail": detail, "in_reply_to": in_reply_to, **extra})
+
+
+def parse(raw: str | bytes, max_bytes: int) -> tuple[str, str | None, _Payload]:
+    """A client frame's type, id and checked payload; FrameRefused when it is not one."""
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise FrameRefused("body_too_large", f"a frame may hold at most {max_bytes} bytes")
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise FrameRefused("malformed_json", "the frame is not JSON") from None
+    if not isinstance(data, dict):
+        raise FrameRefused("bad_request", "a frame is a JSON object {id, type, payload}")
+    frame_id = data.get("id")
+    in_reply_to = frame_id if isinstance(frame_id, str) else None
+    kind = data.get("type")
+    schema = CLIENT_PAYLOADS.get(kind) if isinstance(kind, str) else None
+    if schema is None:
+        raise FrameRefused("bad_request", f"unknown frame type {kind!r}", in_reply_to)
+    payload = data.get("payload", {})
+    try:
+        return kind, in_reply_to, schema.model_validate(payload)  # type: ignore[return-value]
+    except ValidationError as invalid:
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "payload", "message": e["msg"]}
+            for e in invalid.errors()
+        ]
+        raise FrameRefused(
+            VALIDATION_FAILED, "the payload is not valid", in_reply_to, errors=fields
+        ) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def refusal(exc: Exception, in_reply_to: str | None) -> FrameRefused | None:
+    """The error frame of a use case's error, with the REST contract's code; None if a bug."""
+    if isinstance(exc, domain_errors.InvalidInput):
+        return FrameRefused(VALIDATION_FAILED, exc.detail, in_reply_to)
+    if isinstance(exc, domain_errors.DomainError | app_errors.ApplicationError):
+        return FrameRefused(exc.code, exc.detail, in_reply_to)
+    return None

@@ -1,0 +1,290 @@
+"""The WebSocket: auth, a streamed turn, fan-out to every device, errors, sessions."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
+from litestar.testing.websocket_test_session import WebSocketTestSession
+
+from companion.app.api.app import create_app
+from companion.app.api.errors import CODES
+from companion.app.bootstrap import Companion, bootstrap
+from companion.domain.identity import conversation_id
+from tests.api.conftest import PASSWORD, api_settings, sign_up
+
+WS = "/api/v1/ws"
+TIMEOUT = 10.0
+
+
+def connect(client: TestClient[Any], headers: dict[str, str]) -> WebSocketTestSession:
+    return client.websocket_connect(WS, headers=headers)
+
+
+def receive(socket: WebSocketTestSession) -> dict[str, Any]:
+    frame: dict[str, Any] = json.loads(socket.receive_text(timeout=TIMEOUT))
+    assert set(frame) == {"id", "type", "timestamp", "payload"}
+    return frame
+
+
+def opened(socket: WebSocketTestSession) -> dict[str, Any]:
+    status = receive(socket)
+    assert status["type"] == "connection_status"
+    return status
+
+
+def send(socket: WebSocketTestSession, kind: str, payload: dict[str, Any]) -> str:
+    frame_id = str(uuid4())
+    socket.send_text(json.dumps({"id": frame_id, "type": kind, "payload": payload}))
+    return frame_id
+
+
+def whole_turn(socket: WebSocketTestSession) -> list[dict[str, Any]]:
+    """The frames of one turn, from the ack to the avatar's expression."""
+    frames = [receive(socket)]
+    while frames[-1]["type"] != "avatar_expression":
+        frames.append(receive(socket))
+    return frames
+
+
+def heartbeat(socket: WebSocketTestSession) -> None:
+    frame_id = send(socket, "heartbeat", {})
+    answer = receive(socket)
+    assert answer["type"] == "heartbeat"
+    assert answer["payload"]["in_reply_to"] == frame_id
+
+
+def stored_messages(client: TestClient[Any], headers: dict[str, str], character: str) -> Any:
+    page = client.get(f"/api/v1/characters/{character}/messages", headers=headers)
+    assert page.status_code == 200, page.text
+    return page.json()["messages"]
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+def test_a_turn_streams_ack_typing_deltas_done_then_mood_and_expression(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    with connect(client, user) as socket:
+        opened(socket)
+        asked = send(socket, "chat_message", {"character_id": character, "text": "hello there!"})
+        frames = whole_turn(socket)
+
+    kinds = [f["type"] for f in frames]
+    assert kinds[:2] == ["chat_message", "typing_indicator"]
+    assert kinds[-3:] == ["chat_response", "mood_update", "avatar_expression"]
+    assert set(kinds[2:-3]) == {"chat_response"}
+    assert len(kinds) > 5
+    ack, deltas, done = frames[0]["payload"], frames[2:-3], frames[-3]["payload"]
+    assert ack["in_reply_to"] == asked
+    assert all(not f["payload"]["done"] for f in deltas)
+    assert done["done"] is True
+
+    user_message, reply = stored_messages(client, user, character)[::-1]
+    assert ack["message_id"] == user_message["message_id"]
+    assert done["message_id"] == reply["message_id"] == deltas[0]["payload"]["message_id"]
+    assert "".join(f["payload"]["delta"] for f in deltas) == reply["text"] == done["text"]
+
+    mood, expression = frames[-2]["payload"], frames[-1]["payload"]
+    emotion = client.get(f"/api/v1/characters/{character}/emotion", headers=user).json()
+    assert mood["character_id"] == character
+    assert mood["mood"] == emotion["mood"]
+    assert isinstance(mood["factors"], list)
+    assert mood["factors"]
+    assert expression["expression"] == emotion["expression"]
+    assert expression["parameters"] == emotion["parameters"]
+    assert expression["transition_ms"] > 0
+
+
+def test_the_token_may_come_as_a_query_parameter(
+    client: TestClient[Any], user: dict[str, str]
+) -> None:
+    with client.websocket_connect(WS, params={"token": token_of(user)}) as socket:
+        status = opened(socket)
+        heartbeat(socket)
+    me = client.get("/api/v1/me", headers=user).json()
+    assert status["payload"]["user_id"] == me["user_id"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic abc"}],
+    ids=["none", "garbage", "not-bearer"],
+)
+def test_a_bad_token_closes_with_4401_before_any_frame(
+    client: TestClient[Any], headers: dict[str, str]
+) -> None:
+    with pytest.raises(WebSocketDisconnect) as closed, connect(client, headers):
+        pass
+    assert closed.value.code == 4401
+
+
+def test_a_revoked_token_closes_with_4401(client: TestClient[Any], user: dict[str, str]) -> None:
+    changed = client.put(
+        "/api/v1/me/password",
+        headers=user,
+        json={"current_password": PASSWORD, "new_password": "another long one"},
+    )
+    assert changed.status_code == 204, changed.text
+    with pytest.raises(WebSocketDisconnect) as closed, connect(client, user):
+        pass
+    assert closed.value.code == 4401
+
+
+def test_every_device_of_the_user_sees_the_turn_and_no_one_else_does(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    stranger = sign_up(client)
+    with (
+        connect(client, user) as phone,
+        connect(client, user) as tablet,
+        connect(client, stranger) as other,
+    ):
+        for socket in (phone, tablet, other):
+            opened(socket)
+        send(phone, "chat_message", {"character_id": character, "text": "good morning"})
+        on_phone, on_tablet = whole_turn(phone), whole_turn(tablet)
+        # Neither device got a frame twice: the next one is the heartbeat's answer.
+        heartbeat(phone)
+        heartbeat(tablet)
+        # The stranger's first frame after the turn is its own heartbeat's answer.
+        heartbeat(other)
+    strip = [(f["type"], f["payload"]) for f in on_phone]
+    assert strip == [(f["type"], f["payload"]) for f in on_tablet]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("{not json", "malformed_json"),
+        ("[1, 2]", "bad_request"),
+        (json.dumps({"id": "x", "type": "dance", "payload": {}}), "bad_request"),
+        (
+            json.dumps({"id": "x", "type": "chat_message", "payload": {"text": 1}}),
+            "validation_failed",
+        ),
+        ("x" * 5000, "body_too_large"),
+    ],
+    ids=["malformed", "not-an-object", "unknown-type", "wrong-payload", "oversized"],
+)
+def test_a_bad_frame_gets_an_error_frame_and_the_socket_stays_usable(
+    tmp_path: Path, raw: str, code: str
+) -> None:
+    companion = bootstrap(api_settings(tmp_path, ws_max_frame_bytes=4096))
+    try:
+        with TestClient(create_app(companion)) as client:
+            user = sign_up(client)
+            with connect(client, user) as socket:
+                opened(socket)
+                socket.send_text(raw)
+                error = receive(socket)
+                assert error["type"] == "error"
+                assert error["payload"]["code"] == code
+                assert code in CODES
+                assert error["payload"]["detail"]
+                heartbeat(socket)
+    finally:
+        companion.close()
+
+
+def test_another_users_character_is_not_found_and_the_socket_stays_usable(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    stranger = sign_up(client)
+    with connect(client, stranger) as socket:
+        opened(socket)
+        asked = send(socket, "chat_message", {"character_id": character, "text": "hi"})
+        error = receive(socket)
+        assert error["type"] == "error"
+        assert error["payload"] == {
+            "code": "character_not_found",
+            "detail": "no such character",
+            "in_reply_to": asked,
+        }
+        heartbeat(socket)
+    assert stored_messages(client, user, character) == []
+
+
+def test_message_read_records_message_read(
+    client: TestClient[Any], companion: Companion, user: dict[str, str], character: str
+) -> None:
+    with connect(client, user) as socket:
+        opened(socket)
+        send(socket, "chat_message", {"character_id": character, "text": "hello"})
+        reply_id = whole_turn(socket)[-3]["payload"]["message_id"]
+        send(socket, "message_read", {"character_id": character, "message_id": reply_id})
+        seen = receive(socket)
+    assert seen["type"] == "message_read"
+    assert seen["payload"] == {"character_id": character, "message_id": reply_id}
+    user_id = UUID(client.get("/api/v1/me", headers=user).json()["user_id"])
+    events = companion.application.events.get(conversation_id(user_id, UUID(character)))
+    read = [e for e in events if type(e).__name__ == "MessageRead"]
+    assert [e.message_id for e in read] == [UUID(reply_id)]  # type: ignore[attr-defined]
+
+
+def test_resume_sends_the_messages_missed_since_the_last_one_seen(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    for text in ("first", "second", "third"):
+        sent = client.post(
+            f"/api/v1/characters/{character}/messages", headers=user, json={"text": text}
+        )
+        assert sent.status_code == 200, sent.text
+    oldest_first = stored_messages(client, user, character)[::-1]
+    last_seen = oldest_first[1]["message_id"]
+    with connect(client, user) as socket:
+        opened(socket)
+        asked = send(socket, "resume", {"character_id": character, "last_message_id": last_seen})
+        resumed = receive(socket)
+        send(socket, "resume", {"character_id": character, "last_message_id": str(uuid4())})
+        unknown = receive(socket)
+    assert resumed["type"] == "resume"
+    assert resumed["payload"]["in_reply_to"] == asked
+    assert [m["message_id"] for m in resumed["payload"]["messages"]] == [
+        m["message_id"] for m in oldest_first[2:]
+    ]
+    assert next(m["text"] for m in resumed["payload"]["messages"]) == "second"
+    assert unknown["payload"]["code"] == "message_not_found"
+
+
+def test_an_idle_socket_is_closed_and_heartbeats_keep_it_open(tmp_path: Path) -> None:
+    companion = bootstrap(api_settings(tmp_path, ws_idle_seconds=0.5))
+    try:
+        with TestClient(create_app(companion)) as client:
+            user = sign_up(client)
+            with connect(client, user) as socket:
+                opened(socket)
+                for _ in range(3):
+                    heartbeat(socket)
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    socket.receive_text(timeout=TIMEOUT)
+            assert closed.value.code == 4408
+    finally:
+        companion.close()
+
+
+def test_a_connection_records_its_session_start_and_end(
+    client: TestClient[Any], companion: Companion, user: dict[str, str]
+) -> None:
+    with connect(client, {**user, "User-Agent": "phone-app/1.0"}) as socket:
+        session_id = UUID(opened(socket)["payload"]["session_id"])
+        heartbeat(socket)
+    # The server ends the session once it sees the close, a moment after the client.
+    deadline = time.monotonic() + TIMEOUT
+    while len(events := list(companion.application.events.get(session_id))) < 2:
+        assert time.monotonic() < deadline, "the session was never ended"
+        time.sleep(0.01)
+    assert [type(e).__qualname__ for e in events] == ["Session.Started", "Session.Ended"]
+    started, ended = events
+    me = client.get("/api/v1/me", headers=user).json()
+    assert started.user_id == UUID(me["user_id"])  # type: ignore[attr-defined]
+    assert started.device == "phone-app/1.0"  # type: ignore[attr-defined]
+    assert ended.ended_at >= started.started_at  # type: ignore[attr-defined]
