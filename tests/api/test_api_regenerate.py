@@ -134,3 +134,15 @@ def test_a_choice_outside_the_alternatives_is_refused(
     assert choose(client, user, character, reply, 2).status_code == 422
     assert choose(client, user, character, reply, 0).status_code == 422
     assert choose(client, user, character, reply, "one").status_code == 422
+
+
+def test_a_swipe_with_the_offline_companion_brings_another_answer(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    turn = send(client, user, character, "What did you do today?")
+    first = turn["reply"]["text"]
+    takes = [
+        regenerate(client, user, character, turn["reply"]["message_id"]).json()["text"]
+        for _ in range(2)
+    ]
+    assert {first, *takes} != {first}, "every take came back word for word"

@@ -324,3 +324,27 @@ def test_the_reply_reports_estimated_token_counts(persona: Persona) -> None:
 
     assert reply.prompt_tokens > estimate_tokens("Tell me about your day")
     assert reply.completion_tokens == estimate_tokens(reply.text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Good morning!",
+        "What did you do today?",
+        "I had ramen for lunch",
+        "おはよう！",
+        "今日は何してたの？",
+        "I love you",
+        "my cat got sick",
+    ],
+)
+def test_a_new_take_answers_the_same_message_differently(persona: Persona, text: str) -> None:
+    """A swipe asks for another take: it must not come back word for word."""
+    takes = [
+        responder.reply(
+            ChatRequest(persona=persona, user_nickname=NICKNAME, user_text=text, take=take)
+        ).text
+        for take in (1, 2, 3)
+    ]
+    assert len(set(takes)) > 1, takes
+    assert ask(persona, text).text == takes[0]  # the first take is the reply as ever

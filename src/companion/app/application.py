@@ -675,6 +675,7 @@ class CompanionApplication(Application[UUID]):
             sentiment=sentiment,
             mood=baseline(character.persona.personality) if mood is None else mood,
             daily_event=None,
+            take=conversation.alternatives_of(message_id) + 1,
         )
         started = time.perf_counter()
         try:

@@ -26,6 +26,9 @@ class ChatRequest:
     """The character's mood before the reply, -100..100; None when it has none yet."""
     daily_event: str | None = None
     """Something from the character's own day to tell the user about, in the user's language."""
+    take: int = 1
+    """Which take of this reply is asked for: 1 the first, 2 and on when the user swipes
+    for another; a model answers a new take differently."""
 
 
 @dataclass(frozen=True)

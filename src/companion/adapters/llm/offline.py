@@ -66,8 +66,10 @@ def estimate_tokens(text: str) -> int:
 class _Choices:
     """Stable choices from one digest; each slot reads different bytes of it."""
 
-    def __init__(self, user_text: str, turns: int) -> None:
-        key = f"{user_text}\x1f{turns}".encode("utf-8", "surrogatepass")
+    def __init__(self, user_text: str, turns: int, take: int = 1) -> None:
+        # A first take keeps the key it always had, so replies stay as they were.
+        suffix = "" if take == 1 else f"\x1f{take}"
+        key = f"{user_text}\x1f{turns}{suffix}".encode("utf-8", "surrogatepass")
         self._digest = hashlib.blake2b(key, digest_size=32).digest()
 
     def pick(self, options: Sequence[str], slot: int) -> str:
@@ -163,7 +165,7 @@ def _kind(sentiment: Sentiment, cue: str, is_question: bool, mentions_hobby: boo
 def reply_kind(request: ChatRequest) -> str:
     """The kind of reply the responder gives this request: affection, concern, care, anger,
     teased, thanks, joy, hobby, greeting, question or default."""
-    return _read(request, _Choices(request.user_text, len(request.recent_turns))).kind
+    return _read(request, _Choices(request.user_text, len(request.recent_turns), request.take)).kind
 
 
 def _pool_for(kind: str, persona: Persona) -> str:
@@ -218,7 +220,7 @@ class OfflinePersonaResponder:
     name = MODEL_NAME
 
     def reply(self, request: ChatRequest) -> ChatReply:
-        choices = _Choices(request.user_text, len(request.recent_turns))
+        choices = _Choices(request.user_text, len(request.recent_turns), request.take)
         reading = _read(request, choices)
         text = _compose(request, reading, choices)
         told = _tells_the_day(request, reading)
