@@ -60,10 +60,19 @@ def heartbeat(socket: WebSocketTestSession) -> None:
     assert answer["payload"]["in_reply_to"] == frame_id
 
 
-def stored_messages(client: TestClient[Any], headers: dict[str, str], character: str) -> Any:
-    page = client.get(f"/api/v1/characters/{character}/messages", headers=headers)
-    assert page.status_code == 200, page.text
-    return page.json()["messages"]
+def stored_messages(
+    client: TestClient[Any], headers: dict[str, str], character: str, count: int = 0
+) -> Any:
+    """The conversation, newest first, once the read model holds at least `count` messages."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        page = client.get(f"/api/v1/characters/{character}/messages", headers=headers)
+        assert page.status_code == 200, page.text
+        messages = page.json()["messages"]
+        if len(messages) >= count:
+            return messages
+        assert time.monotonic() < deadline, "the read model never caught up"
+        time.sleep(0.01)
 
 
 def token_of(headers: dict[str, str]) -> str:
@@ -88,7 +97,7 @@ def test_a_turn_streams_ack_typing_deltas_done_then_mood_and_expression(
     assert all(not f["payload"]["done"] for f in deltas)
     assert done["done"] is True
 
-    user_message, reply = stored_messages(client, user, character)[::-1]
+    user_message, reply = stored_messages(client, user, character, 2)[::-1]
     assert ack["message_id"] == user_message["message_id"]
     assert done["message_id"] == reply["message_id"] == deltas[0]["payload"]["message_id"]
     assert "".join(f["payload"]["delta"] for f in deltas) == reply["text"] == done["text"]
@@ -238,7 +247,7 @@ def test_resume_sends_the_messages_missed_since_the_last_one_seen(
             f"/api/v1/characters/{character}/messages", headers=user, json={"text": text}
         )
         assert sent.status_code == 200, sent.text
-    oldest_first = stored_messages(client, user, character)[::-1]
+    oldest_first = stored_messages(client, user, character, 6)[::-1]
     last_seen = oldest_first[1]["message_id"]
     with connect(client, user) as socket:
         opened(socket)
@@ -288,3 +297,20 @@ def test_a_connection_records_its_session_start_and_end(
     assert started.user_id == UUID(me["user_id"])  # type: ignore[attr-defined]
     assert started.device == "phone-app/1.0"  # type: ignore[attr-defined]
     assert ended.ended_at >= started.started_at  # type: ignore[attr-defined]
+
+
+def test_equipping_an_unknown_item_gets_the_contracts_error(
+    client: TestClient[Any], user: dict[str, str], character: str
+) -> None:
+    with connect(client, user) as socket:
+        opened(socket)
+        asked = send(
+            socket,
+            "avatar_customization",
+            {"character_id": character, "slot": "hat", "item_id": str(uuid4())},
+        )
+        error = receive(socket)
+        heartbeat(socket)
+    assert error["type"] == "error"
+    assert error["payload"]["code"] == "item_not_found"
+    assert error["payload"]["in_reply_to"] == asked

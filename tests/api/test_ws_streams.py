@@ -69,7 +69,7 @@ def chat_responses(client: TestClient[Any]) -> tuple[list[dict[str, Any]], Any, 
         send(socket, "chat_message", {"character_id": character, "text": "hello"})
         frames = whole_turn(socket)
     responses = [f["payload"] for f in frames if f["type"] == "chat_response"]
-    return responses, stored_messages(client, user, character)[0], character
+    return responses, stored_messages(client, user, character, 2)[0], character
 
 
 def shown(responses: list[dict[str, Any]]) -> str:

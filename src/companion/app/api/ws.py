@@ -13,6 +13,7 @@ messages after that one, oldest first).
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -107,8 +108,10 @@ async def chat_socket(
             async with anyio.create_task_group() as tasks:
 
                 async def forward() -> None:
-                    async for event in subscriber.iter_events():
-                        await socket.send_text(event.decode("utf-8"))
+                    # A client gone mid-turn must not cancel the turn: it is still stored.
+                    with contextlib.suppress(Exception):
+                        async for event in subscriber.iter_events():
+                            await socket.send_text(event.decode("utf-8"))
 
                 tasks.start_soon(forward)
                 await connection.serve()
