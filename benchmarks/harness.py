@@ -243,6 +243,9 @@ def settings_for(url: str, data_dir: Path) -> Settings:
         argon2_memory_cost=1024,
         postgres_pool_size=2 * THREADS,
         projection_batch_size=500,
+        # The log holds exactly what a benchmark wrote: no default store catalogue.
+        catalogue_defaults=False,
+        daily_life=False,
     )
 
 

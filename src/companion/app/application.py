@@ -112,6 +112,8 @@ class _OpenTurn:
     sentiment: Sentiment
     today: DailyLife | None
     request: ChatRequest
+    emotion: EmotionState | None
+    """The emotion state as the turn found it, a private copy the reply's save builds on."""
 
 
 @dataclass(frozen=True)
@@ -478,7 +480,8 @@ class CompanionApplication(Application[UUID]):
                 message_id, reply_id(message_id), text_stored, position, mood, expression
             )
 
-        feeling = self._feel(character, user.timezone, sentiment, now)
+        emotion = self._emotion_to_change(user_id, character_id)
+        feeling = self._feel(character, user.timezone, sentiment, now, emotion)
         today = self._untold_day(character_id, user.timezone, now)
 
         request = ChatRequest(
@@ -505,6 +508,7 @@ class CompanionApplication(Application[UUID]):
             sentiment,
             today,
             request,
+            emotion,
         )
 
     def _made(self, opened: _OpenTurn, answer: ChatReply, started: float) -> _Made:
@@ -535,9 +539,10 @@ class CompanionApplication(Application[UUID]):
         """Store the reply with what it changes (mood, relationship, the day told)."""
         user_id, character_id, message_id = opened.user_id, opened.character.id, opened.message_id
         conv_id = conversation_id(user_id, character_id)
-        # The first attempt builds on the conversation as this turn left it; only
-        # if another writer got there first is it loaded again.
+        # The first attempt builds on the conversation and the emotion state as this
+        # turn found them; only if another writer got there first are they loaded again.
         unsaved = [opened.conversation]
+        emotions = [opened.emotion]
 
         stored: list[str] = []
         felt: list[tuple[int, str]] = []
@@ -560,14 +565,18 @@ class CompanionApplication(Application[UUID]):
                 first_token_ms=made.first_token_ms,
             )
             shared = opened.today if made.told and not made.fallback else None
+            retry = not emotions
             also = self._after_reply(
-                character_id,
+                self.character(user_id=user_id, character_id=character_id)
+                if retry
+                else opened.character,
                 opened.timezone,
                 opened.sentiment,
                 opened.now,
                 reply_id(message_id),
                 shared,
                 felt,
+                self._emotion_to_change(user_id, character_id) if retry else emotions.pop(),
             )
             return self.save_all(conversation, *also)
 
@@ -810,28 +819,34 @@ class CompanionApplication(Application[UUID]):
             return None
         return None if life.shared else life
 
+    def _emotion_to_change(self, user_id: UUID, character_id: UUID) -> EmotionState | None:
+        try:
+            return self._load(EmotionState, emotion_state_id(user_id, character_id))
+        except AggregateNotFoundError:
+            return None
+
     def _after_reply(
         self,
-        character_id: UUID,
+        character: Character,
         timezone: str,
         sentiment: Sentiment,
         now: datetime,
         reply_message_id: UUID,
         shared: DailyLife | None,
         felt: list[tuple[int, str]],
+        state: EmotionState | None,
     ) -> list[Aggregate]:
         """What a replied turn changes besides the conversation, to save with the reply.
 
         MoodChanged on the emotion state; RelationshipLevelChanged when the bond
         says so; DailyEventShared when the day's event went into the reply.
+        `character` is read only: a copy to change is loaded only when the
+        relationship level moves.
         """
-        character = self._load(Character, character_id)
-        try:
-            state = self._load(EmotionState, emotion_state_id(character.owner_id, character_id))
-        except AggregateNotFoundError:
+        if state is None:
             state = EmotionState(
                 user_id=character.owner_id,
-                character_id=character_id,
+                character_id=character.id,
                 baseline=baseline(character.persona.personality),
             )
         outcome = self._feel(character, timezone, sentiment, now, state)
@@ -847,8 +862,9 @@ class CompanionApplication(Application[UUID]):
         felt.append((state.mood, state.expression.name))
         changed: list[Aggregate] = [state]
         if change is not None:
-            character.change_relationship_level(change.level, change.reason)
-            changed.append(character)
+            to_change = self._load(Character, character.id)
+            to_change.change_relationship_level(change.level, change.reason)
+            changed.append(to_change)
         if shared is not None:
             life = self._load(DailyLife, shared.id)
             life.share(message_id=reply_message_id, at=now)
