@@ -179,7 +179,8 @@ class ConversationsProjection(Projection):
             fallback=event.fallback,
             latency_ms=event.latency_ms,
         )
-        self._add_alternative(cursor, event, 1)
+        # The first take is kept in reply_alternatives only once a second one comes
+        # (most replies are never regenerated): a catch-up writes one row a reply.
 
     @handles(Conversation.ReplyRegenerated)
     def _regenerated(self, cursor: ViewCursor, event: Any, position: int) -> None:
@@ -191,6 +192,8 @@ class ConversationsProjection(Projection):
                 {"message_id": event.message_id},
             )
             alternative = int(rows[0]["alternatives"]) + 1 if rows else 2
+        if alternative == 2:
+            self._keep_first_take(cursor, event.message_id)
         self._add_alternative(cursor, event, alternative)
         cursor.defer(
             f"UPDATE {self.messages_table} SET text = :text, model = :model, fallback = :fallback,"
@@ -231,6 +234,17 @@ class ConversationsProjection(Projection):
             },
         )
         self._show_in_preview(cursor, event, chosen["text"])
+
+    def _keep_first_take(self, cursor: ViewCursor, message_id: UUID) -> None:
+        """Copy the reply as first stored into reply_alternatives, as alternative 1."""
+        cursor.execute(
+            f"INSERT INTO {self.alternatives_table} (message_id, alternative, conversation_id,"
+            " text, model, fallback, latency_ms, created_at)"
+            " SELECT message_id, 1, conversation_id, text, COALESCE(model, ''), fallback,"
+            f" COALESCE(latency_ms, 0), created_at FROM {self.messages_table}"
+            " WHERE message_id = :message_id AND alternatives = 1",
+            {"message_id": message_id},
+        )
 
     def _add_alternative(self, cursor: ViewCursor, event: Any, alternative: int) -> None:
         cursor.defer(

@@ -363,9 +363,13 @@ class BackendContract:
             user_id, character_id = user_with_character(companion, email)
             companion.application.create_character(user_id=user_id, persona=persona("Mio"))
             for i in range(3 + n):
-                companion.application.send_message(
+                turn = companion.application.send_message(
                     user_id=user_id, character_id=character_id, text=f"{email} says {i} ✨"
                 )
+            # A swipe, so that every table of the read models has rows to compare.
+            companion.application.regenerate_reply(
+                user_id=user_id, character_id=character_id, message_id=turn.reply_message_id
+            )
             buy_and_wear(companion, user_id, character_id)
             companion.runner.run_once()
         live = dumps(companion)
