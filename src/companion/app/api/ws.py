@@ -9,20 +9,40 @@ only (errors, heartbeats, a resume's missed messages) go straight to it.
 Client frames: chat_message, message_read, avatar_customization, heartbeat and
 resume {character_id, last_message_id?} (answered with a `resume` frame of the
 messages after that one, oldest first).
+
+Across processes (COMPANION_REDIS_URL set), frames travel through Redis pub/sub
+on `companion:ws:user:{id}`, and Redis going away must not silence a process's
+own sockets. So `FanOutBackend` delivers every frame it publishes locally at
+once, and also publishes it to Redis tagged with this process's origin id; the
+frames it hears back from Redis with its own tag are dropped (they were already
+delivered), those of other processes are delivered. A socket thus sees every
+frame exactly once while Redis works. One listener task keeps a pattern
+subscription to `companion:ws:*` (so a reconnect has no per-channel state to
+restore; the plugin hands a frame only to the sockets subscribed to its user);
+when Redis fails (a read, a publish or a health-check), it logs one warning
+`ws.redis_lost`, stops publishing there, and retries every second; once it is
+subscribed again it logs `ws.redis_back`. Frames of other processes published
+while Redis was down are lost to this one; a client catches up with `resume`.
+Without COMPANION_REDIS_URL the plugin keeps Litestar's in-memory backend.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import AsyncGenerator, Iterable
 from functools import partial
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import anyio
 import anyio.to_thread
+import redis.asyncio
+import redis.exceptions
 import structlog
 from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
@@ -60,10 +80,111 @@ RESUME_MOST = 500
 """The most messages a resume sends back; a client further behind pages over REST."""
 
 
+KEY_PREFIX = "companion:ws:"
+REDIS_RETRY_SECONDS = 1.0
+_ORIGIN_BYTES = 32
+_REDIS_DOWN = (redis.exceptions.RedisError, OSError)
+
+
 def channels_plugin(settings: Settings) -> ChannelsPlugin:
-    """The fan-out between sockets: in this process (a Redis backend plugs in here)."""
-    del settings
-    return ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+    """The fan-out between sockets: through Redis when it is configured, else in memory."""
+    backend: ChannelsBackend = (
+        FanOutBackend(settings.redis_url) if settings.redis_url else MemoryChannelsBackend()
+    )
+    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+
+
+class FanOutBackend(ChannelsBackend):
+    """This process's frames delivered locally at once, everyone's through Redis pub/sub."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        key_prefix: str = KEY_PREFIX,
+        retry_seconds: float = REDIS_RETRY_SECONDS,
+    ) -> None:
+        self._url, self._prefix, self._retry = redis_url, key_prefix, retry_seconds
+        self._origin = uuid4().hex.encode("ascii")
+        self._channels: set[str] = set()
+        self._up: bool | None = None  # None until the first attempt
+        self._queue: asyncio.Queue[tuple[str, bytes]] | None = None
+        self._redis: redis.asyncio.Redis | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def on_startup(self) -> None:
+        self._queue = asyncio.Queue()
+        self._redis = redis.asyncio.Redis.from_url(
+            self._url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=5
+        )
+        self._listener = asyncio.create_task(self._listen())
+
+    async def on_shutdown(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        self._channels.update(channels)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        self._channels.difference_update(channels)
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        assert self._queue is not None
+        assert self._redis is not None
+        for channel in channels:
+            if channel in self._channels:
+                self._queue.put_nowait((channel, data))
+        if not self._up:
+            return
+        try:
+            for channel in channels:
+                await self._redis.publish(self._prefix + channel, self._origin + data)
+        except _REDIS_DOWN as exc:
+            self._lost(exc)
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, bytes], None]:
+        assert self._queue is not None
+        while True:
+            yield await self._queue.get()
+
+    async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
+        raise NotImplementedError
+
+    async def _listen(self) -> None:
+        """Subscribed to every user's channel while Redis answers; reconnecting when not."""
+        assert self._redis is not None
+        assert self._queue is not None
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.psubscribe(self._prefix + "*")
+                if self._up is False:
+                    log.info("ws.redis_back")
+                self._up = True
+                while self._up:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                    if message is None or message["type"] != "pmessage":
+                        continue
+                    data: bytes = message["data"]
+                    channel = message["channel"].decode()[len(self._prefix) :]
+                    if data[:_ORIGIN_BYTES] != self._origin and channel in self._channels:
+                        self._queue.put_nowait((channel, data[_ORIGIN_BYTES:]))
+            except _REDIS_DOWN as exc:
+                self._lost(exc)
+            finally:
+                with contextlib.suppress(*_REDIS_DOWN):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(self._retry)
+
+    def _lost(self, exc: BaseException) -> None:
+        if self._up is not False:
+            log.warning("ws.redis_lost", error=type(exc).__name__, retry_seconds=self._retry)
+        self._up = False
 
 
 def user_channel(user_id: UUID) -> str:
