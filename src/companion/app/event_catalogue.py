@@ -26,6 +26,7 @@ from companion.domain.daily_life import DailyLife
 from companion.domain.emotion import EmotionState
 from companion.domain.errors import InvalidInput
 from companion.domain.identity import email_claim_id, normalise_email
+from companion.domain.memory import MemoryBook
 from companion.domain.payments import Payment, ProviderEvent
 from companion.domain.sessions import Session
 from companion.domain.subscription import Subscription
@@ -44,6 +45,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     Character,
     Conversation,
     EmotionState,
+    MemoryBook,
     DailyLife,
     Wallet,
     CatalogItem,
@@ -154,6 +156,7 @@ ATTRIBUTION: dict[type[DomainEvent], Callable[[Any], Owner]] = {
     Character.Created: lambda e: Owner(user_id=e.owner_id, character_id=e.originator_id),
     Conversation.Started: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
     EmotionState.Started: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
+    MemoryBook.Opened: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
     DailyLife.DailyEventOccurred: lambda e: Owner(user_id=e.user_id, character_id=e.character_id),
     Wallet.Opened: lambda e: Owner(user_id=e.user_id),
     Payment.Created: lambda e: Owner(user_id=e.user_id),

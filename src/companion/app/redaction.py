@@ -34,6 +34,10 @@ CATEGORY_FIELDS = frozenset(
         "model",  # the chat model that replied
         "voice",  # the voice a reply was spoken in
         "slot",  # where an item is equipped
+        "memory_type",  # event, preference, relationship, significant
+        "horizon",  # how long a memory is kept: short, long, significant
+        "extractor",  # the rule or model that found a memory
+        "emotion",  # the feeling a memory is tied to, one of the sentiment's emotions
     }
 )
 # Fields whose values are personal wherever they sit (top level or nested):

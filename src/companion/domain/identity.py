@@ -71,3 +71,8 @@ def emotion_state_id(user_id: UUID, character_id: UUID) -> UUID:
 def daily_life_id(character_id: UUID, day: str) -> UUID:
     """One day of a character's life (`day` as YYYY-MM-DD): lived once, whoever lives it."""
     return uuid5(COMPANION_NAMESPACE, f"daily-life:{character_id}:{day}")
+
+
+def memory_book_id(user_id: UUID, character_id: UUID) -> UUID:
+    """One memory book per user × character."""
+    return uuid5(COMPANION_NAMESPACE, f"memory-book:{user_id}:{character_id}")

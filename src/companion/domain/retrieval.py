@@ -1,0 +1,170 @@
+"""Which memories a reply should see: relevance × importance × recency, top k.
+
+Relevance is lexical by default: BM25 over the memories' lemmas, normalised
+so the best match of a query is 1. When embedding similarities are given
+(memory id → cosine similarity with the query), relevance is a weighted mix of
+the lexical and the vector score. With no query terms at all (a greeting),
+every live memory is equally relevant and importance × recency decides.
+
+The policy is pure: the index statistics come from the memories given, or
+from a `LexicalIndex` a projection keeps up to date and passes in. Ties are
+broken by memory id, so the same inputs give the same list in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from companion.domain.memory import Memory, recency
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+LEXICAL_WEIGHT = 0.5
+"""The lexical share of relevance when vector similarities are given too."""
+DEFAULT_K = 5
+
+
+@dataclass(frozen=True)
+class ScoredMemory:
+    """A retrieved memory, its score and the parts the score is made of."""
+
+    memory: Memory
+    score: float
+    relevance: float
+    importance: float
+    recency: float
+    lexical: float
+    """The raw BM25 score (0 when no query term matched)."""
+    semantic: float | None = None
+    """The vector similarity, when embeddings were given."""
+
+
+@dataclass
+class LexicalIndex:
+    """BM25 statistics of a set of memories: postings, lengths and document frequencies.
+
+    Build it with `of(memories)`, or keep one and `add` / `remove` as memories
+    come and go; equal contents give equal scores however it was built.
+    """
+
+    postings: dict[str, dict[UUID, int]] = field(default_factory=dict)
+    lengths: dict[UUID, int] = field(default_factory=dict)
+    terms: dict[UUID, tuple[str, ...]] = field(default_factory=dict)
+    total_length: int = 0
+
+    @classmethod
+    def of(cls, memories: Iterable[Memory]) -> LexicalIndex:
+        index = cls()
+        for memory in memories:
+            index.add(memory.memory_id, memory.lemmas)
+        return index
+
+    @property
+    def documents(self) -> int:
+        return len(self.lengths)
+
+    def add(self, memory_id: UUID, lemmas: Sequence[str]) -> None:
+        if memory_id in self.lengths:
+            self.remove(memory_id)
+        for term, count in Counter(lemmas).items():
+            self.postings.setdefault(term, {})[memory_id] = count
+        self.lengths[memory_id] = len(lemmas)
+        self.terms[memory_id] = tuple(dict.fromkeys(lemmas))
+        self.total_length += len(lemmas)
+
+    def remove(self, memory_id: UUID) -> None:
+        length = self.lengths.pop(memory_id, None)
+        if length is None:
+            return
+        self.total_length -= length
+        for term in self.terms.pop(memory_id, ()):
+            docs = self.postings[term]
+            del docs[memory_id]
+            if not docs:
+                del self.postings[term]
+
+    def idf(self, term: str) -> float:
+        frequency = len(self.postings.get(term, ()))
+        return math.log(1.0 + (self.documents - frequency + 0.5) / (frequency + 0.5))
+
+    def scores(self, query_terms: Iterable[str]) -> dict[UUID, float]:
+        """The BM25 score of every memory that shares a term with the query."""
+        if not self.documents:
+            return {}
+        average = self.total_length / self.documents or 1.0
+        scores: dict[UUID, float] = {}
+        for term in dict.fromkeys(query_terms):
+            docs = self.postings.get(term)
+            if not docs:
+                continue
+            idf = self.idf(term)
+            for memory_id, tf in docs.items():
+                norm = BM25_K1 * (1.0 - BM25_B + BM25_B * self.lengths[memory_id] / average)
+                gain = idf * tf * (BM25_K1 + 1.0) / (tf + norm)
+                scores[memory_id] = scores.get(memory_id, 0.0) + gain
+        return scores
+
+
+def retrieve(
+    memories: Iterable[Memory],
+    query_terms: Sequence[str],
+    now: datetime,
+    *,
+    k: int = DEFAULT_K,
+    embedding_scores: Mapping[UUID, float] | None = None,
+    index: LexicalIndex | None = None,
+    lexical_weight: float = LEXICAL_WEIGHT,
+) -> list[ScoredMemory]:
+    """The k best live memories for a query, best first, ties broken by memory id.
+
+    A memory counts only if something relates it to the query (a shared lemma
+    or, with embeddings, a positive similarity), unless the query has no terms.
+    Memories past their horizon at `now` are never returned; what is not in
+    `memories` (forgotten, superseded) cannot be.
+    """
+    if k <= 0:
+        return []
+    live = {m.memory_id: m for m in memories if m.is_live(now)}
+    if index is None:
+        index = LexicalIndex.of(live.values())
+    lexical = {mid: s for mid, s in index.scores(query_terms).items() if mid in live}
+    best = max(lexical.values(), default=0.0)
+    semantic = (
+        {mid: max(0.0, min(1.0, float(s))) for mid, s in embedding_scores.items() if mid in live}
+        if embedding_scores is not None
+        else None
+    )
+    weight = max(0.0, min(1.0, lexical_weight))
+    open_query = not query_terms and not semantic
+    scored: list[ScoredMemory] = []
+    for memory_id, memory in live.items():
+        raw = lexical.get(memory_id, 0.0)
+        lexical_relevance = raw / best if best > 0 else 0.0
+        similarity = None if semantic is None else semantic.get(memory_id, 0.0)
+        if open_query:
+            relevance = 1.0
+        elif similarity is None:
+            relevance = lexical_relevance
+        else:
+            relevance = weight * lexical_relevance + (1.0 - weight) * similarity
+        if relevance <= 0.0:
+            continue
+        fresh = recency(memory.last_reinforced_at, now)
+        scored.append(
+            ScoredMemory(
+                memory=memory,
+                score=relevance * memory.importance * fresh,
+                relevance=relevance,
+                importance=memory.importance,
+                recency=fresh,
+                lexical=raw,
+                semantic=similarity,
+            )
+        )
+    scored.sort(key=lambda s: (-s.score, str(s.memory.memory_id)))
+    return scored[:k]
