@@ -420,6 +420,7 @@ def test_csv_has_a_column_per_state_field_of_the_chosen_types(store_url: str, st
         "completion_tokens",
         "fallback",
         "first_token_ms",
+        "provenance",
         "other",
     ]
     sent = [row for row in rows if row["topic"].endswith(".UserMessageSent")]

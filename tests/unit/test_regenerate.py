@@ -133,7 +133,7 @@ def old_stored(event: Any, *, drop: str) -> StoredEvent:
     events = mapper()
     stored = events.to_stored_event(event)
     state = events.transcoder.decode(stored.state)
-    assert state.pop("class_version") == 2
+    assert state.pop("class_version") == 3
     del state[drop]
     return StoredEvent(
         originator_id=stored.originator_id,

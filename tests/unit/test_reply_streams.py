@@ -92,7 +92,7 @@ def test_a_reply_stored_before_first_token_latency_existed_still_loads() -> None
     events = mapper()
     stored = events.to_stored_event(conversation.collect_events()[-1])
     state = events.transcoder.decode(stored.state)
-    assert state.pop("class_version") == 2
+    assert state.pop("class_version") == 3
     del state["first_token_ms"]
     old = StoredEvent(
         originator_id=stored.originator_id,

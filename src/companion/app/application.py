@@ -56,6 +56,7 @@ from companion.domain.identity import (
     reply_id,
 )
 from companion.domain.ports import LoginThrottle, Passwords
+from companion.domain.prompt import ModelParameters, PromptBudget, prompt_provenance
 from companion.domain.relationship import next_bond, relationship_change
 from companion.domain.replies import fallback_reply, is_japanese
 from companion.domain.sentiment import NEUTRAL, Sentiment, SentimentScorer
@@ -563,6 +564,7 @@ class CompanionApplication(Application[UUID]):
                 completion_tokens=made.tokens[1],
                 fallback=made.fallback,
                 first_token_ms=made.first_token_ms,
+                provenance=self._provenance(opened.request, opened.character, message_id),
             )
             shared = opened.today if made.told and not made.fallback else None
             retry = not emotions
@@ -590,6 +592,27 @@ class CompanionApplication(Application[UUID]):
             mood,
             expression,
         )
+
+    def model_parameters(self) -> ModelParameters:
+        """The chat model's name and how it is asked (its budget, its temperature if set)."""
+        budget = getattr(self.chat_model, "budget", None)
+        temperature = getattr(self.chat_model, "temperature", None)
+        return ModelParameters(
+            model=self.chat_model.name,
+            budget=budget if isinstance(budget, PromptBudget) else PromptBudget(),
+            temperature=None if temperature is None else float(temperature),
+        )
+
+    def _provenance(
+        self, request: ChatRequest, character: Character, in_reply_to: UUID
+    ) -> dict[str, Any]:
+        """What went into the prompt of the reply to `in_reply_to`, as its event stores it."""
+        return prompt_provenance(
+            request,
+            self.model_parameters(),
+            in_reply_to=in_reply_to,
+            persona_version=character.version,
+        ).to_state()
 
     def mark_read(self, *, user_id: UUID, character_id: UUID, message_id: UUID) -> int | None:
         """The user has read the conversation up to this message (MessageRead)."""
@@ -704,6 +727,7 @@ class CompanionApplication(Application[UUID]):
                 model=model,
                 latency_ms=latency_ms,
                 fallback=fallback,
+                provenance=self._provenance(request, character, turns[asked].message_id),
             )
             position = self.save_all(conversation)
             return AlternativeReply(message_id, alternative, alternative, text_out, position)

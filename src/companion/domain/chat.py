@@ -5,10 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
+from uuid import UUID
 
 from companion.domain.characters import Persona
 from companion.domain.conversations import Turn
 from companion.domain.sentiment import Sentiment
+
+
+@dataclass(frozen=True)
+class RecalledMemory:
+    """A memory retrieval brought to this reply, best first in the request."""
+
+    memory_id: UUID
+    text: str
+    kind: str
+    """event, preference, relationship or significant."""
+    score: float
+    """The retrieval policy's score: relevance × importance × recency."""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,8 @@ class ChatRequest:
     take: int = 1
     """Which take of this reply is asked for: 1 the first, 2 and on when the user swipes
     for another; a model answers a new take differently."""
+    memories: tuple[RecalledMemory, ...] = ()
+    """What the character remembers of the user that bears on this message, best first."""
 
 
 @dataclass(frozen=True)

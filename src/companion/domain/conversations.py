@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -76,12 +76,18 @@ class Conversation(Aggregate):
         fallback: bool
         first_token_ms: int | None
         """How long the model took to its first token; None when unmeasured (and before v2)."""
+        provenance: dict[str, Any] | None
+        """What went into the reply's prompt (PromptProvenance.to_state); None before v3."""
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
             state["first_token_ms"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, object]) -> None:
+            state["provenance"] = None
 
     class ReplyRegenerated(Aggregate.Event):
         """One more alternative of a reply; every alternative stays in the log."""
@@ -94,12 +100,18 @@ class Conversation(Aggregate):
         alternative: int | None
         """2 for the first regeneration (1 is the CompanionReplied); None before v2,
         where it is the next number in the log's order."""
+        provenance: dict[str, Any] | None
+        """What went into this alternative's prompt; None before v3."""
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
             state["alternative"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, object]) -> None:
+            state["provenance"] = None
 
     class ReplyChosen(Aggregate.Event):
         """The user picked one alternative of a reply (1 is the original)."""
@@ -210,8 +222,12 @@ class Conversation(Aggregate):
         completion_tokens: int,
         fallback: bool,
         first_token_ms: int | None = None,
+        provenance: dict[str, Any] | None = None,
     ) -> UUID:
-        """Record the character's reply to one user message; each message gets one reply."""
+        """Record the character's reply to one user message; each message gets one reply.
+
+        `provenance` is what went into its prompt (PromptProvenance.to_state()).
+        """
         if not self.is_awaiting_reply(in_reply_to):
             raise AlreadyReplied(f"message {in_reply_to} has a reply or is unknown")
         text = check_message_text(text)
@@ -226,6 +242,7 @@ class Conversation(Aggregate):
             completion_tokens=max(0, completion_tokens),
             fallback=fallback,
             first_token_ms=None if first_token_ms is None else max(0, first_token_ms),
+            provenance=provenance,
         )
         return message_id
 
@@ -241,6 +258,7 @@ class Conversation(Aggregate):
         completion_tokens: int,
         fallback: bool,
         first_token_ms: int | None = None,
+        provenance: dict[str, Any] | None = None,
     ) -> None:
         self.awaiting_reply.remove(str(in_reply_to))
         self._remember_turn("character", message_id, text)
@@ -254,7 +272,14 @@ class Conversation(Aggregate):
         return self._chosen().get(str(message_id), self.alternatives_of(message_id))
 
     def regenerate_reply(
-        self, *, message_id: UUID, text: str, model: str, latency_ms: int, fallback: bool
+        self,
+        *,
+        message_id: UUID,
+        text: str,
+        model: str,
+        latency_ms: int,
+        fallback: bool,
+        provenance: dict[str, Any] | None = None,
     ) -> int:
         """Record another alternative of the latest reply and choose it; returns its number.
 
@@ -270,6 +295,7 @@ class Conversation(Aggregate):
             latency_ms=max(0, latency_ms),
             fallback=fallback,
             alternative=alternative,
+            provenance=provenance,
         )
         return alternative
 
@@ -282,6 +308,7 @@ class Conversation(Aggregate):
         latency_ms: int,
         fallback: bool,
         alternative: int | None = None,
+        provenance: dict[str, Any] | None = None,
     ) -> None:
         turn = self._recent_turn(message_id)
         if turn is None:

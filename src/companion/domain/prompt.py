@@ -11,6 +11,13 @@ prompt and the user's message are never dropped. Only when those two alone do
 not fit (a tiny budget, a very long message) is the user's message cut to half
 the budget and then the system prompt's tail (the backstory, last on purpose).
 
+Retrieved memories join the system prompt, best first, in at most a quarter of
+the budget (MEMORY_SHARE); those that do not fit are left out, and the prompt
+says how many made it in. `prompt_provenance` records what went into a prompt
+(the persona's version, the mood, the memories and their scores, the day's
+event, the turns kept, the model and its parameters), so that a reply can be
+explained and replayed.
+
 Tokens are estimated, not counted: no tokenizer is downloaded. The estimate
 is deliberately conservative for the common BPE tokenizers (GPT, Llama,
 Qwen, Mistral): one token per three ASCII characters (English averages about
@@ -21,12 +28,13 @@ plus three to prime the reply. Real counts come back from the model as usage.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+from uuid import UUID
 
 from companion.domain.characters import TRAITS, Persona
-from companion.domain.chat import ChatRequest
+from companion.domain.chat import ChatRequest, RecalledMemory
 
 Role = Literal["system", "user", "assistant"]
 
@@ -36,6 +44,8 @@ REPLY_PRIMING_TOKENS = 3
 """What the chat format adds to start the assistant's reply."""
 MIN_PROMPT_TOKENS = 256
 """The smallest budget a prompt can be built in; settings refuse less."""
+MEMORY_SHARE = 4
+"""Memories take at most 1/MEMORY_SHARE of the budget."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -80,6 +90,8 @@ class Prompt:
     """How many of the request's recent turns made it in (the newest ones)."""
     shortened: bool = False
     """True when the system prompt or the user's message had to be cut to fit."""
+    kept_memories: int = 0
+    """How many of the request's memories made it in (the best ones)."""
 
     def as_dicts(self) -> list[dict[str, str]]:
         return [message.as_dict() for message in self.messages]
@@ -88,7 +100,8 @@ class Prompt:
 def build_prompt(request: ChatRequest, budget: PromptBudget | None = None) -> Prompt:
     """The messages for the model, newest turns kept, never over the budget's limit."""
     limit = (budget or PromptBudget()).limit
-    system = system_prompt(request)
+    memories = _fitting_memories(request, limit // MEMORY_SHARE)
+    system = system_prompt(request, memories)
     user_text = request.user_text
     shortened = False
     user_cap = limit // 2 - MESSAGE_OVERHEAD_TOKENS
@@ -98,6 +111,8 @@ def build_prompt(request: ChatRequest, budget: PromptBudget | None = None) -> Pr
     system_cap = limit - REPLY_PRIMING_TOKENS - user.tokens - MESSAGE_OVERHEAD_TOKENS
     if estimate_tokens(system) > system_cap:
         system, shortened = _cut(system, system_cap), True
+        # A memory cut off with the system prompt's tail did not go into the prompt.
+        memories = tuple(m for m in memories if memory_line(m) in system)
     head = PromptMessage("system", system)
     room = limit - REPLY_PRIMING_TOKENS - head.tokens - user.tokens
     kept: list[PromptMessage] = []
@@ -109,7 +124,30 @@ def build_prompt(request: ChatRequest, budget: PromptBudget | None = None) -> Pr
         room -= message.tokens
     messages = (head, *reversed(kept), user)
     total = sum(message.tokens for message in messages) + REPLY_PRIMING_TOKENS
-    return Prompt(messages, total, kept_turns=len(kept), shortened=shortened)
+    return Prompt(
+        messages,
+        total,
+        kept_turns=len(kept),
+        shortened=shortened,
+        kept_memories=len(memories),
+    )
+
+
+def _fitting_memories(request: ChatRequest, tokens: int) -> tuple[RecalledMemory, ...]:
+    """The best memories whose lines fit in `tokens`, in the request's order."""
+    kept: list[RecalledMemory] = []
+    for memory in request.memories:
+        cost = estimate_tokens(memory_line(memory)) + 1
+        if cost > tokens:
+            break
+        kept.append(memory)
+        tokens -= cost
+    return tuple(kept)
+
+
+def memory_line(memory: RecalledMemory) -> str:
+    """How a memory reads in the system prompt."""
+    return f"- {memory.text}"
 
 
 def _cut(text: str, tokens: int) -> str:
@@ -127,9 +165,13 @@ def _cut(text: str, tokens: int) -> str:
 # -- the system prompt ---------------------------------------------------------------
 
 
-def system_prompt(request: ChatRequest) -> str:
-    """Who the character is and how to answer now; the backstory comes last (cut first)."""
+def system_prompt(request: ChatRequest, memories: Sequence[RecalledMemory] | None = None) -> str:
+    """Who the character is and how to answer now; the backstory comes last (cut first).
+
+    `memories` are those to mention (the request's own when not given).
+    """
     persona = request.persona
+    memories = request.memories if memories is None else memories
     role = "boyfriend" if persona.gender == "boyfriend" else "girlfriend"
     parts = [
         f"You are {persona.name} (called {persona.nickname}), the {role} of"
@@ -144,6 +186,12 @@ def system_prompt(request: ChatRequest) -> str:
         parts.append(
             f"Something happened to you today: {request.daily_event} Tell"
             f" {request.user_nickname} about it in this reply, in your own words."
+        )
+    if memories:
+        parts.append(
+            f"What you remember about {request.user_nickname} (from earlier conversations; bring"
+            " it up when it fits, never invent more):\n"
+            + "\n".join(memory_line(memory) for memory in memories)
         )
     parts.append(_who(persona))
     if persona.backstory:
@@ -217,3 +265,128 @@ def _degree(weight: float) -> str:
 
 def _listed(items: Sequence[str]) -> str:
     return ", ".join(items)
+
+
+# -- provenance ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelParameters:
+    """The model a prompt was built for and how it was asked."""
+
+    model: str
+    budget: PromptBudget = PromptBudget()
+    temperature: float | None = None
+    """None: the model's own default (nothing was sent)."""
+
+
+@dataclass(frozen=True)
+class PromptProvenance:
+    """What went into one reply's prompt; stored with the reply, answered by its route."""
+
+    persona_version: int
+    """The character's version whose persona the prompt used."""
+    mood: int | None
+    relationship_level: int
+    memories: tuple[tuple[UUID, float], ...]
+    """The memories in the prompt and their retrieval scores, best first."""
+    memory_book_version: int | None
+    """The memory book's version they were retrieved from (None: no book yet)."""
+    daily_event: str | None
+    recent_turns: tuple[UUID, ...]
+    """The messages of the recent-turn window that made it into the prompt, oldest first."""
+    in_reply_to: UUID
+    take: int
+    model: str
+    temperature: float | None
+    max_tokens: int
+    prompt_budget_tokens: int
+    context_tokens: int
+    estimated_tokens: int
+    shortened: bool
+
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-safe dict, as the reply's event stores it."""
+        return {
+            "persona_version": self.persona_version,
+            "mood": self.mood,
+            "relationship_level": self.relationship_level,
+            "memories": [
+                {"memory_id": str(memory_id), "score": score} for memory_id, score in self.memories
+            ],
+            "memory_book_version": self.memory_book_version,
+            "daily_event": self.daily_event,
+            "recent_turns": [str(message_id) for message_id in self.recent_turns],
+            "in_reply_to": str(self.in_reply_to),
+            "take": self.take,
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "prompt_budget_tokens": self.prompt_budget_tokens,
+            "context_tokens": self.context_tokens,
+            "estimated_tokens": self.estimated_tokens,
+            "shortened": self.shortened,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> PromptProvenance:
+        return cls(
+            persona_version=int(state["persona_version"]),
+            mood=None if state.get("mood") is None else int(state["mood"]),
+            relationship_level=int(state["relationship_level"]),
+            memories=tuple(
+                (UUID(str(m["memory_id"])), float(m["score"])) for m in state.get("memories", ())
+            ),
+            memory_book_version=(
+                None
+                if state.get("memory_book_version") is None
+                else int(state["memory_book_version"])
+            ),
+            daily_event=state.get("daily_event"),
+            recent_turns=tuple(UUID(str(t)) for t in state.get("recent_turns", ())),
+            in_reply_to=UUID(str(state["in_reply_to"])),
+            take=int(state.get("take", 1)),
+            model=str(state["model"]),
+            temperature=(None if state.get("temperature") is None else float(state["temperature"])),
+            max_tokens=int(state["max_tokens"]),
+            prompt_budget_tokens=int(state["prompt_budget_tokens"]),
+            context_tokens=int(state["context_tokens"]),
+            estimated_tokens=int(state["estimated_tokens"]),
+            shortened=bool(state.get("shortened", False)),
+        )
+
+
+def prompt_provenance(
+    request: ChatRequest,
+    parameters: ModelParameters,
+    *,
+    in_reply_to: UUID,
+    persona_version: int,
+    memory_book_version: int | None = None,
+) -> PromptProvenance:
+    """What the prompt built from `request` for these parameters holds.
+
+    Built by the same `build_prompt` the model is given, so the memories and
+    turns it names are exactly those the prompt kept.
+    """
+    prompt = build_prompt(request, parameters.budget)
+    memories = request.memories[: prompt.kept_memories]
+    turns = request.recent_turns[len(request.recent_turns) - prompt.kept_turns :]
+    return PromptProvenance(
+        persona_version=persona_version,
+        mood=request.mood,
+        relationship_level=request.relationship_level,
+        memories=tuple((m.memory_id, round(m.score, 6)) for m in memories),
+        memory_book_version=memory_book_version,
+        daily_event=request.daily_event,
+        recent_turns=tuple(turn.message_id for turn in turns),
+        in_reply_to=in_reply_to,
+        take=request.take,
+        model=parameters.model,
+        temperature=parameters.temperature,
+        max_tokens=parameters.budget.reply_tokens,
+        prompt_budget_tokens=parameters.budget.prompt_tokens,
+        context_tokens=parameters.budget.context_tokens,
+        estimated_tokens=prompt.estimated_tokens,
+        shortened=prompt.shortened,
+    )

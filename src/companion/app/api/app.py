@@ -27,6 +27,7 @@ from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
 from companion.app.api.openapi import openapi_config, schema_assets
 from companion.app.api.payments import PaymentsController, StripeWebhookController
+from companion.app.api.provenance import ProvenanceController
 from companion.app.api.store import StoreController
 from companion.app.api.ws import channels_plugin, chat_socket
 from companion.app.bootstrap import Companion
@@ -84,6 +85,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             AuthController,
             MeController,
             CharacterController,
+            ProvenanceController,
             EmotionController,
             HealthController,
             PaymentsController,
