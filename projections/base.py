@@ -1,7 +1,16 @@
-"""What every read model is: a name, a version, its tables and its event handlers."""
+"""What every read model is: a name, a version, its tables and its event handlers.
+
+A read model names its tables only through `table(stem)` (or properties built
+on it), in its DDL, its handlers and its queries alike: a rebuild fills a
+`fresh()` copy of it, whose `table()` names fresh tables and whose `key`
+tracks its own position, then switches those tables in for the live ones.
+Handlers see only the events of their `topics`; the runner never decodes the
+others.
+"""
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -12,6 +21,7 @@ from eventsourcing.utils import get_topic
 from projections.store import Row, ViewCursor, ViewStore
 
 Handler = Callable[[Any, ViewCursor, Any, int], None]
+FRESH_SUFFIX = "_next"
 
 
 class Projection(ABC):
@@ -26,6 +36,8 @@ class Projection(ABC):
     version: ClassVar[int]
     table_stems: ClassVar[tuple[str, ...]]
     _handlers: ClassVar[dict[type, Handler]]
+    _topics: ClassVar[tuple[str, ...]]
+    _fresh_suffix: str = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -37,16 +49,31 @@ class Projection(ABC):
                 for event_class in getattr(attr, "_handles", ()):
                     names[event_class] = name
         cls._handlers = {event_class: getattr(cls, name) for event_class, name in names.items()}
+        cls._topics = tuple(get_topic(event_class) for event_class in cls._handlers)
 
     @property
     def key(self) -> str:
         """The tracking key: a new version tracks (and builds) from scratch."""
-        return f"{self.name}@v{self.version}"
+        return f"{self.name}@v{self.version}{self._fresh_suffix}"
 
     def table(self, stem: str) -> str:
         """This version's name for a table: a new version writes fresh tables."""
         assert stem in self.table_stems, stem
-        return f"{stem}_v{self.version}"
+        return f"{stem}_v{self.version}{self._fresh_suffix}"
+
+    def fresh(self) -> Projection:
+        """This read model writing fresh tables under a tracking key of their own.
+
+        What a rebuild fills while this one keeps serving reads; see
+        `ProjectionRunner.rebuild`.
+        """
+        twin = copy.copy(self)
+        twin._fresh_suffix = FRESH_SUFFIX
+        return twin
+
+    @property
+    def is_fresh(self) -> bool:
+        return bool(self._fresh_suffix)
 
     @property
     def tables(self) -> list[str]:
@@ -54,7 +81,8 @@ class Projection(ABC):
 
     @property
     def topics(self) -> list[str]:
-        return [get_topic(cls) for cls in self._handlers]
+        """The topics of the events it handles: the only ones the runner reads for it."""
+        return list(self._topics)
 
     @abstractmethod
     def ddl(self) -> list[str]:

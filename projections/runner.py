@@ -20,11 +20,11 @@ from uuid import uuid4
 import psycopg
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
 from projections.base import Projection
-from projections.store import ViewCursor, ViewStore, Worker
+from projections.store import PostgresViewStore, ViewCursor, ViewStore, Worker
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int, int], None]
@@ -42,6 +42,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         poll_interval: float = 0.5,
         heartbeat_interval: float = 5.0,
+        safety_poll_interval: float = 1.0,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
@@ -50,6 +51,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.heartbeat_interval = heartbeat_interval
+        self.safety_poll_interval = safety_poll_interval
         self._worker: Worker | None = None
         self._next_beat = 0.0
         self._waiting = 0
@@ -58,6 +60,8 @@ class ProjectionRunner:
         self._committed = threading.Condition()
         self._positions: dict[str, int] = {}
         self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self._unlisten = threading.Event()
         for projection in projections:
             store.create_tables(projection.ddl())
             self._positions[projection.name] = store.position(projection.key)
@@ -93,47 +97,57 @@ class ProjectionRunner:
 
     # -- processing ------------------------------------------------------------------
 
-    def step(self, projection: Projection) -> int:
-        """Apply the next batch; returns how many notifications it read."""
+    def step(self, projection: Projection, head: int | None = None) -> int:
+        """Apply the next batch (up to `head`, else the log's); returns how many it read."""
         with self.store.write(projection.key) as cursor:
             start = self.store.position_in(cursor, projection.key)
-            count, reached = self._apply_batch(projection, cursor, start)
+            count, reached = self._apply_batch(
+                projection, cursor, start, self.head() if head is None else head
+            )
+            if reached > start:
+                self.store.announce(cursor, projection.name, reached)
         self._committed_position(projection.name, reached)
         return count
 
     def _apply_batch(
-        self, projection: Projection, cursor: ViewCursor, start: int
+        self,
+        projection: Projection,
+        cursor: ViewCursor,
+        start: int,
+        head: int,
+        batch_size: int | None = None,
     ) -> tuple[int, int]:
-        # Every notification up to the head is committed (the recorders keep
-        # commit order equal to id order), so a filtered read that comes back
-        # short may safely move the position up to the head. That order is the
-        # recorders' doing, not ours: SQLite has one writer at a time and the
-        # PostgreSQL recorder locks its table in every insert, so a writer that
-        # drew a lower id commits before any higher id is drawn. Detecting gaps
-        # here instead would need a wait on every hole, since rolled-back inserts
-        # leave holes in a sequence forever. test_runner_guarantees.py fails if
-        # the recorder stops keeping that order.
-        head = self.head()
+        # Every notification up to the head is committed (the recorder reads only
+        # below its oldest writer in progress), so a filtered read that comes back
+        # short may safely move the position up to the head, holes or not.
+        # test_runner_guarantees.py fails if the recorder stops keeping that order.
         if head <= start:
             return 0, start
+        limit = batch_size or self.batch_size
         notifications = self.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size, stop=head, topics=projection.topics
+            start=start + 1, limit=limit, stop=head, topics=projection.topics
         )
+        decode, handle, topics = self.mapper.to_domain_event, projection.handle, projection._topics
         for notification in notifications:
-            projection.handle(cursor, self.mapper.to_domain_event(notification), notification.id)
+            # The read is filtered by topic already; a recorder that ignores the
+            # filter costs a comparison an event, never a decoding.
+            if notification.topic in topics:
+                handle(cursor, decode(notification), notification.id)
         projection.before_commit(cursor)
         cursor.flush()
-        reached = head if len(notifications) < self.batch_size else notifications[-1].id
+        reached = head if len(notifications) < limit else notifications[-1].id
         if reached > start:
             self.store.advance(cursor, projection.key, reached)
         return len(notifications), reached
 
-    def catch_up(self, projection: Projection, progress: Progress | None = None) -> int:
-        """Apply batches until the projection reaches the head it saw when it started."""
+    def catch_up(
+        self, projection: Projection, progress: Progress | None = None, head: int | None = None
+    ) -> int:
+        """Apply batches until the projection reaches `head` (the log's when it starts)."""
         total = 0
-        target = self.head()
+        target = self.head() if head is None else head
         while True:
-            count = self.step(projection)
+            count = self.step(projection, target)
             total += count
             self._beat_if_due()
             reached = self._positions[projection.name]
@@ -142,26 +156,54 @@ class ProjectionRunner:
             if reached >= target or count == 0 or self._stopping.is_set():
                 return total
 
-    def rebuild(self, projection: Projection, progress: Progress | None = None) -> int:
-        """Rebuild from the start of the log in one transaction.
+    def rebuild(
+        self,
+        projection: Projection,
+        progress: Progress | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> int:
+        """Rebuild from the start of the log into fresh tables, then switch them in.
 
-        Readers see the old rows until the rebuilt ones commit, and the live
-        runner waits on the same lock, so it never interleaves with a rebuild.
+        The fresh tables fill in one short transaction a batch, under a tracking
+        key of their own, while the live tables keep serving reads and the live
+        runner keeps them current. Once caught up, one transaction under the
+        projection's lock applies the last few events, drops the live tables,
+        renames the fresh ones in their place and carries the position over:
+        readers see the old tables or the new ones, never neither.
         """
-        total = 0
+        fresh = projection.fresh()
+        with self.store.write(fresh.key) as cursor:
+            self.store.drop_tables(cursor, fresh.tables)  # a rebuild that died half-way
+            self.store.reset(cursor, fresh.key)
+        self.store.create_tables(fresh.ddl())
+        size = max(batch_size or self.batch_size, 1)
+        total, position, target = 0, 0, self.head()
+        while position < target:
+            with self.store.write(fresh.key) as cursor:
+                count, position = self._apply_batch(fresh, cursor, position, target, size)
+            total += count
+            if progress is not None:
+                progress(position, max(target, position))
         with self.store.write(projection.key) as cursor:
-            projection.clear(cursor)
-            self.store.reset(cursor, projection.key)
-            position, target = 0, self.head()
-            while True:
-                count, position = self._apply_batch(projection, cursor, position)
+            while True:  # the events appended since: a few batches at most
+                head = self.head()
+                count, position = self._apply_batch(fresh, cursor, position, head, size)
                 total += count
-                if progress is not None:
-                    progress(position, max(target, position))
-                if count < self.batch_size:
+                if position >= head:
                     break
+            self.store.replace_tables(
+                cursor, dict(zip(fresh.tables, projection.tables, strict=True)), projection.ddl()
+            )
+            self.store.reset(cursor, fresh.key)
+            self.store.reset(cursor, projection.key)
+            if position:
+                self.store.advance(cursor, projection.key, position)
+                self.store.announce(cursor, projection.name, position)
         self._committed_position(projection.name, position, allow_backwards=True)
-        log.info("projection.rebuilt", projection=projection.key, events=total)
+        if progress is not None:
+            progress(position, max(target, position))
+        log.info("projection.rebuilt", projection=projection.key, events=total, position=position)
         return total
 
     def _committed_position(
@@ -176,7 +218,14 @@ class ProjectionRunner:
 
     def run_once(self) -> int:
         """Bring every projection up to date; returns how many notifications were read."""
-        return sum(self.catch_up(p) for p in self.projections.values())
+        head = self.head()  # once for all of them
+        return sum(
+            self.catch_up(p, head=head)
+            for p in self.projections.values()
+            # Positions only move forward, so one this process committed at the
+            # head has nothing to read.
+            if self._positions.get(p.name, 0) < head
+        )
 
     def run_forever(self) -> None:
         """Follow the log until stop(); survives database outages by backing off.
@@ -236,22 +285,24 @@ class ProjectionRunner:
                 target=self.run_forever, name="projection-runner", daemon=True
             )
             self._thread.start()
-            if isinstance(self.recorder, PostgresApplicationRecorder):
+            channel = getattr(self.recorder, "channel_name", None)
+            datastore = getattr(self.recorder, "datastore", None)
+            if channel is not None and isinstance(datastore, PostgresDatastore):
                 threading.Thread(
                     target=self._listen,
-                    args=(self.recorder,),
+                    args=(channel, datastore),
                     name="projection-listen",
                     daemon=True,
                 ).start()
 
-    def _listen(self, recorder: PostgresApplicationRecorder) -> None:
+    def _listen(self, channel: str, datastore: PostgresDatastore) -> None:
         """Wake the loop when any process appends: the recorder NOTIFYs on every insert.
 
         Without it a runner in its own process would see other processes' events
         only at its next poll.
         """
-        statement = sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name))
-        pool = recorder.datastore.pool
+        statement = sql.SQL("LISTEN {}").format(sql.Identifier(channel))
+        pool = datastore.pool
         while not self._stopping.is_set():
             kwargs = pool.kwargs() if callable(pool.kwargs) else dict(pool.kwargs or {})
             conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
@@ -268,6 +319,7 @@ class ProjectionRunner:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._unlisten.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -277,25 +329,45 @@ class ProjectionRunner:
         """New events were saved in this process: wake the loop now."""
         self._wake.set()
 
+    # -- waiting for a position ----------------------------------------------------------
+
     def wait_for(self, position: int | None, names: Sequence[str], timeout: float) -> bool:
         """Block until the named projections have applied `position`; False on timeout.
 
-        In-process, the runner's own commits wake the waiter; otherwise (the
-        runner is another process) the tracking table is polled briefly.
+        In-process, the runner's own commits wake the waiter. When the runner is
+        another process, on PostgreSQL its commits are announced (NOTIFY) and a
+        listener of this process wakes the waiter, with a read of the positions
+        every `safety_poll_interval` seconds in case an announcement was lost;
+        on SQLite, which cannot announce across processes, the tracking table is
+        polled briefly.
         """
         if position is None:
             return True
         deadline = time.monotonic() + timeout
-        if self.running:
+        if not self.running and not self._listening():
+            return self._poll_for(position, names, deadline)
+
+        def applied() -> bool:
+            return all(self._positions.get(n, 0) >= position for n in names)
+
+        with self._committed:
+            self._waiting += 1
+        try:
+            while True:
+                check = min(deadline, time.monotonic() + self.safety_poll_interval)
+                with self._committed:
+                    if self._committed.wait_for(applied, max(0.0, check - time.monotonic())):
+                        return True
+                if time.monotonic() >= deadline:
+                    return False
+                if not self.running:  # the safety net: an announcement lost, say
+                    for name in names:
+                        self._committed_position(name, self.position(name))
+        finally:
             with self._committed:
-                self._waiting += 1
-                try:
-                    return self._committed.wait_for(
-                        lambda: all(self._positions.get(n, 0) >= position for n in names),
-                        timeout=timeout,
-                    )
-                finally:
-                    self._waiting -= 1
+                self._waiting -= 1
+
+    def _poll_for(self, position: int, names: Sequence[str], deadline: float) -> bool:
         interval = 0.005
         while True:
             if all(self.position(n) >= position for n in names):
@@ -304,3 +376,34 @@ class ProjectionRunner:
                 return False
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
             interval = min(interval * 2, 0.05)
+
+    def _listening(self) -> bool:
+        """Whether this process hears other processes' commits (and starts to if it can)."""
+        if not isinstance(self.store, PostgresViewStore):
+            return False
+        with self._committed:
+            if self._listener is None or not self._listener.is_alive():
+                self._unlisten.clear()
+                self._listener = threading.Thread(
+                    target=self._follow_positions,
+                    args=(self.store,),
+                    name="projection-positions",
+                    daemon=True,
+                )
+                self._listener.start()
+        return True
+
+    def _follow_positions(self, store: PostgresViewStore) -> None:
+        """Take in every position another process announces, and wake the waiters."""
+        while not self._unlisten.is_set():
+            try:
+                for name, position in store.listen(self._unlisten.is_set, timeout=1.0):
+                    if not name:
+                        # Listening from now on: what was committed before, read once.
+                        for known in self.projections:
+                            self._committed_position(known, self.position(known))
+                    elif name in self.projections:
+                        self._committed_position(name, position)
+            except psycopg.Error:
+                log.warning("projections.positions_listen_failed", retry_in=1.0)
+                self._unlisten.wait(1.0)

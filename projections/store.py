@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
@@ -127,6 +128,27 @@ class ViewStore(ABC):
 
     def reset(self, cursor: ViewCursor, key: str) -> None:
         cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = :key", {"key": key})
+
+    def announce(self, cursor: ViewCursor, name: str, position: int) -> None:  # noqa: B027
+        """Tell other processes, when this transaction commits, that `name` reached `position`.
+
+        Only PostgreSQL can (NOTIFY); other processes on SQLite poll.
+        """
+
+    def drop_tables(self, cursor: ViewCursor, tables: list[str]) -> None:
+        for table in tables:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+    @abstractmethod
+    def replace_tables(
+        self, cursor: ViewCursor, renames: Mapping[str, str], ddl: list[str]
+    ) -> None:
+        """Drop each live table of `renames` and rename its fresh one (its key) to it.
+
+        Inside the caller's transaction, so readers see the old tables or the new
+        ones, never neither. `ddl` is the live tables' DDL: whatever it names
+        (indexes) ends up under the live names.
+        """
 
     @abstractmethod
     def position(self, key: str) -> int:
@@ -267,6 +289,24 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
         )
         return int(row[0]["notification_id"]) if row else 0
 
+    def replace_tables(
+        self, cursor: ViewCursor, renames: Mapping[str, str], ddl: list[str]
+    ) -> None:
+        for fresh, live in renames.items():
+            cursor.execute(f"DROP TABLE IF EXISTS {live}")
+            cursor.execute(f"ALTER TABLE {fresh} RENAME TO {live}")
+            # SQLite cannot rename an index: the fresh ones go, the live DDL makes
+            # them again under their own names.
+            indexes = cursor.query(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :table"
+                " AND sql IS NOT NULL",
+                {"table": live},
+            )
+            for index in indexes:
+                cursor.execute(f"DROP INDEX {index['name']}")
+        for statement in ddl:
+            cursor.execute(self.ddl(statement))
+
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
         assert isinstance(cursor, _SQLiteCursor)
         cursor.flush()
@@ -395,6 +435,73 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
             {"key": key},
         )
         return int(row[0]["notification_id"]) if row else 0
+
+    def replace_tables(
+        self, cursor: ViewCursor, renames: Mapping[str, str], ddl: list[str]
+    ) -> None:
+        for fresh, live in renames.items():
+            self._ddl(cursor, f"DROP TABLE IF EXISTS {live}")
+            self._ddl(cursor, f"ALTER TABLE {fresh} RENAME TO {live}")
+            # Index (and constraint) names follow their table's: the next rebuild
+            # will want the fresh names again.
+            indexes = cursor.query(
+                "SELECT indexname FROM pg_indexes"
+                " WHERE schemaname = current_schema() AND tablename = :table",
+                {"table": live},
+            )
+            for index in indexes:
+                name = str(index["indexname"])
+                if name.startswith(fresh):
+                    self._ddl(cursor, f"ALTER INDEX {name} RENAME TO {live + name[len(fresh) :]}")
+
+    def drop_tables(self, cursor: ViewCursor, tables: list[str]) -> None:
+        for table in tables:
+            self._ddl(cursor, f"DROP TABLE IF EXISTS {table}")
+
+    @staticmethod
+    def _ddl(cursor: ViewCursor, statement: str) -> None:
+        """Run a DROP or an ALTER inside a pipelined batch.
+
+        psycopg forgets its prepared statements after either (and queues a
+        DEALLOCATE ALL): let that go out before anything else is prepared, or it
+        would take a statement prepared just before it along.
+        """
+        assert isinstance(cursor, _PostgresCursor)
+        cursor.sync()
+        cursor._cursor.execute(statement, prepare=False)
+        cursor.sync()
+        cursor._cursor.execute("SELECT 1", prepare=False)  # sends the DEALLOCATE ALL
+        cursor.sync()
+
+    @property
+    def channel(self) -> str:
+        """Where committed positions are announced, one channel per schema."""
+        return f"companion.projections.{self.datastore.schema}"
+
+    def announce(self, cursor: ViewCursor, name: str, position: int) -> None:
+        # NOTIFY is transactional: it goes out when (and only if) the batch commits.
+        cursor.execute(
+            "SELECT pg_notify(:channel, :payload)",
+            {"channel": self.channel, "payload": f"{name} {position}"},
+        )
+
+    def listen(self, stopping: Callable[[], bool], timeout: float) -> Iterator[tuple[str, int]]:
+        """Announced positions as (name, position), from a connection of its own.
+
+        Yields ("", 0) once listening has begun, so the caller can read what was
+        committed before then. Checks `stopping()` every `timeout` seconds and
+        ends when it is true; a lost connection raises psycopg.Error.
+        """
+        pool = self.datastore.pool
+        kwargs = pool.kwargs() if callable(pool.kwargs) else dict(pool.kwargs or {})
+        conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+        with psycopg.connect(conninfo, **kwargs, autocommit=True) as conn:
+            conn.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
+            yield "", 0
+            while not stopping():
+                for notify in conn.notifies(timeout=timeout, stop_after=1):
+                    name, _, position = notify.payload.rpartition(" ")
+                    yield name, int(position)
 
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
         assert isinstance(cursor, _PostgresCursor)
