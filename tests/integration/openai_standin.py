@@ -1,14 +1,21 @@
-"""A local OpenAI-compatible server for tests: `POST /v1/chat/completions`, streamed as SSE.
+"""A local OpenAI-compatible server for tests: `POST /v1/chat/completions`, streamed as SSE,
+and `POST /v1/embeddings`.
 
 Each request takes the next scripted answer (the last one repeats):
 `Stream` (real SSE chunks, optionally cut before the end or spiced with garbage),
 `Status` (an error status, optionally with Retry-After) or `Slow` (waits before
-answering, then streams). It remembers every request body it saw.
+answering, then streams); `Completion` (one whole, unstreamed chat completion
+with the given content, e.g. a JSON answer or a malformed one); `Embeddings`
+(a vector per input text: given ones, or made from the text's words, so texts
+sharing words are similar); `Raw` (any body, e.g. one that is no completion at
+all). It remembers every request body it saw.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -38,9 +45,47 @@ class Status:
     retry_after: str | None = None
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A whole chat completion (not streamed) whose message has this content."""
+
+    content: str | None
+    usage: tuple[int, int] = (42, 7)
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """One vector per input: `vectors` as given, else made from each text's words."""
+
+    vectors: Sequence[Sequence[float]] | None = None
+    dimensions: int = 16
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Any body at all, as it is."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
+
+
+Answer = Stream | Status | Completion | Embeddings | Raw
+
+
+def words_vector(text: str, dimensions: int) -> list[float]:
+    """A unit vector of the text's hashed words: texts that share words point alike."""
+    vector = [0.0] * dimensions
+    for word in text.lower().split():
+        digest = hashlib.sha256(word.strip(".,!?").encode()).digest()
+        vector[digest[0] % dimensions] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
 @dataclass
 class StandIn:
-    script: list[Stream | Status] = field(default_factory=lambda: [Stream()])
+    script: list[Answer] = field(default_factory=lambda: [Stream()])
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
 
@@ -48,7 +93,7 @@ class StandIn:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def next_answer(self, body: dict[str, Any]) -> Stream | Status:
+    def next_answer(self, body: dict[str, Any]) -> Answer:
         self.requests.append(body)
         index = min(len(self.requests), len(self.script)) - 1
         return self.script[index]
@@ -73,14 +118,67 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-        if self.path != "/v1/chat/completions":
+        if self.path not in ("/v1/chat/completions", "/v1/embeddings"):
             self._status(Status(404))
             return
         answer = self.server.standin.next_answer(body)
         if isinstance(answer, Status):
             self._status(answer)
+        elif isinstance(answer, Raw):
+            self._send_json(answer.body.encode(), answer.status, answer.content_type)
+        elif isinstance(answer, Completion):
+            self._completion(answer)
+        elif isinstance(answer, Embeddings):
+            self._embeddings(answer, body)
         else:
             self._stream(answer)
+
+    def _send_json(self, payload: bytes, status: int = 200, content_type: str = "") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type or "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _completion(self, answer: Completion) -> None:
+        prompt, completion = answer.usage
+        body = {
+            "id": "chatcmpl-standin",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer.content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+        }
+        self._send_json(json.dumps(body).encode())
+
+    def _embeddings(self, answer: Embeddings, body: dict[str, Any]) -> None:
+        texts = body.get("input", [])
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        vectors = (
+            [list(v) for v in answer.vectors]
+            if answer.vectors is not None
+            else [words_vector(str(text), answer.dimensions) for text in texts]
+        )
+        reply = {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)
+            ],
+            "model": body.get("model", MODEL),
+            "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
+        }
+        self._send_json(json.dumps(reply).encode())
 
     def _status(self, answer: Status) -> None:
         payload = json.dumps({"error": {"message": f"status {answer.code}", "type": "x"}}).encode()
@@ -146,12 +244,13 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(*script: Stream | Status) -> Iterator[StandIn]:
+def serving(*script: Answer) -> Iterator[StandIn]:
     """A stand-in on 127.0.0.1 answering the script, for the duration of the block."""
     standin = StandIn(list(script) or [Stream()])
     server = _Server(standin)
     standin.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutting down waits for it.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield standin

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from companion.domain.memory import Memory, recency
@@ -27,6 +28,34 @@ BM25_B = 0.75
 LEXICAL_WEIGHT = 0.5
 """The lexical share of relevance when vector similarities are given too."""
 DEFAULT_K = 5
+
+
+class TextEmbedder(Protocol):
+    """Optional: vectors for texts (a memory's text, a question), from an embeddings model.
+
+    One vector per text, in order; None when the provider could not answer
+    (retrieval then stays lexical). The model's name says which vectors compare.
+    """
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> list[tuple[float, ...]] | None: ...
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """The cosine similarity of two vectors (0 for a zero vector or different lengths)."""
+    if len(a) != len(b) or not a:
+        return 0.0
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm > 0 else 0.0
+
+
+def similarities(
+    query: Sequence[float], vectors: Mapping[UUID, Sequence[float]]
+) -> dict[UUID, float]:
+    """Each memory's similarity to the query, as `retrieve`'s embedding_scores."""
+    return {memory_id: cosine(query, vector) for memory_id, vector in vectors.items()}
 
 
 @dataclass(frozen=True)
