@@ -18,6 +18,13 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
 from companion.app.errors import ConcurrencyConflict, TooManyAttempts
+from companion.app.memories import (
+    MemorySettings,
+    MemoryWork,
+    recall_and_remember,
+    recall_only,
+    remember_later,
+)
 from companion.domain.characters import Character, Persona
 from companion.domain.chat import (
     ChatDelta,
@@ -191,6 +198,14 @@ class CompanionApplication(Application[UUID]):
         self.chat_model = chat_model
         self.on_saved = on_saved
         """Called with the position of every save, e.g. to wake this process's runner."""
+        self.memory = MemorySettings()
+        """How the turn recalls and remembers (the composition root sets it from settings)."""
+        self.memory_work = MemoryWork()
+        """The model extractor's worker: it reads messages after their reply is stored."""
+
+    def close(self) -> None:
+        self.memory_work.close()
+        super().close()
 
     # -- saving ------------------------------------------------------------------
 
@@ -484,6 +499,16 @@ class CompanionApplication(Application[UUID]):
         emotion = self._emotion_to_change(user_id, character_id)
         feeling = self._feel(character, user.timezone, sentiment, now, emotion)
         today = self._untold_day(character_id, user.timezone, now)
+        recalled = recall_and_remember(
+            self,
+            user_id=user_id,
+            character_id=character_id,
+            message_id=message_id,
+            text=text,
+            now=now,
+            timezone=user.timezone,
+            tier=user.tier,
+        )
 
         request = ChatRequest(
             persona=character.persona,
@@ -496,6 +521,7 @@ class CompanionApplication(Application[UUID]):
             sentiment=sentiment,
             mood=feeling.after,
             daily_event=None if today is None else _told(today, text),
+            memories=recalled.memories,
         )
         return _OpenTurn(
             user_id,
@@ -583,6 +609,14 @@ class CompanionApplication(Application[UUID]):
             return self.save_all(conversation, *also)
 
         reply_position = self._retry_on_conflict(store_reply)
+        remember_later(
+            self,
+            user_id=user_id,
+            character_id=character_id,
+            message_id=message_id,
+            text=opened.request.user_text,
+            now=opened.now,
+        )
         mood, expression = felt[-1] if felt else self._mood_now(user_id, character_id)
         return ChatTurn(
             message_id,
@@ -708,6 +742,14 @@ class CompanionApplication(Application[UUID]):
             mood=baseline(character.persona.personality) if mood is None else mood,
             daily_event=None,
             take=conversation.alternatives_of(message_id) + 1,
+            memories=recall_only(
+                self,
+                user_id=user_id,
+                character_id=character_id,
+                text=user_text,
+                now=self.clock(),
+                timezone=user.timezone,
+            ),
         )
         started = time.perf_counter()
         try:

@@ -23,6 +23,10 @@ class RecalledMemory:
     score: float
     """The retrieval policy's score: relevance × importance × recency."""
     tags: tuple[str, ...] = ()
+    subject: str = ""
+    """What the memory is about, the first part of its key: "pet", "plan", "likes", …"""
+    value: str = ""
+    """The fact's value: a name, a date, what is planned."""
 
 
 @dataclass(frozen=True)

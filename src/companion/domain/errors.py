@@ -109,3 +109,9 @@ class LevelRequired(DomainError):
     """The item needs a higher relationship level with the character."""
 
     code = "level_required"
+
+
+class MemoryNotFound(DomainError):
+    """No such live memory of this user and character; also another user's or character's."""
+
+    code = "memory_not_found"

@@ -28,6 +28,7 @@ from string import Formatter
 from companion.adapters.llm import offline_lines as lines
 from companion.adapters.llm import offline_registers as registers
 from companion.adapters.llm.offline_lines import Lines
+from companion.adapters.llm.offline_memories import plan_line, recall_line
 from companion.adapters.llm.offline_topics import MAX_TOPIC_CHARS, news_topic, topic
 from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.domain.characters import Persona
@@ -223,6 +224,7 @@ class OfflinePersonaResponder:
         choices = _Choices(request.user_text, len(request.recent_turns), request.take)
         reading = _read(request, choices)
         text = _compose(request, reading, choices)
+        text = _with_memories(request, reading, choices, text)
         told = _tells_the_day(request, reading)
         if told:
             assert request.daily_event is not None
@@ -248,6 +250,21 @@ class OfflinePersonaResponder:
         for piece in stream_pieces(answer.text):
             yield ChatDelta(piece)
         yield ChatDone(answer)
+
+
+def _with_memories(request: ChatRequest, reading: _Reading, choices: _Choices, text: str) -> str:
+    """Asked to remember, she answers from her memories; greeted, she may ask about a plan."""
+    language = reading.language
+    nick = request.user_nickname.strip() or ("きみ" if language == "ja" else "you")
+    remembered = recall_line(request, language, nick, choices.pick)
+    if remembered is not None:
+        return remembered[:MAX_MESSAGE_CHARS]
+    if reading.kind in ("greeting", "default", "question"):
+        asked = plan_line(request, language, choices.pick)
+        if asked is not None:
+            space = "" if language == "ja" else " "
+            return f"{text}{space}{asked}"[:MAX_MESSAGE_CHARS]
+    return text
 
 
 _PIECE = re.compile(r"[^\s、。！？!?]+[\s、。！？!?]*|[\s、。！？!?]+")

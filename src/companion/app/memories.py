@@ -1,0 +1,226 @@
+"""Memory in the chat turn: recall for the prompt, remember what the user said, forget on request.
+
+The write path works on the MemoryBook aggregate (the read side, the
+`memories` projection, answers the routes):
+
+- `recall_and_remember`, in the turn before the model is asked: the book's
+  live memories are ranked for the user's message (`domain.recall`) and the
+  rules' memories of the message are recorded, in one save of the book, after
+  the user's message and before the reply. The recall is of what the book held
+  before this message: a fact said now is not "remembered" back at once.
+- `remember_later`, after the reply is stored: the model extractor (when one is
+  configured) reads the message in a worker thread. The reply never waits for
+  it; a slow, failing or nonsense-answering extractor costs at most its own
+  timeout on that thread and a line in the log.
+- `forget`: MemoryForgotten; the memory leaves every later recall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+
+from companion.domain.chat import RecalledMemory
+from companion.domain.emotion import local_time
+from companion.domain.errors import MemoryNotFound
+from companion.domain.identity import memory_book_id
+from companion.domain.lemmas import Lemmatizer, PlainLemmatizer
+from companion.domain.memory import MemoryBook, MemoryCandidate
+from companion.domain.memory_extraction import MemoryExtractor, extract_memories
+from companion.domain.recall import recall
+from companion.domain.retrieval import DEFAULT_K
+
+if TYPE_CHECKING:
+    from companion.app.application import CompanionApplication
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class MemorySettings:
+    """How the turn uses memory (from the settings)."""
+
+    recall_k: int = DEFAULT_K
+    """How many memories retrieval brings to a prompt at most."""
+    lemmatizer: Lemmatizer = field(default_factory=PlainLemmatizer)
+    extractor: MemoryExtractor | None = None
+    """The model extractor, when a real model is configured; the rules always run."""
+
+
+@dataclass(frozen=True)
+class Recall:
+    memories: tuple[RecalledMemory, ...]
+    position: int | None
+    """The notification id of the memories recorded from the message (None: none)."""
+
+
+class MemoryWork:
+    """The model extractor's queue: one worker thread, so extractions never pile up threads."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-extractor")
+        self._pending: list[Future[None]] = []
+
+    def submit(self, work: object) -> None:
+        assert callable(work)
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._pool.submit(work))
+
+    def drain(self) -> None:
+        """Wait for every extraction submitted so far (tests, and a clean shutdown)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.exception()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def recall_and_remember(
+    application: CompanionApplication,
+    *,
+    user_id: UUID,
+    character_id: UUID,
+    message_id: UUID,
+    text: str,
+    now: datetime,
+    timezone: str,
+    tier: str,
+) -> Recall:
+    """The memories for the prompt of this message, and the rules' memories of it recorded."""
+    settings = application.memory
+    terms = settings.lemmatizer.lemmas(text)
+    today = local_time(now, timezone).date()
+    candidates = extract_memories(text, message_id=message_id, now=now)
+    recalled: list[tuple[RecalledMemory, ...]] = []
+
+    def save() -> int | None:
+        book = _book_to_change(application, user_id, character_id)
+        memories = [] if book is None else book.memories(now)
+        recalled.append(recall(memories, terms, now, today=today, k=settings.recall_k))
+        if not candidates:
+            return None
+        if book is None:
+            book = MemoryBook(user_id=user_id, character_id=character_id)
+        _record(book, candidates, now, settings.lemmatizer, tier)
+        return application.save_all(book) if book.pending_events else None
+
+    position: int | None = application._retry_on_conflict(save)
+    return Recall(recalled[-1], position)
+
+
+def recall_only(
+    application: CompanionApplication,
+    *,
+    user_id: UUID,
+    character_id: UUID,
+    text: str,
+    now: datetime,
+    timezone: str,
+) -> tuple[RecalledMemory, ...]:
+    """The memories for a prompt, recording nothing (another take of a reply)."""
+    settings = application.memory
+    try:
+        book = application._load(MemoryBook, memory_book_id(user_id, character_id), to_change=False)
+    except AggregateNotFoundError:
+        return ()
+    today = local_time(now, timezone).date()
+    terms = settings.lemmatizer.lemmas(text)
+    return recall(book.memories(now), terms, now, today=today, k=settings.recall_k)
+
+
+def remember_later(
+    application: CompanionApplication,
+    *,
+    user_id: UUID,
+    character_id: UUID,
+    message_id: UUID,
+    text: str,
+    now: datetime,
+) -> None:
+    """Queue the model extractor on this message, when there is one; never raises."""
+    extractor = application.memory.extractor
+    if extractor is None:
+        return
+
+    def work() -> None:
+        try:
+            candidates = extractor.extract(text, message_id=message_id, now=now)
+            if candidates:
+                tier = application.user(user_id).tier
+                remember(application, user_id, character_id, candidates, now, tier)
+        except Exception:
+            log.exception("memory.extraction_failed", message_id=str(message_id))
+
+    application.memory_work.submit(work)
+
+
+def remember(
+    application: CompanionApplication,
+    user_id: UUID,
+    character_id: UUID,
+    candidates: Sequence[MemoryCandidate],
+    now: datetime,
+    tier: str,
+) -> int | None:
+    """Record candidates in the book (a repeat reinforces, a correction supersedes)."""
+    lemmatizer = application.memory.lemmatizer
+
+    def save() -> int | None:
+        book = _book_to_change(application, user_id, character_id) or MemoryBook(
+            user_id=user_id, character_id=character_id
+        )
+        _record(book, candidates, now, lemmatizer, tier)
+        return application.save_all(book) if book.pending_events else None
+
+    position: int | None = application._retry_on_conflict(save)
+    return position
+
+
+def forget(
+    application: CompanionApplication, *, user_id: UUID, character_id: UUID, memory_id: UUID
+) -> int | None:
+    """The user asked: the memory is forgotten for good (MemoryForgotten).
+
+    Another user's character raises CharacterNotFound; an unknown, already
+    gone or another character's memory raises MemoryNotFound.
+    """
+    application.character(user_id=user_id, character_id=character_id)
+
+    def save() -> int | None:
+        book = _book_to_change(application, user_id, character_id)
+        if book is None or not book.forget(memory_id, application.clock()):
+            raise MemoryNotFound("no such memory")
+        return application.save_all(book)
+
+    position: int | None = application._retry_on_conflict(save)
+    log.info("memory.forgotten", user_id=str(user_id), character_id=str(character_id))
+    return position
+
+
+def _record(
+    book: MemoryBook,
+    candidates: Sequence[MemoryCandidate],
+    now: datetime,
+    lemmatizer: Lemmatizer,
+    tier: str,
+) -> None:
+    for candidate in candidates:
+        book.record(candidate, now, lemmatizer=lemmatizer)
+    book.enforce_capacity(tier, now)
+
+
+def _book_to_change(
+    application: CompanionApplication, user_id: UUID, character_id: UUID
+) -> MemoryBook | None:
+    try:
+        return application._load(MemoryBook, memory_book_id(user_id, character_id))
+    except AggregateNotFoundError:
+        return None

@@ -1,0 +1,66 @@
+"""What the character recalls for one message: retrieval's best, and a plan that is due.
+
+Retrieval (`retrieval.retrieve`) ranks the live memories by relevance ×
+importance × recency for the message's terms. A plan the user mentioned for
+yesterday or today is worth bringing up whatever the message says ("good
+morning" has no terms to match it), so one such plan joins the memories when
+retrieval did not already bring it, at its importance × recency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from companion.domain.chat import RecalledMemory
+from companion.domain.memory import Memory, recency
+from companion.domain.retrieval import DEFAULT_K, ScoredMemory, retrieve
+
+PLAN = "plan"
+"""The subject (first key part) of a plan's memory: ("plan", "YYYY-MM-DD", what)."""
+
+
+def recalled(memory: Memory, score: float) -> RecalledMemory:
+    return RecalledMemory(
+        memory_id=memory.memory_id,
+        text=memory.text,
+        kind=memory.kind,
+        score=score,
+        tags=memory.tags,
+        subject=memory.subject,
+        value=memory.value,
+    )
+
+
+def due_plan(memories: Sequence[Memory], today: date, now: datetime) -> Memory | None:
+    """The most valuable live plan for yesterday or today, if any."""
+    days = {today.isoformat(), (today - timedelta(days=1)).isoformat()}
+    plans = [
+        m
+        for m in memories
+        if m.is_live(now) and m.subject == PLAN and len(m.key) > 1 and m.key[1] in days
+    ]
+    plans.sort(key=lambda m: (-m.value_at(now), str(m.memory_id)))
+    return plans[0] if plans else None
+
+
+def recall(
+    memories: Sequence[Memory],
+    query_terms: Sequence[str],
+    now: datetime,
+    *,
+    today: date,
+    k: int = DEFAULT_K,
+) -> tuple[RecalledMemory, ...]:
+    """The memories for a message, best first: retrieval's top k, then a due plan.
+
+    A message with no terms retrieves nothing (only a due plan can come):
+    a bare "hi" should not dump every memory into the prompt.
+    """
+    scored: list[ScoredMemory] = retrieve(memories, query_terms, now, k=k) if query_terms else []
+    found = [recalled(s.memory, s.score) for s in scored]
+    plan = due_plan(memories, today, now)
+    if plan is not None and k > 0 and all(m.memory_id != plan.memory_id for m in found):
+        score = plan.importance * recency(plan.last_reinforced_at, now)
+        found = [*found[: k - 1], recalled(plan, score)]
+    return tuple(found)
