@@ -43,6 +43,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             database_url=f"sqlite:///{tmp}/events.db",
             # Read-your-writes waits on the runner's poll; keep it short here.
             projection_poll_interval=0.02,
+            # The fuzzer sends hundreds of turns a minute as one user: past a free
+            # plan's limits every valid message would be a 429 (documented, and
+            # tested elsewhere) and the handlers' deeper paths would go untried.
+            messages_per_minute=100_000,
+            messages_per_day=1_000_000,
         )
     )
     port = _free_port()

@@ -53,6 +53,14 @@ def whole_turn(socket: WebSocketTestSession) -> list[dict[str, Any]]:
     return frames
 
 
+def final_reply(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """The payload of a turn's final chat_response."""
+    done: dict[str, Any] = next(
+        f["payload"] for f in frames if f["type"] == "chat_response" and f["payload"]["done"]
+    )
+    return done
+
+
 def heartbeat(socket: WebSocketTestSession) -> None:
     frame_id = send(socket, "heartbeat", {})
     answer = receive(socket)
@@ -89,15 +97,21 @@ def test_a_turn_streams_ack_typing_deltas_done_then_mood_and_expression(
 
     kinds = [f["type"] for f in frames]
     assert kinds[:2] == ["chat_message", "typing_indicator"]
-    assert kinds[-3:] == ["chat_response", "mood_update", "avatar_expression"]
-    assert set(kinds[2:-3]) == {"chat_response"}
-    assert len(kinds) > 5
-    ack, deltas, done = frames[0]["payload"], frames[2:-3], frames[-3]["payload"]
+    # The first turn moves the mood from nothing: the emotion changed.
+    tail = ["chat_response", "emotion_change", "mood_update", "avatar_expression"]
+    assert kinds[-4:] == tail
+    assert set(kinds[2:-4]) == {"chat_response"}
+    assert len(kinds) > 6
+    ack, deltas, done = frames[0]["payload"], frames[2:-4], frames[-4]["payload"]
     assert ack["in_reply_to"] == asked
     assert all(not f["payload"]["done"] for f in deltas)
     assert done["done"] is True
+    assert done["consistency"] == "applied"
+    assert isinstance(done["position"], int)
 
-    user_message, reply = stored_messages(client, user, character, 2)[::-1]
+    # Applied: a read right after the final frame shows the turn, without waiting.
+    page = client.get(f"/api/v1/characters/{character}/messages", headers=user).json()
+    user_message, reply = page["messages"][::-1]
     assert ack["message_id"] == user_message["message_id"]
     assert done["message_id"] == reply["message_id"] == deltas[0]["payload"]["message_id"]
     assert "".join(f["payload"]["delta"] for f in deltas) == reply["text"] == done["text"]
@@ -228,7 +242,7 @@ def test_message_read_records_message_read(
     with connect(client, user) as socket:
         opened(socket)
         send(socket, "chat_message", {"character_id": character, "text": "hello"})
-        reply_id = whole_turn(socket)[-3]["payload"]["message_id"]
+        reply_id = final_reply(whole_turn(socket))["message_id"]
         send(socket, "message_read", {"character_id": character, "message_id": reply_id})
         seen = receive(socket)
     assert seen["type"] == "message_read"

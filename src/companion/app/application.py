@@ -649,7 +649,11 @@ class CompanionApplication(Application[UUID]):
         ).to_state()
 
     def mark_read(self, *, user_id: UUID, character_id: UUID, message_id: UUID) -> int | None:
-        """The user has read the conversation up to this message (MessageRead)."""
+        """The user has read the conversation up to this message (MessageRead).
+
+        The message must be one of this conversation's: any other id (unknown, or
+        another conversation's) is MessageNotFound and records nothing.
+        """
         self.character(user_id=user_id, character_id=character_id)
 
         def save() -> int | None:
@@ -657,11 +661,27 @@ class CompanionApplication(Application[UUID]):
                 conversation = self._load(Conversation, conversation_id(user_id, character_id))
             except AggregateNotFoundError:
                 raise MessageNotFound("no such message in this conversation") from None
+            if not self._holds_message(conversation, message_id):
+                raise MessageNotFound("no such message in this conversation")
             conversation.mark_read(message_id)
             return self.save_all(conversation)
 
         position: int | None = self._retry_on_conflict(save)
         return position
+
+    def _holds_message(self, conversation: Conversation, message_id: UUID) -> bool:
+        """Whether a message of the conversation has this id: its recent turns, else its log."""
+        if any(turn.message_id == message_id for turn in conversation.recent_turns()):
+            return True
+        messages = (Conversation.UserMessageSent, Conversation.CompanionReplied)
+        upper: int | None = None
+        while True:
+            events = list(self.events.get(conversation.id, lte=upper, desc=True, limit=200))
+            if any(isinstance(e, messages) and e.message_id == message_id for e in events):
+                return True
+            if len(events) < 200:
+                return False
+            upper = events[-1].originator_version - 1
 
     def _stored_reply(self, conversation: Conversation, message_id: UUID) -> str:
         """The text of a stored reply: from the recent turns, else from the log itself."""

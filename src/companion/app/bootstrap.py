@@ -14,12 +14,14 @@ from companion.adapters.llm.openai_chat import NO_KEY, OpenAIChatModel
 from companion.adapters.passwords import Argon2Passwords
 from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
+from companion.adapters.rate_limit import MemoryMessageLimiter, RedisMessageLimiter
 from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.adapters.throttle import MemoryLoginThrottle, RedisLoginThrottle, ThrottlePolicy
 from companion.app.application import CompanionApplication
 from companion.app.commerce import Commerce
 from companion.app.daily_life import DailyLifeScheduler
 from companion.app.errors import StoreMissing
+from companion.app.message_limits import MessageLimits
 from companion.app.payments import Payments
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
 from companion.app.settings import Settings, SettingsError
@@ -75,6 +77,8 @@ class Companion:
     gateway: PaymentGateway = field(default_factory=SandboxGateway)
     daily_life: DailyLifeScheduler | None = None
     """Lives the characters' days; started by the embedded server and the projection worker."""
+    message_limits: MessageLimits | None = None
+    """Messages per minute and per day by tier, counted in Redis when there is one."""
 
     @property
     def payments(self) -> Payments:
@@ -185,6 +189,12 @@ def bootstrap(
         client,
         gateway=gateway,
         daily_life=daily_life,
+        message_limits=MessageLimits(
+            application,
+            RedisMessageLimiter(client) if client is not None else MemoryMessageLimiter(),
+            per_minute=settings.messages_per_minute,
+            per_day=settings.messages_per_day,
+        ),
     )
 
 

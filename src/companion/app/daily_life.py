@@ -39,6 +39,12 @@ class DayLived:
     lived: bool
     """True when this call made the day happen (False: a quiet day, or lived before)."""
     position: int | None = None
+    life: DailyLife | None = None
+    """The day's event, when this call made it happen."""
+    emotion: EmotionState | None = None
+    """The emotion state as the event left it (saved with it)."""
+    before: tuple[int, str] | None = None
+    """The mood and the expression before the event."""
 
 
 def live_day(
@@ -92,8 +98,10 @@ def live_day(
             title=template.title,
             now=now,
         )
+        before = (state.mood, state.expression.name)
         state.record(outcome, cause="daily_event", at=now)
-        return DayLived(day, lived=True, position=application.save_all(life, state))
+        position = application.save_all(life, state)
+        return DayLived(day, True, position, life, state, before)
 
     lived: DayLived = application._retry_on_conflict(save)
     if lived.lived:
@@ -163,6 +171,8 @@ class DailyLifeScheduler:
         self.interval = interval
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._done: set[tuple[UUID, date]] = set()
+        self.announce: Callable[[DayLived], None] | None = None
+        """Told of each day this scheduler makes happen (the API sends it to the user's sockets)."""
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -186,6 +196,11 @@ class DailyLifeScheduler:
         if (character_id, today) in self._done:
             return 0
         result = live_day(self.application, character_id=character_id, now=now, seed=self.seed)
+        if result.lived and self.announce is not None:
+            try:
+                self.announce(result)
+            except Exception:
+                log.exception("daily_life.announce_failed", character_id=str(character_id))
         feel_neglect(self.application, character_id=character_id, now=now)
         if len(self._done) > 100_000:
             self._done.clear()

@@ -125,6 +125,18 @@ class Settings(BaseSettings):
         gt=0,
         description="a WebSocket with no frame from its client for this long is closed",
     )
+    messages_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        description="messages (and regenerated replies) a user may send a minute, whatever"
+        " the tier; unset: the tier's (free 10, premium 30, ultimate 60)",
+    )
+    messages_per_day: int | None = Field(
+        default=None,
+        ge=1,
+        description="messages a user may send a day (their calendar day), whatever the tier;"
+        " unset: the tier's (free 100, premium 1000, ultimate no limit)",
+    )
 
     llm: Literal["offline", "openai"] = Field(
         default="offline",

@@ -15,6 +15,7 @@ from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.api.openapi import errors
 from companion.app.application import AlternativeReply
+from companion.app.message_limits import sending
 from companion.domain.characters import Persona
 from companion.domain.errors import CharacterNotFound
 from companion.domain.identity import conversation_id
@@ -94,7 +95,9 @@ class CharacterController(Controller):
         status_code=HTTP_200_OK,
         operation_id="sendMessage",
         sync_to_thread=True,
-        responses=errors(409),
+        responses=errors(409, 429),
+        description="A whole turn. Messages count against the plan's limits per minute and"
+        " per day (429 with Retry-After beyond them; nothing is stored then).",
     )
     def send_message(
         self,
@@ -104,12 +107,13 @@ class CharacterController(Controller):
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.TurnOut:
-        turn = companion.application.send_message(
-            user_id=user_id,
-            character_id=character_id,
-            text=data.text,
-            client_message_id=data.client_message_id,
-        )
+        with sending(companion.message_limits, user_id):
+            turn = companion.application.send_message(
+                user_id=user_id,
+                character_id=character_id,
+                text=data.text,
+                client_message_id=data.client_message_id,
+            )
         read_your_writes(request, companion, turn.position, ["conversations", "emotion_states"])
         return schemas.TurnOut(
             message_id=turn.user_message_id,
@@ -151,10 +155,11 @@ class CharacterController(Controller):
         status_code=HTTP_200_OK,
         operation_id="regenerateReply",
         sync_to_thread=True,
-        responses=errors(409),
+        responses=errors(409, 429),
         description="Another alternative of the conversation's latest reply, chosen at once;"
         " the earlier ones are kept. 404 for a message that is not a recent reply of the"
-        " character, 409 when a later message followed it.",
+        " character, 409 when a later message followed it; 429 beyond the plan's message"
+        " limits (a regenerated reply counts as a message).",
     )
     def regenerate(
         self,
@@ -164,9 +169,10 @@ class CharacterController(Controller):
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.AlternativeOut:
-        made = companion.application.regenerate_reply(
-            user_id=user_id, character_id=character_id, message_id=message_id
-        )
+        with sending(companion.message_limits, user_id):
+            made = companion.application.regenerate_reply(
+                user_id=user_id, character_id=character_id, message_id=message_id
+            )
         read_your_writes(request, companion, made.position, ["conversations"])
         return _alternative_out(made)
 

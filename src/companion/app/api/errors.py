@@ -31,6 +31,7 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from companion.app import errors as app
+from companion.app.message_limits import RateLimited
 from companion.domain import errors as domain
 from companion.domain import payments, subscription
 
@@ -123,7 +124,7 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "the Content-Type is not one the route reads"),
     VALIDATION_FAILED: (422, "well-formed JSON with wrong fields; `extra.errors` lists them"),
     "too_many_attempts": (429, "too many failed logins; wait `Retry-After` seconds"),
-    "rate_limited": (429, "too many requests; wait `Retry-After` seconds"),
+    "rate_limited": (429, "too many messages for the plan; wait `Retry-After` seconds"),
     "internal_error": (500, "a bug: never expected"),
     "store_unavailable": (503, "the event store cannot be reached; retry after `Retry-After`"),
     "store_unreadable": (503, "stored events cannot be decrypted (operator's error)"),
@@ -224,7 +225,7 @@ def _application_error(request: Request[Any, Any, Any], exc: Exception) -> Respo
     assert isinstance(exc, app.ApplicationError)
     if isinstance(exc, app.ConcurrencyConflict):
         return problem(HTTP_409_CONFLICT, exc.detail, exc.code)
-    if isinstance(exc, app.TooManyAttempts):
+    if isinstance(exc, app.TooManyAttempts | RateLimited):
         return problem(
             HTTP_429_TOO_MANY_REQUESTS, exc.detail, exc.code, retry_after=exc.retry_after
         )

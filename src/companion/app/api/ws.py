@@ -40,31 +40,36 @@ import anyio.to_thread
 import redis.asyncio
 import redis.exceptions
 import structlog
-from litestar import WebSocket, websocket
+from litestar import Litestar, WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.config.app import AppConfig
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
+from companion.adapters.rate_limit import Ticket
 from companion.app.api.auth import token_user
 from companion.app.api.ws_frames import (
     AvatarCustomizationIn,
     ChatMessageIn,
     FrameRefused,
     MessageReadIn,
+    RegenerateIn,
     ResumeIn,
+    day_frames,
     error_frame,
     frame,
+    mood_frames,
     parse,
     refusal,
 )
-from companion.app.application import TurnAccepted, TurnDone
+from companion.app.application import AlternativeReply, TurnAccepted, TurnDone
 from companion.app.bootstrap import Companion
+from companion.app.daily_life import DayLived
 from companion.app.settings import Settings
 from companion.domain.chat import ChatDelta, ChatRestart
 from companion.domain.errors import CharacterNotFound, MessageNotFound
-from companion.domain.expression import TRANSITION_MS, parameters
 from companion.domain.identity import conversation_id, reply_id
 from companion.domain.sessions import describe_device
 
@@ -86,12 +91,47 @@ _ORIGIN_BYTES = 32
 _REDIS_DOWN = (redis.exceptions.RedisError, OSError)
 
 
+READ_MODELS_OF_A_TURN = ["conversations", "emotion_states"]
+
+
 def channels_plugin(settings: Settings) -> ChannelsPlugin:
     """The fan-out between sockets: through Redis when it is configured, else in memory."""
     backend: ChannelsBackend = (
         FanOutBackend(settings.redis_url) if settings.redis_url else MemoryChannelsBackend()
     )
-    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+    return UserChannels(backend=backend, arbitrary_channels_allowed=True)
+
+
+class UserChannels(ChannelsPlugin):
+    """The channels plugin, which also sends the days the daily-life scheduler of this
+    process makes happen to their users' sockets (daily_event, then the mood's frames)."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config = super().on_app_init(app_config)
+        app_config.on_startup.append(self._announce_days)
+        app_config.on_shutdown.append(self._stop_announcing)
+        return app_config
+
+    async def _announce_days(self, app: Litestar) -> None:
+        scheduler = getattr(app.state.companion, "daily_life", None)
+        if scheduler is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def announce(lived: DayLived) -> None:
+            # Called in the scheduler's thread: the frames are made there, sent from the loop.
+            if lived.life is None:
+                return
+            channel = user_channel(lived.life.user_id)
+            for kind, payload in day_frames(lived.life, lived.emotion, lived.before):
+                loop.call_soon_threadsafe(self.publish, frame(kind, payload), [channel])
+
+        scheduler.announce = announce
+
+    async def _stop_announcing(self, app: Litestar) -> None:
+        scheduler = getattr(app.state.companion, "daily_life", None)
+        if scheduler is not None:
+            scheduler.announce = None
 
 
 class FanOutBackend(ChannelsBackend):
@@ -302,10 +342,33 @@ class _Connection:
             await self.read(payload)
         elif kind == "avatar_customization":
             await self.customize(payload)
+        elif kind == "regenerate":
+            await self.regenerate(payload, in_reply_to)
         elif kind == "resume":
             await self.resume(payload, in_reply_to)
 
     async def chat(self, message: ChatMessageIn, in_reply_to: str | None) -> None:
+        """A streamed turn, counted against the user's message limits before anything is
+        stored (a refused one is an error frame rate_limited with retry_after)."""
+        ticket, before = await anyio.to_thread.run_sync(self.admit, message.character_id)
+        try:
+            await self.turn(message, in_reply_to, before)
+        except BaseException:
+            if ticket is not None and self.companion.message_limits is not None:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self.companion.message_limits.withdraw, ticket)
+            raise
+
+    def admit(self, character_id: UUID) -> tuple[Ticket | None, tuple[int, str] | None]:
+        """One message counted (RateLimited if none is left), and the mood before the turn."""
+        limits = self.companion.message_limits
+        ticket = None if limits is None else limits.admit(self.user_id)
+        state = self.companion.application.emotion_state(self.user_id, character_id)
+        return ticket, None if state is None else (state.mood, state.expression.name)
+
+    async def turn(
+        self, message: ChatMessageIn, in_reply_to: str | None, before: tuple[int, str] | None
+    ) -> None:
         character_id = message.character_id
         turn = self.companion.application.send_message_streaming(
             user_id=self.user_id,
@@ -351,6 +414,7 @@ class _Connection:
                     },
                 )
             elif isinstance(step, TurnDone):
+                position = step.turn.position
                 self.publish(
                     "chat_response",
                     {
@@ -360,32 +424,66 @@ class _Connection:
                         "delta": "",
                         "text": step.turn.reply_text,
                         "done": True,
+                        "position": position,
+                        "consistency": await self.consistency(position),
                     },
                 )
-                await self.emotion(character_id)
+                await self.emotion(character_id, before)
 
-    async def emotion(self, character_id: UUID) -> None:
+    async def consistency(self, position: int | None) -> str:
+        """Read-your-writes, as REST tells it in X-Consistency: `applied` once the read
+        models show the turn (a REST read now sees it), `pending` if they did not within
+        COMPANION_READ_YOUR_WRITES_TIMEOUT."""
+        applied = await anyio.to_thread.run_sync(
+            self.companion.runner.wait_for,
+            position,
+            READ_MODELS_OF_A_TURN,
+            self.settings.read_your_writes_timeout,
+        )
+        if not applied:
+            log.warning("projection.behind", projections=READ_MODELS_OF_A_TURN, position=position)
+        return "applied" if applied else "pending"
+
+    async def emotion(self, character_id: UUID, before: tuple[int, str] | None) -> None:
         state = await anyio.to_thread.run_sync(
             self.companion.application.emotion_state, self.user_id, character_id
         )
         if state is None:
             return
-        expression = state.expression.name
-        self.publish(
-            "mood_update",
-            {
-                "character_id": character_id,
-                "mood": state.mood,
-                "factors": [factor.to_state() for factor in state.factors],
-            },
+        for kind, payload in mood_frames(character_id, state, before):
+            self.publish(kind, payload)
+
+    async def regenerate(self, change: RegenerateIn, in_reply_to: str | None) -> None:
+        """Another take of the latest reply (a swipe), counted as a message; every device
+        gets it as a final chat_response with its alternative's number."""
+        limits = self.companion.message_limits
+        made = partial(
+            self.companion.application.regenerate_reply,
+            user_id=self.user_id,
+            character_id=change.character_id,
+            message_id=change.message_id,
         )
+
+        def counted() -> AlternativeReply:
+            if limits is None:
+                return made()
+            with limits.sending(self.user_id):
+                return made()
+
+        reply = await anyio.to_thread.run_sync(counted)
         self.publish(
-            "avatar_expression",
+            "chat_response",
             {
-                "character_id": character_id,
-                "expression": expression,
-                "parameters": parameters(expression, state.mood),
-                "transition_ms": TRANSITION_MS,
+                "character_id": change.character_id,
+                "message_id": reply.message_id,
+                "in_reply_to": in_reply_to,
+                "delta": "",
+                "text": reply.text,
+                "alternative": reply.alternative,
+                "alternatives": reply.alternatives,
+                "done": True,
+                "position": reply.position,
+                "consistency": await self.consistency(reply.position),
             },
         )
 

@@ -15,7 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion.app import errors as app_errors
 from companion.app.api.errors import VALIDATION_FAILED
+from companion.app.message_limits import RateLimited
 from companion.domain import errors as domain_errors
+from companion.domain.daily_life import DailyLife
+from companion.domain.emotion import EmotionState
+from companion.domain.expression import TRANSITION_MS, parameters
 from companion.domain.limits import MAX_CLIENT_MESSAGE_ID_CHARS, MAX_MESSAGE_CHARS, MAX_SLOT_CHARS
 
 
@@ -42,6 +46,11 @@ class AvatarCustomizationIn(_Payload):
     item_id: UUID = Field(strict=False)
 
 
+class RegenerateIn(_Payload):
+    character_id: UUID = Field(strict=False)
+    message_id: UUID = Field(strict=False)
+
+
 class ResumeIn(_Payload):
     character_id: UUID = Field(strict=False)
     last_message_id: UUID | None = Field(default=None, strict=False)
@@ -55,6 +64,7 @@ CLIENT_PAYLOADS: dict[str, type[_Payload]] = {
     "chat_message": ChatMessageIn,
     "message_read": MessageReadIn,
     "avatar_customization": AvatarCustomizationIn,
+    "regenerate": RegenerateIn,
     "resume": ResumeIn,
     "heartbeat": HeartbeatIn,
 }
@@ -124,6 +134,82 @@ def refusal(exc: Exception, in_reply_to: str | None) -> FrameRefused | None:
     """The error frame of a use case's error, with the REST contract's code; None if a bug."""
     if isinstance(exc, domain_errors.InvalidInput):
         return FrameRefused(VALIDATION_FAILED, exc.detail, in_reply_to)
+    if isinstance(exc, RateLimited):
+        return FrameRefused(exc.code, exc.detail, in_reply_to, retry_after=exc.retry_after)
     if isinstance(exc, domain_errors.DomainError | app_errors.ApplicationError):
         return FrameRefused(exc.code, exc.detail, in_reply_to)
     return None
+
+
+def emotion_payload(
+    character_id: UUID, state: EmotionState, before: tuple[int, str] | None
+) -> dict[str, Any]:
+    """An `emotion_change` frame's payload: the emotion as GET …/emotion shows it, and before."""
+    expression = state.expression.name
+    return {
+        "character_id": character_id,
+        "mood": state.mood,
+        "baseline": state.baseline,
+        "factors": [factor.to_state() for factor in state.factors],
+        "cause": state.last_cause,
+        "expression": expression,
+        "parameters": parameters(expression, state.mood),
+        "updated_at": None if state.updated_at is None else state.updated_at.isoformat(),
+        "before": None if before is None else {"mood": before[0], "expression": before[1]},
+    }
+
+
+def mood_frames(
+    character_id: UUID, state: EmotionState, before: tuple[int, str] | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """What a mood change sends: emotion_change (when mood or expression moved), mood_update
+    and avatar_expression."""
+    expression = state.expression.name
+    frames: list[tuple[str, dict[str, Any]]] = []
+    if before != (state.mood, expression):
+        frames.append(("emotion_change", emotion_payload(character_id, state, before)))
+    frames.append(
+        (
+            "mood_update",
+            {
+                "character_id": character_id,
+                "mood": state.mood,
+                "factors": [factor.to_state() for factor in state.factors],
+            },
+        )
+    )
+    frames.append(
+        (
+            "avatar_expression",
+            {
+                "character_id": character_id,
+                "expression": expression,
+                "parameters": parameters(expression, state.mood),
+                "transition_ms": TRANSITION_MS,
+            },
+        )
+    )
+    return frames
+
+
+def day_frames(
+    life: DailyLife, state: EmotionState | None, before: tuple[int, str] | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """What a day's event in a character's life sends: daily_event, then its mood's frames."""
+    event = (
+        "daily_event",
+        {
+            "character_id": life.character_id,
+            "day": life.day,
+            "kind": life.kind,
+            "title": life.title,
+            "description": life.description,
+            "description_ja": life.description_ja,
+            "season": life.season,
+            "mood_impact": life.mood_impact,
+            "occurred_at": life.occurred_at.isoformat(),
+        },
+    )
+    if state is None:
+        return [event]
+    return [event, *mood_frames(life.character_id, state, before)]
