@@ -36,6 +36,7 @@ from projections.characters import CharactersProjection
 from projections.conversations import ConversationsProjection
 from projections.emotion_states import EmotionStatesProjection
 from projections.inventories import InventoriesProjection
+from projections.memories import MemoriesProjection
 from projections.runner import ProjectionRunner
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from projections.users import UsersProjection
@@ -51,6 +52,7 @@ class ReadModels:
     inventories: InventoriesProjection = field(default_factory=InventoriesProjection)
     catalogue: CatalogueProjection = field(default_factory=CatalogueProjection)
     emotion_states: EmotionStatesProjection = field(default_factory=EmotionStatesProjection)
+    memories: MemoriesProjection = field(default_factory=MemoriesProjection)
 
     def all(self) -> list[Projection]:
         return [
@@ -60,6 +62,7 @@ class ReadModels:
             self.inventories,
             self.catalogue,
             self.emotion_states,
+            self.memories,
         ]
 
 
