@@ -25,6 +25,7 @@ from companion.app.api.dependencies import provide_companion, provide_user_id
 from companion.app.api.emotion import EmotionController
 from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
+from companion.app.api.memories import MemoriesController
 from companion.app.api.openapi import openapi_config, schema_assets
 from companion.app.api.payments import PaymentsController, StripeWebhookController
 from companion.app.api.provenance import ProvenanceController
@@ -86,6 +87,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             MeController,
             CharacterController,
             ProvenanceController,
+            MemoriesController,
             EmotionController,
             HealthController,
             PaymentsController,

@@ -114,7 +114,9 @@ class CharacterController(Controller):
                 text=data.text,
                 client_message_id=data.client_message_id,
             )
-        read_your_writes(request, companion, turn.position, ["conversations", "emotion_states"])
+        read_your_writes(
+            request, companion, turn.position, ["conversations", "emotion_states", "memories"]
+        )
         return schemas.TurnOut(
             message_id=turn.user_message_id,
             reply=schemas.Reply(message_id=turn.reply_message_id, text=turn.reply_text),
