@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from benchmarks import appends, catchup, sentiment
+from benchmarks import appends, catchup, sentiment, ws
 from benchmarks.harness import Config, Context
 from benchmarks.report import (
     RESULTS,
@@ -48,6 +48,10 @@ SCENARIOS: list[Scenario] = [
     ("sqlite", "chat turns", appends.sqlite_turns),
     ("sqlite", "conversation saves", appends.sqlite_saves),
     ("sqlite", "catch-up", catchup.sqlite_catch_up),
+    ("sqlite", "WebSocket idle connections", ws.connections),
+    ("sqlite", "WebSocket chat turns", ws.sqlite_turns),
+    ("postgres", "WebSocket chat turns", ws.postgres_turns),
+    ("postgres", "WebSocket fan-out through Redis", ws.fanout),
 ]
 
 
