@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
 import structlog.testing
+from litestar.testing import TestClient
 
-from companion.app.api.ws import FanOutBackend
+from companion.app.api.app import create_app
+from companion.app.api.ws import FanOutBackend, redis_day_announcer
+from companion.app.bootstrap import bootstrap
+from tests.api.conftest import api_settings, new_character, sign_up
+from tests.api.test_ws import connect, heartbeat, opened, receive, send, whole_turn
 
 pytestmark = pytest.mark.redis
 TIMEOUT = 10.0
@@ -89,3 +97,46 @@ def unused_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"redis://127.0.0.1:{port}/0"
+
+
+def test_a_day_the_projection_worker_lives_reaches_the_users_socket_through_redis(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> None:
+    settings = api_settings(tmp_path, database_url=postgres_url, redis_url=redis_url)
+    api, worker = bootstrap(settings), bootstrap(settings)
+    try:
+        assert worker.redis is not None
+        assert worker.daily_life is not None
+        worker.daily_life.announce = redis_day_announcer(worker.redis)
+        with TestClient(create_app(api)) as client:
+            user = sign_up(client)
+            character = new_character(client, user)
+            with connect(client, user) as socket:
+                opened(socket)
+                send(socket, "chat_message", {"character_id": character, "text": "hi"})
+                whole_turn(socket)
+                listeners = redis.Redis.from_url(redis_url)
+                try:
+                    deadline = time.monotonic() + TIMEOUT
+                    while not any(int(c.get("psub", 0)) for c in listeners.client_list()):
+                        assert time.monotonic() < deadline, "the API never subscribed to Redis"
+                        time.sleep(0.02)
+                finally:
+                    listeners.close()
+                while not worker.read_models.emotion_states.characters(worker.views):
+                    assert time.monotonic() < deadline, "the read model never caught up"
+                    time.sleep(0.02)
+                start = datetime.now(UTC) + timedelta(days=1)
+                days = (start + timedelta(days=n) for n in range(60))
+                assert any(worker.daily_life.run_once(day) for day in days), "no event in 60 days"
+                event = receive(socket)
+                assert event["type"] == "daily_event"
+                assert event["payload"]["character_id"] == character
+                kinds = [receive(socket)["type"]]
+                while kinds[-1] != "avatar_expression":
+                    kinds.append(receive(socket)["type"])
+                assert kinds[-2:] == ["mood_update", "avatar_expression"]
+                heartbeat(socket)  # each frame came once
+    finally:
+        api.close()
+        worker.close()

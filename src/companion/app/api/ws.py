@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
 import anyio
 import anyio.to_thread
+import redis
 import redis.asyncio
 import redis.exceptions
 import structlog
@@ -229,6 +230,25 @@ class FanOutBackend(ChannelsBackend):
 
 def user_channel(user_id: UUID) -> str:
     return f"user:{user_id}"
+
+
+def redis_day_announcer(
+    client: redis.Redis, key_prefix: str = KEY_PREFIX
+) -> Callable[[DayLived], None]:
+    """For a process without sockets (the projection worker, where the daily-life
+    scheduler runs when projections are not embedded): the frames of the days it
+    lives, published to Redis as FanOutBackend publishes them, under an origin of
+    its own, so that every API process delivers them to the user's sockets."""
+    origin = uuid4().hex.encode("ascii")
+
+    def announce(lived: DayLived) -> None:
+        if lived.life is None:
+            return
+        channel = key_prefix + user_channel(lived.life.user_id)
+        for kind, payload in day_frames(lived.life, lived.emotion, lived.before):
+            client.publish(channel, origin + frame(kind, payload).encode("utf-8"))
+
+    return announce
 
 
 async def _caller(socket: WebSocket[Any, Any, Any]) -> UUID | None:
