@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import redis
 import structlog
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import Environment, resolve_topic
 
+from companion.adapters.llm.memory_extractor import OpenAIMemoryExtractor
 from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.llm.openai_chat import NO_KEY, OpenAIChatModel
+from companion.adapters.morphology import MorphologicalLemmatizer
 from companion.adapters.passwords import Argon2Passwords
 from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
@@ -21,6 +24,7 @@ from companion.app.application import CompanionApplication
 from companion.app.commerce import Commerce
 from companion.app.daily_life import DailyLifeScheduler
 from companion.app.errors import StoreMissing
+from companion.app.memories import MemorySettings
 from companion.app.message_limits import MessageLimits
 from companion.app.payments import Payments
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
@@ -153,6 +157,7 @@ def bootstrap(
         login_throttle=login_throttle(settings, client),
         sentiment=LexiconSentimentScorer(),
     )
+    application.memory = memory_settings(settings)
     try:
         if not create_store and not _has_events(application):
             raise _missing(store)
@@ -254,6 +259,28 @@ def chat_model_for(settings: Settings) -> ChatModel:
             context_tokens=settings.model_context_tokens,
             reply_tokens=settings.reply_max_tokens,
         ),
+    )
+
+
+@cache
+def shared_lemmatizer() -> MorphologicalLemmatizer:
+    """One analyzer per process: its dictionary is loaded once, at the first message."""
+    return MorphologicalLemmatizer()
+
+
+def memory_settings(settings: Settings) -> MemorySettings:
+    """Memories are found by the rules, and by the model too when a real one is configured."""
+    extractor = None
+    if settings.llm == "openai" and settings.memory_model_extraction:
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+        extractor = OpenAIMemoryExtractor(
+            api_key=key or NO_KEY,
+            model=settings.openai_model,
+            base_url=settings.openai_base_url,
+            timeout=settings.memory_extraction_timeout_seconds,
+        )
+    return MemorySettings(
+        recall_k=settings.memory_recall_k, lemmatizer=shared_lemmatizer(), extractor=extractor
     )
 
 

@@ -167,6 +167,17 @@ class Settings(BaseSettings):
     reply_max_tokens: int = Field(
         default=512, ge=16, description="the most tokens a reply may take (max_tokens)"
     )
+    memory_recall_k: int = Field(
+        default=5, ge=0, le=50, description="the most memories retrieval brings to a prompt"
+    )
+    memory_model_extraction: bool = Field(
+        default=True,
+        description="with COMPANION_LLM=openai, the model also finds memories in each message"
+        " (after the reply, on its own worker); the rules always do",
+    )
+    memory_extraction_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="the longest a model memory extraction may take"
+    )
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> Settings:
