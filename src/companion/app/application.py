@@ -616,6 +616,7 @@ class CompanionApplication(Application[UUID]):
             message_id=message_id,
             text=opened.request.user_text,
             now=opened.now,
+            model_failed=made.fallback,
         )
         mood, expression = felt[-1] if felt else self._mood_now(user_id, character_id)
         return ChatTurn(

@@ -144,10 +144,15 @@ def remember_later(
     message_id: UUID,
     text: str,
     now: datetime,
+    model_failed: bool = False,
 ) -> None:
-    """Queue the model extractor on this message, when there is one; never raises."""
+    """Queue the model extractor on this message, when there is one; never raises.
+
+    Not when the chat model has just failed (the reply is the fallback): the
+    same server would most likely fail the extraction too.
+    """
     extractor = application.memory.extractor
-    if extractor is None:
+    if extractor is None or model_failed:
         return
 
     def work() -> None:
