@@ -4,7 +4,8 @@
 - a batch that fails half way, after some of its rows reached the database,
   leaves neither rows nor a new position behind;
 - the runner never passes over an event that a slower writer commits later
-  (on PostgreSQL the recorder's table lock keeps commit order equal to id order);
+  (on PostgreSQL a writer draws its ids only once the writer before it has
+  committed, so commit order is id order);
 - many writers and small batches project exactly what a rebuild does;
 - a running worker keeps a heartbeat, and a stopped one stops beating.
 """
@@ -200,75 +201,88 @@ def test_a_batch_failing_after_its_rows_were_flushed_leaves_no_row_and_keeps_its
 # -- no event is passed over ----------------------------------------------------------
 
 
-class HeldWriter:
-    """Holds one writer's transaction open after its INSERT, before its COMMIT.
+HOLD_APPENDS = 4343
 
-    It wraps the recorder's step that fetches the new ids, which the library
-    runs inside the inserting transaction: the storage boundary.
+
+class HeldWriter:
+    """Holds the commit of every append of one stream until released.
+
+    A deferred trigger on the events table runs at COMMIT and waits for an
+    advisory lock this session holds: the writer's transaction has inserted
+    and drawn its ids, and stays open on the server.
     """
 
-    def __init__(self, recorder: Any, monkeypatch: pytest.MonkeyPatch, thread_name: str) -> None:
-        self.inserted = threading.Event()
-        self.release = threading.Event()
-        fetch_ids = recorder._fetch_ids_after_insert_events
+    def __init__(self, connection: psycopg.Connection[Any], stream: UUID) -> None:
+        self.connection = connection
+        connection.execute("CREATE TABLE held_streams (originator_id uuid PRIMARY KEY)")
+        connection.execute("INSERT INTO held_streams VALUES (%s)", (stream,))
+        connection.execute(
+            "CREATE FUNCTION hold_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF EXISTS (SELECT 1 FROM held_streams WHERE originator_id = NEW.originator_id)"
+            f" THEN PERFORM pg_advisory_xact_lock({HOLD_APPENDS}); END IF; RETURN NULL; END $$"
+        )
+        connection.execute(
+            "CREATE CONSTRAINT TRIGGER hold_append AFTER INSERT ON companion_events"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_append()"
+        )
+        connection.execute("SELECT pg_advisory_lock(%s)", (HOLD_APPENDS,))
 
-        def fetch_ids_then_hold(*args: Any, **kwargs: Any) -> Any:
-            ids = fetch_ids(*args, **kwargs)
-            if threading.current_thread().name == thread_name:
-                self.inserted.set()
-                self.release.wait()
-            return ids
+    def holding(self) -> bool:
+        row = self.connection.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()
+        return row is not None and row[0] > 0
 
-        monkeypatch.setattr(recorder, "_fetch_ids_after_insert_events", fetch_ids_then_hold)
+    def release(self) -> None:
+        self.connection.execute("SELECT pg_advisory_unlock(%s)", (HOLD_APPENDS,))
 
 
 def waiting_on_a_lock(connection: psycopg.Connection[Any]) -> bool:
     row = connection.execute(
         "SELECT count(*) FROM pg_stat_activity "
         "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        " AND query NOT LIKE '%%hold_append%%' AND query LIKE '%%_head%%'"
     ).fetchone()
     return row is not None and row[0] > 0
 
 
 def overtaken_writer(
-    companion: Companion, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    writer_a: Companion, writer_b: Companion, postgres_url: str
 ) -> tuple[Conversation, Conversation]:
-    """Writer A inserts and holds its transaction; writer B then inserts; the runner steps.
+    """Writer A inserts and holds its commit; writer B (another process) then appends.
 
-    Returns once the runner has stepped while A was open and both writers are done.
+    Returns once writer B is waiting for A and the reader of `writer_a` has
+    stepped while A was open, and both writers are done.
     """
-    app, runner = companion.application, companion.runner
-    held = HeldWriter(app.recorder, monkeypatch, "writer-a")
     first, second = a_conversation_with_one_turn("first"), a_conversation_with_one_turn("second")
-    writer_a = threading.Thread(target=app.save_all, args=(first,), name="writer-a")
-    writer_b = threading.Thread(target=app.save_all, args=(second,), name="writer-b")
-    writer_a.start()
-    try:
-        eventually(held.inserted.is_set, "writer A inserting")
-        writer_b.start()
-        with psycopg.connect(postgres_url, autocommit=True) as observer:
-            # B either commits or queues behind A's lock; either way it has done all it can.
-            eventually(
-                lambda: not writer_b.is_alive() or waiting_on_a_lock(observer),
-                "writer B committing or waiting",
-            )
-        runner.run_once()
-    finally:
-        held.release.set()
-        writer_a.join()
-        writer_b.join()
+    with psycopg.connect(postgres_url, autocommit=True) as observer:
+        held = HeldWriter(observer, first.id)
+        thread_a = threading.Thread(target=writer_a.application.save_all, args=(first,))
+        thread_b = threading.Thread(target=writer_b.application.save_all, args=(second,))
+        thread_a.start()
+        try:
+            eventually(held.holding, "writer A holding its commit")
+            thread_b.start()
+            eventually(lambda: waiting_on_a_lock(observer), "writer B waiting for writer A")
+            writer_a.runner.run_once()
+        finally:
+            held.release()
+            thread_a.join()
+            if thread_b.is_alive() or thread_b.ident is not None:
+                thread_b.join()
     return first, second
 
 
 @pytest.mark.postgres
 def test_the_runner_never_passes_over_an_event_a_slower_writer_commits_later(
-    postgres_companions: Companions, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_companions: Companions, postgres_url: str
 ) -> None:
-    companion = postgres_companions()
+    companion = postgres_companions(database_url=postgres_url)
+    other_process = postgres_companions(database_url=postgres_url)
     runner, conversations = companion.runner, companion.read_models.conversations
     runner.run_once()
 
-    first, second = overtaken_writer(companion, postgres_url, monkeypatch)
+    first, second = overtaken_writer(companion, other_process, postgres_url)
     runner.run_once()
 
     for conversation in (first, second):
@@ -279,22 +293,26 @@ def test_the_runner_never_passes_over_an_event_a_slower_writer_commits_later(
 
 
 @pytest.mark.postgres
-def test_without_the_recorders_table_lock_a_lower_id_would_commit_after_a_higher_one(
-    postgres_companions: Companions, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+def test_a_writer_draws_its_ids_only_once_the_writer_before_it_has_committed(
+    postgres_companions: Companions, postgres_url: str
 ) -> None:
-    """The scenario above is real: only the library's lock keeps the log free of gaps."""
-    companion = postgres_companions()
-    recorder: Any = companion.application.recorder
-    without_lock = [s for s in recorder.lock_table_statements if "LOCK TABLE" not in str(s)]
-    assert len(without_lock) == len(recorder.lock_table_statements) - 1
-    monkeypatch.setattr(recorder, "lock_table_statements", without_lock)
-    runner, conversations = companion.runner, companion.read_models.conversations
+    """What the runner relies on: while A's commit is held, B waits, and reads see neither."""
+    companion = postgres_companions(database_url=postgres_url)
+    other_process = postgres_companions(database_url=postgres_url)
+    recorder = companion.application.recorder
+    before = recorder.max_notification_id() or 0
+    seen: list[int] = []
 
-    first, second = overtaken_writer(companion, postgres_url, monkeypatch)
-    runner.run_once()
+    def run_once_and_look() -> int:
+        seen.append(recorder.max_notification_id() or 0)
+        return 0
 
-    assert conversations.conversation(companion.views, second.id) is not None
-    assert conversations.conversation(companion.views, first.id) is None
+    companion.runner.run_once = run_once_and_look  # type: ignore[method-assign]
+    first, second = overtaken_writer(companion, other_process, postgres_url)
+
+    assert seen == [before]  # while A was held, nothing of A's or B's was readable
+    ids = {n.originator_id: n.id for n in recorder.select_notifications(before, 10, None)}
+    assert ids[first.id] < ids[second.id]  # A drew its ids first and B's came after
 
 
 # -- many writers, small batches ------------------------------------------------------

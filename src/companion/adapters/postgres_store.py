@@ -8,6 +8,9 @@ seconds for a pooled connection, and a new connection gives up after
 POSTGRES_CONNECT_TIMEOUT seconds. Dead pooled connections are still found
 before use (pre-ping), so a database restart costs no request.
 
+Events are appended by our own recorder (`pg_recorder`), which needs no table
+lock; the aggregate and tracking recorders are the library's.
+
 Options of the database URL that libpq knows (sslmode, sslrootcert, …) reach
 the driver through POSTGRES_CONNECT_OPTIONS (URL-encoded).
 """
@@ -24,6 +27,8 @@ from eventsourcing.postgres import (
     PostgresTrackingRecorder,
 )
 from eventsourcing.utils import Environment, EnvType
+
+from companion.adapters.pg_recorder import PgApplicationRecorder
 
 # libpq connection parameters a database URL may carry, passed to the driver as they are.
 LIBPQ_OPTIONS = frozenset(
@@ -65,11 +70,10 @@ class SingleAttemptAggregateRecorder(PostgresAggregateRecorder):
     select_events = _single_attempt(PostgresAggregateRecorder.select_events)
 
 
-class SingleAttemptApplicationRecorder(PostgresApplicationRecorder):
-    insert_events = _single_attempt(PostgresApplicationRecorder.insert_events)
+class SingleAttemptApplicationRecorder(PgApplicationRecorder):
+    """Our recorder (one attempt at each write and read already), with the library's reads."""
+
     select_events = _single_attempt(PostgresApplicationRecorder.select_events)
-    select_notifications = _single_attempt(PostgresApplicationRecorder.select_notifications)
-    max_notification_id = _single_attempt(PostgresApplicationRecorder.max_notification_id)
 
 
 class SingleAttemptTrackingRecorder(PostgresTrackingRecorder):

@@ -1,0 +1,408 @@
+"""Our PostgreSQL application recorder: no table lock, one round trip an append.
+
+The library's recorder keeps commit order equal to notification-id order by
+taking ``LOCK TABLE … IN EXCLUSIVE MODE`` in every insert, then sends the lock,
+the INSERT, a NOTIFY and the COMMIT as statements of their own. Here the ids
+come from a one-row counter table, ``<events>_head``, updated by the same
+statement that inserts the events:
+
+    WITH head AS (UPDATE <events>_head SET last = last + n RETURNING last - n)
+    INSERT INTO <events> … notification_id = head's value + 1 … n
+
+sent alone, so it is its own transaction. The counter row's lock is taken by
+that statement and released by its commit, with no client round trip in
+between; a writer that draws ids waits for the writer before it to commit, so
+ids become visible in id order and a reader that saw id N will never see a
+lower one appear later. A rolled-back insert rolls the counter back too: no
+holes. Optimistic concurrency is the primary key (originator_id,
+originator_version): a second writer of a version gets the library's
+IntegrityError.
+
+Writers in one process share commits (group commit): while one thread's
+statement is in flight, the appends that arrive queue up and go together in
+the next statement, each keeping its own contiguous ids. A batch that breaks
+the primary key is rolled back as a whole and its appends are retried one by
+one, so only the conflicting one fails.
+
+The wake-up for listeners (NOTIFY on the channel the projection runner
+LISTENs to) is pipelined behind the insert, in the same round trip, as a
+transaction of its own that does not wait for its commit to reach the disk:
+NOTIFY serialises every notifying commit of the cluster, and a wake-up needs
+no durability (a lost one is caught by the runner's poll).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import structlog
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Connection
+from psycopg.pq import TransactionStatus
+from psycopg.rows import DictRow, tuple_row
+from psycopg.sql import SQL, Composed, Identifier
+
+log = structlog.get_logger(__name__)
+
+# At most this many events go in one statement; more waiting appends wait for the next.
+MAX_BATCH_EVENTS = 1000
+
+
+class StoreLayoutOutdated(ProgrammingError):
+    """The events table was written by the library's recorder: migrate it before use."""
+
+
+@dataclass
+class _Append:
+    """One caller's insert_events, waiting for a commit (its own or a shared one)."""
+
+    events: Sequence[StoredEvent]
+    done: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
+    ids: list[int] | None = None
+    error: BaseException | None = None
+
+
+def head_table_name(events_table_name: str) -> str:
+    return f"{events_table_name}_head"
+
+
+class PgApplicationRecorder(PostgresApplicationRecorder):
+    """The library's application recorder with our write path and prepared reads."""
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.head_table_name = head_table_name(events_table_name)
+        self.check_identifier_length(self.head_table_name)
+        schema = Identifier(datastore.schema)
+        table = Identifier(events_table_name)
+        head = Identifier(self.head_table_name)
+        id_type = SQL(datastore.originator_id_type)
+        self.sql_create_statements = [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+                "originator_id {id_type} NOT NULL, "
+                "originator_version bigint NOT NULL, "
+                "topic text, "
+                "state bytea, "
+                "notification_id bigint NOT NULL, "
+                "PRIMARY KEY (originator_id, originator_version)) "
+                "WITH (autovacuum_enabled = true, "
+                "autovacuum_vacuum_threshold = 100000000, "
+                "autovacuum_vacuum_scale_factor = 0.5, "
+                "autovacuum_analyze_threshold = 1000, "
+                "autovacuum_analyze_scale_factor = 0.01)"
+            ).format(schema=schema, table=table, id_type=id_type),
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {schema}.{table} (notification_id)"
+            ).format(index=Identifier(self.notification_id_index_name), schema=schema, table=table),
+            *head_table_statements(datastore.schema, events_table_name),
+        ]
+        self.insert_statement = SQL(
+            "WITH head AS ("
+            " UPDATE {schema}.{head} SET last = last + %(n)s RETURNING last - %(n)s AS base"
+            "), new AS ("
+            " INSERT INTO {schema}.{table}"
+            " (originator_id, originator_version, topic, state, notification_id)"
+            " SELECT e.originator_id, e.originator_version, e.topic, e.state, head.base + e.i"
+            " FROM head, unnest("
+            "%(originator_ids)s::{id_type}[], %(versions)s::bigint[], %(topics)s::text[],"
+            " %(states)s::bytea[]) WITH ORDINALITY"
+            " AS e(originator_id, originator_version, topic, state, i)"
+            " RETURNING notification_id"
+            ") SELECT notification_id FROM new ORDER BY notification_id"
+        ).format(schema=schema, table=table, head=head, id_type=id_type)
+        self.notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name))
+        self.max_notification_id_statement = SQL(
+            "SELECT MAX(notification_id) FROM {schema}.{table}"
+        ).format(schema=schema, table=table)
+        self.select_notifications_statements = {
+            (has_start, inclusive, has_stop, has_topics): _select_notifications_statement(
+                schema, table, has_start, inclusive, has_stop, has_topics
+            )
+            for has_start in (False, True)
+            for inclusive in (False, True)
+            for has_stop in (False, True)
+            for has_topics in (False, True)
+        }
+        self._appends: list[_Append] = []
+        self._appends_lock = threading.Lock()
+        self._leading = False
+        self._layout_checked = False
+
+    # -- the table ---------------------------------------------------------------------
+
+    def create_table(self) -> None:
+        self.check_layout()
+        super().create_table()
+
+    def check_layout(self) -> None:
+        """Refuse a store whose events table still has the library's layout."""
+        if self._layout_checked:
+            return
+        with self.datastore.get_connection() as conn:
+            if outdated_layout(conn, self.datastore.schema, self.events_table_name):
+                raise StoreLayoutOutdated(
+                    f"the event store {self.datastore.schema}.{self.events_table_name} was"
+                    " written by an older version: run `companion store migrate` once, with"
+                    " every other process of this store stopped, then start again"
+                )
+        self._layout_checked = True
+
+    # -- writing -----------------------------------------------------------------------
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        if not stored_events:
+            return []
+        self.check_layout()
+        append = _Append(stored_events)
+        with self._appends_lock:
+            self._appends.append(append)
+            append.lead = not self._leading
+            self._leading = True
+        while True:
+            if not append.lead:
+                append.done.wait()
+            with self._appends_lock:
+                # Woken either with its result or to lead the next commit.
+                leads = append.lead
+                append.done.clear() if leads else None
+            if not leads:
+                break
+            self._lead()
+        if append.error is not None:
+            raise append.error
+        assert append.ids is not None
+        return append.ids
+
+    def _lead(self) -> None:
+        """Commit everything queued so far, then hand the lead to the next in line."""
+        with self._appends_lock:
+            batch: list[_Append] = []
+            size = 0
+            while self._appends and (
+                not batch or size + len(self._appends[0].events) <= MAX_BATCH_EVENTS
+            ):
+                append = self._appends.pop(0)
+                batch.append(append)
+                size += len(append.events)
+        try:
+            self._commit(batch)
+        finally:
+            with self._appends_lock:
+                for append in batch:
+                    append.lead = False
+                    append.done.set()
+                if self._appends:
+                    following = self._appends[0]
+                    following.lead = True
+                    following.done.set()
+                else:
+                    self._leading = False
+
+    def _commit(self, batch: list[_Append]) -> None:
+        events = [event for append in batch for event in append.events]
+        try:
+            ids = self._insert(events)
+        except IntegrityError as error:
+            if len(batch) == 1:
+                batch[0].error = error
+                return
+            # One of them conflicts; the whole statement was rolled back. Alone,
+            # each append commits or fails on its own.
+            for append in batch:
+                self._commit([append])
+            return
+        except BaseException as error:
+            for append in batch:
+                append.error = error
+            return
+        start = 0
+        for append in batch:
+            append.ids = ids[start : start + len(append.events)]
+            start += len(append.events)
+
+    def _insert(self, events: Sequence[StoredEvent]) -> list[int]:
+        params = {
+            "n": len(events),
+            "originator_ids": [e.originator_id for e in events],
+            "versions": [e.originator_version for e in events],
+            "topics": [e.topic for e in events],
+            "states": [e.state for e in events],
+        }
+        with self.datastore.get_connection() as conn:
+            return self._insert_and_notify(conn, params, len(events))
+
+    def _insert_and_notify(
+        self, conn: Connection[DictRow], params: dict[str, Any], count: int
+    ) -> list[int]:
+        # Statements of a pipeline share one transaction until a Sync unless they
+        # say otherwise: the insert is one explicit transaction, the wake-up another.
+        # The first error (a conflict) is raised; the pipeline's own error on
+        # closing after it (the rest was skipped) is only logged by psycopg.
+        try:
+            with conn.cursor() as curs, conn.pipeline() as pipeline:
+                # Only the insert is prepared: a statement after a failed one is
+                # skipped, and psycopg would take its preparation for done.
+                conn.execute("BEGIN", prepare=False)
+                curs.execute(self.insert_statement, params, prepare=True)
+                conn.execute("COMMIT", prepare=False)
+                conn.execute("BEGIN", prepare=False)
+                conn.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
+                conn.execute(self.notify_statement, prepare=False)
+                conn.execute("COMMIT", prepare=False)
+                pipeline.sync()
+                ids = [row["notification_id"] for row in curs.fetchall()]
+        except psycopg.Error:
+            if conn.info.transaction_status == TransactionStatus.INERROR:
+                conn.execute("ROLLBACK")
+            raise
+        if len(ids) != count:
+            raise ProgrammingError(f"inserted {len(ids)} events of {count}")
+        return ids
+
+    # -- reading -----------------------------------------------------------------------
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        key = (start is not None, inclusive_of_start, stop is not None, bool(topics))
+        params: dict[str, Any] = {"start": start, "stop": stop, "limit": limit}
+        if topics:
+            params["topics"] = list(topics)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.select_notifications_statements[key], params, prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def max_notification_id(self) -> int | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.max_notification_id_statement, prepare=True)
+            row = curs.fetchone()
+            assert row is not None
+            value: int | None = row["max"]
+            return value
+
+    @property
+    def queued(self) -> int:
+        """Appends of this process waiting for a commit (not counting one in flight)."""
+        return len(self._appends)
+
+
+def _select_notifications_statement(
+    schema: Identifier,
+    table: Identifier,
+    has_start: bool,
+    inclusive: bool,
+    has_stop: bool,
+    has_topics: bool,
+) -> Composed:
+    where = []
+    if has_start:
+        where.append("notification_id >= %(start)s" if inclusive else "notification_id > %(start)s")
+    if has_stop:
+        where.append("notification_id <= %(stop)s")
+    if has_topics:
+        where.append("topic = ANY(%(topics)s)")
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return SQL(
+        "SELECT notification_id, originator_id, originator_version, topic, state"
+        " FROM {schema}.{table}" + clause + " ORDER BY notification_id LIMIT %(limit)s"
+    ).format(schema=schema, table=table)
+
+
+def head_table_statements(schema: str, events_table_name: str) -> list[Composed]:
+    """The counter table and its one row, starting after the highest id already stored."""
+    head = Identifier(head_table_name(events_table_name))
+    return [
+        SQL(
+            "CREATE TABLE IF NOT EXISTS {schema}.{head} ("
+            "one boolean PRIMARY KEY DEFAULT true CHECK (one), last bigint NOT NULL)"
+        ).format(schema=Identifier(schema), head=head),
+        SQL(
+            "INSERT INTO {schema}.{head} (last)"
+            " SELECT COALESCE(MAX(notification_id), 0) FROM {schema}.{table}"
+            " ON CONFLICT (one) DO NOTHING"
+        ).format(schema=Identifier(schema), head=head, table=Identifier(events_table_name)),
+    ]
+
+
+def outdated_layout(conn: Connection[Any], schema: str, events_table_name: str) -> bool:
+    """Whether the events table exists without its counter (the library's layout)."""
+    row = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+            (
+                f"{_quoted(schema)}.{_quoted(events_table_name)}",
+                f"{_quoted(schema)}.{_quoted(head_table_name(events_table_name))}",
+            ),
+        )
+        .fetchone()
+    )
+    assert row is not None
+    return bool(row[0]) and not row[1]
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def migrate(conn: Connection[Any], schema: str, events_table_name: str) -> int | None:
+    """Bring a store from the library's layout to ours, in one transaction.
+
+    Every event keeps its row, its notification id and so its order; tracking
+    positions (which are notification ids) stay valid as they are. The id
+    column loses its sequence default, so a process of an older version can no
+    longer append (its inserts fail) instead of drawing ids out of commit order.
+    Returns the highest notification id, or None when the store was already migrated.
+    """
+    table = SQL("{}.{}").format(Identifier(schema), Identifier(events_table_name))
+    with conn.transaction():
+        if not outdated_layout(conn, schema, events_table_name):
+            return None
+        # Waits for writers of the older version to finish, and keeps new ones out.
+        conn.execute(SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
+        curs = conn.cursor(row_factory=tuple_row)
+        row = curs.execute(
+            "SELECT pg_get_serial_sequence(%s, 'notification_id')",
+            (f"{_quoted(schema)}.{_quoted(events_table_name)}",),
+        ).fetchone()
+        assert row is not None
+        sequence = row[0]
+        conn.execute(SQL("ALTER TABLE {} ALTER COLUMN notification_id DROP DEFAULT").format(table))
+        if sequence:
+            conn.execute(SQL("DROP SEQUENCE {}").format(SQL(sequence)))
+        for statement in head_table_statements(schema, events_table_name):
+            conn.execute(statement)
+        row = curs.execute(SQL("SELECT MAX(notification_id) FROM {}").format(table)).fetchone()
+        assert row is not None
+        highest: int | None = row[0]
+    log.info("store.migrated", table=f"{schema}.{events_table_name}", highest=highest)
+    return highest

@@ -1,0 +1,198 @@
+"""Our PostgreSQL recorder passes the library's own recorder test cases, and keeps its promises.
+
+The library's abstract cases are subclassed as they are: each test gets a new
+database and the recorders the application would get from its settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import psycopg
+import pytest
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    StoredEvent,
+    TrackingRecorder,
+)
+from eventsourcing.tests.persistence import (
+    ApplicationRecorderTestCase,
+    NonInterleavingNotificationIDsBaseCase,
+    TrackingRecorderTestCase,
+)
+from eventsourcing.utils import Environment
+
+from companion.adapters.pg_recorder import PgApplicationRecorder, StoreLayoutOutdated
+from companion.adapters.postgres_store import PostgresStoreFactory
+from companion.app.persistence import store_for
+from companion.app.settings import Settings
+
+pytestmark = pytest.mark.postgres
+
+
+def store_factory(url: str) -> PostgresStoreFactory:
+    """The factory the application builds for this database URL."""
+    settings = Settings(_env_file=None, database_url=url, cipher_key=None)  # type: ignore[call-arg]
+    return PostgresStoreFactory(Environment("companion", store_for(settings).event_env))
+
+
+class OnANewDatabase:
+    """Each test of a library case runs on a database of its own."""
+
+    factory: PostgresStoreFactory
+
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_url: str) -> Iterator[None]:
+        self.factory = store_factory(postgres_url)
+        yield
+        self.factory.close()
+
+
+class TestApplicationRecorder(OnANewDatabase, ApplicationRecorderTestCase[PgApplicationRecorder]):
+    def create_recorder(self) -> PgApplicationRecorder:
+        recorder = self.factory.application_recorder()
+        assert isinstance(recorder, PgApplicationRecorder)
+        return recorder
+
+    def test_insert_subscribe(self) -> None:
+        self.optional_test_insert_subscribe()
+
+
+class TestTrackingRecorder(OnANewDatabase, TrackingRecorderTestCase):
+    def create_recorder(self) -> TrackingRecorder:
+        return self.factory.tracking_recorder()
+
+
+class TestNonInterleavingNotificationIDs(OnANewDatabase, NonInterleavingNotificationIDsBaseCase):
+    def create_recorder(self) -> PgApplicationRecorder:
+        recorder = self.factory.application_recorder()
+        assert isinstance(recorder, PgApplicationRecorder)
+        return recorder
+
+
+# -- our own promises ------------------------------------------------------------------
+
+
+@pytest.fixture
+def recorder(postgres_url: str) -> Iterator[PgApplicationRecorder]:
+    factory = store_factory(postgres_url)
+    recorder = factory.application_recorder()
+    assert isinstance(recorder, PgApplicationRecorder)
+    yield recorder
+    factory.close()
+
+
+def event(originator_id: Any, version: int) -> StoredEvent:
+    return StoredEvent(originator_id, version, "topic", b"state")
+
+
+def test_the_same_version_twice_is_a_conflict_and_leaves_no_hole(
+    recorder: PgApplicationRecorder,
+) -> None:
+    stream = uuid4()
+    assert recorder.insert_events([event(stream, 1)]) == [1]
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([event(stream, 2), event(stream, 1)])
+    assert recorder.max_notification_id() == 1
+    assert recorder.insert_events([event(stream, 2)]) == [2]
+
+
+def test_concurrent_writers_of_one_version_one_wins_the_others_conflict(
+    recorder: PgApplicationRecorder,
+) -> None:
+    """Appends that share a commit still conflict one by one: only the loser fails."""
+    streams = [uuid4() for _ in range(8)]
+    contested = uuid4()
+    barrier = threading.Barrier(16)
+    outcomes: list[str] = []
+
+    def append(stream: Any) -> None:
+        barrier.wait()
+        try:
+            recorder.insert_events([event(stream, 1)])
+            outcomes.append("ok")
+        except IntegrityError:
+            outcomes.append("conflict")
+        except BaseException as error:
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=append, args=(s,)) for s in streams]
+    threads += [threading.Thread(target=append, args=(contested,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict"] * 7 + ["ok"] * 9
+    notifications = recorder.select_notifications(start=None, limit=100)
+    assert [n.id for n in notifications] == list(range(1, 10))
+    assert {n.originator_id for n in notifications} == {*streams, contested}
+
+
+def test_each_append_is_one_round_trip_with_its_wake_up(
+    recorder: PgApplicationRecorder, postgres_url: str
+) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        listener.execute(f'LISTEN "{recorder.channel_name}"')
+        recorder.insert_events([event(uuid4(), 1)])  # prepares its statement
+        sent = _statements_sent(recorder, lambda: recorder.insert_events([event(uuid4(), 1)]))
+        woken = list(listener.notifies(timeout=5, stop_after=2))
+    assert sent == {"round trips": 1}
+    assert [n.channel for n in woken] == [recorder.channel_name] * 2
+
+
+def _statements_sent(recorder: PgApplicationRecorder, work: Any) -> dict[str, int]:
+    """How many times the write path waited for the server while `work` ran."""
+    counts = {"round trips": 0}
+    original = psycopg.Pipeline.sync
+
+    def counting_sync(self: psycopg.Pipeline) -> None:
+        counts["round trips"] += 1
+        original(self)
+
+    psycopg.Pipeline.sync = counting_sync  # type: ignore[method-assign]
+    try:
+        work()
+    finally:
+        psycopg.Pipeline.sync = original  # type: ignore[method-assign]
+    return counts
+
+
+def test_a_store_in_the_librarys_layout_is_refused_with_one_line(postgres_url: str) -> None:
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    factory = store_factory(postgres_url)
+    try:
+        old = PostgresApplicationRecorder(factory.datastore, events_table_name="companion_events")
+        old.create_table()
+        old.insert_events([event(uuid4(), 1)])
+        with pytest.raises(StoreLayoutOutdated) as refused:
+            factory.application_recorder()
+    finally:
+        factory.close()
+    assert "companion store migrate" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_lost_connection_is_the_librarys_error_and_appends_nothing_twice(
+    recorder: PgApplicationRecorder, postgres_admin_url: str, postgres_url: str
+) -> None:
+    stream = uuid4()
+    recorder.insert_events([event(stream, 1)])
+    dbname = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (dbname,),
+        )
+    with contextlib.suppress(OperationalError):  # the caller answers 503; no retry behind it
+        recorder.insert_events([event(stream, 2)])
+    with psycopg.connect(postgres_url) as conn:
+        versions = conn.execute(
+            "SELECT originator_version FROM companion_events ORDER BY notification_id"
+        ).fetchall()
+    assert versions in ([(1,)], [(1,), (2,)])
