@@ -24,6 +24,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
 from projections.base import Projection
+from projections.decoding import decoder_for
 from projections.store import PostgresViewStore, ViewCursor, ViewStore, Worker
 
 log = structlog.get_logger(__name__)
@@ -46,6 +47,7 @@ class ProjectionRunner:
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
+        self._decode = decoder_for(mapper)
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
@@ -127,7 +129,7 @@ class ProjectionRunner:
         notifications = self.recorder.select_notifications(
             start=start + 1, limit=limit, stop=head, topics=projection.topics
         )
-        decode, handle, topics = self.mapper.to_domain_event, projection.handle, projection._topics
+        decode, handle, topics = self._decode, projection.handle, projection._topics
         for notification in notifications:
             # The read is filtered by topic already; a recorder that ignores the
             # filter costs a comparison an event, never a decoding.
