@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from benchmarks import appends, catchup, sentiment, ws
+from benchmarks import appends, catchup, sentiment, turns, ws
 from benchmarks.harness import Config, Context
 from benchmarks.report import (
     RESULTS,
@@ -44,6 +44,7 @@ SCENARIOS: list[Scenario] = [
     ("postgres", "chat turns", appends.postgres_turns),
     ("postgres", "conversation saves", appends.postgres_saves),
     ("postgres", "catch-up", catchup.postgres_catch_up),
+    ("postgres", "REST chat turns", turns.postgres_rest_turns),
     ("sqlite", "raw inserts", appends.sqlite_raw),
     ("sqlite", "chat turns", appends.sqlite_turns),
     ("sqlite", "conversation saves", appends.sqlite_saves),

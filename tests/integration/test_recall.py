@@ -87,16 +87,28 @@ def test_told_about_her_cat_she_remembers_two_hundred_turns_later_until_forgotte
     assert memory.memory_id not in recalled_ids(companion, user, character, again)
 
 
-def test_a_good_morning_on_the_day_of_a_plan_asks_about_it(companion: Companion) -> None:
+@pytest.mark.parametrize(
+    ("plan", "greeting", "what"),
+    [
+        ("Tomorrow I'm going to the dentist.", "Good morning!", "dentist"),
+        ("明日は歯医者に行く", "おはよう！", "歯医者"),
+    ],
+)
+def test_a_good_morning_on_the_day_of_a_plan_asks_about_it_once(
+    companion: Companion, plan: str, greeting: str, what: str
+) -> None:
     user, character = user_with_character(companion)
-    say(companion, user, character, "Tomorrow I'm going to the dentist.")
+    _, first = say(companion, user, character, plan)
+    assert what not in first
     clock = companion.application.clock
     assert isinstance(clock, Clock)
     clock.now += timedelta(days=1)
 
-    _, text = say(companion, user, character, "Good morning!")
+    _, text = say(companion, user, character, greeting)
+    _, later = say(companion, user, character, greeting)
 
-    assert "dentist" in text
+    assert what in text
+    assert what not in later
 
 
 def test_a_fact_said_again_is_one_memory_and_a_correction_replaces_it(

@@ -260,7 +260,7 @@ def _with_memories(request: ChatRequest, reading: _Reading, choices: _Choices, t
     if remembered is not None:
         return remembered[:MAX_MESSAGE_CHARS]
     if reading.kind in ("greeting", "default", "question"):
-        asked = plan_line(request, language, choices.pick)
+        asked = plan_line(request, language, choices.pick, text)
         if asked is not None:
             space = "" if language == "ja" else " "
             return f"{text}{space}{asked}"[:MAX_MESSAGE_CHARS]

@@ -103,9 +103,14 @@ def recall_line(request: ChatRequest, language: str, nick: str, pick: Pick) -> s
     return pick(REMEMBER_LINES[language], 12).format(nick=nick, fact=fact)
 
 
-def plan_line(request: ChatRequest, language: str, pick: Pick) -> str | None:
-    """A question about a plan the user had for about now, if one was recalled."""
+def plan_line(request: ChatRequest, language: str, pick: Pick, text: str) -> str | None:
+    """A question about a plan the user had for about now, if one was recalled and neither
+    this reply (`text`) nor a recent one already brings it up."""
     plan = next((m for m in request.memories if m.subject == PLAN and m.value), None)
     if plan is None:
+        return None
+    # Asked once is enough: not again while her asking is still in the recent turns.
+    said = [text, *(t.text for t in request.recent_turns if t.sender == "character")]
+    if any(plan.value in text for text in said):
         return None
     return pick(PLAN_LINES[language], 13).format(plan=plan.value)
