@@ -7,6 +7,11 @@ and the answer says so in its `X-Consistency` header:
 
 - `X-Consistency: applied` — reads now show this write;
 - `X-Consistency: pending` — the write is stored; reads may not show it yet.
+
+The wait is for the write's own position in the log (no head-of-log query)
+and is woken, not polled: by the runner's commit in this process, or by the
+worker's announcement (PostgreSQL NOTIFY) when the runner is another process.
+Only SQLite across processes polls, briefly, having no such announcement.
 """
 
 from __future__ import annotations
