@@ -64,7 +64,8 @@ def test_never_more_than_k_and_the_plan_only_once() -> None:
         (("plan", today.isoformat(), "cake"), "cake", "The user's plan: bake a cake"),
     )
 
-    found = recall(book.memories(NOW), ["cake"], NOW, today=today, k=3)
+    found = recall(book.memories(NOW), ["bake", "cake"], NOW, today=today, k=3)
 
     assert len(found) == 3
+    assert found[0].subject == "plan"
     assert [m.subject for m in found].count("plan") == 1
