@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from benchmarks import appends, catchup, sentiment, turns, ws
+from benchmarks import appends, catchup, memory, sentiment, turns, ws
 from benchmarks.harness import Config, Context
 from benchmarks.report import (
     RESULTS,
@@ -154,11 +154,14 @@ def main(argv: list[str] | None = None) -> int:
 
     accuracy = sentiment.evaluate_all()
     ctx.notes.append(sentiment.summary(accuracy))
+    remembered = memory.evaluate(small=args.quick)
+    ctx.notes.append(memory.summary(remembered))
 
     ratios, goals = summarise(config, ctx.figures)
     result = Run(config, machine, ctx.figures, ratios, goals, ctx.notes, failures, seconds)
     print_report(out, result)
     sentiment.print_evaluation(out, accuracy)
+    memory.print_evaluation(out, remembered)
     write_json(args.output, result)
     err.print(f"results written to {args.output}")
     return 1 if failures else 0

@@ -137,7 +137,9 @@ class MorphologicalLemmatizer:
         if tokenizer is None:
             from sudachipy import SplitMode
 
-            tokenizer = self._dictionary.create(mode=SplitMode.C)
+            tokenizer = self._dictionary.tokenizer(
+                mode=SplitMode.C, fields={"pos", "normalized_form"}
+            )
             self._local.tokenizer = tokenizer
         return tokenizer
 

@@ -142,7 +142,7 @@ def birthday(day: str, text: str) -> Fact:
         day,
         text,
         0.9,
-        ("birthday", "誕生日", "date", day),
+        ("birthday", "誕生日", "date", "born", "生まれる", day),
         "joy",
     )
 

@@ -424,7 +424,7 @@ def en_job(text: str, today: date) -> Iterator[Fact]:
                     job,
                     f"The user works as {_a(job)}",
                     0.7,
-                    ("job", "仕事", "work", job),
+                    ("job", "仕事", "work", "occupation", "職業", "living", job),
                 )
             break
     if (m := _EN_WORKPLACE.search(lowered)) and (place := _en_phrase(m.group(1))):

@@ -319,7 +319,7 @@ def ja_job(text: str, today: date) -> Iterator[Fact]:
                 job,
                 f"ユーザーの仕事は{job}",
                 0.7,
-                ("job", "仕事", "work", job),
+                ("job", "仕事", "work", "occupation", "職業", "living", job),
             )
             break
     if (m := _JA_WORKPLACE.search(text)) and (place := _ja_phrase(m.group(1))):

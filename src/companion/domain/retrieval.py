@@ -14,7 +14,6 @@ broken by memory id, so the same inputs give the same list in the same order.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,10 +99,16 @@ class LexicalIndex:
     def add(self, memory_id: UUID, lemmas: Sequence[str]) -> None:
         if memory_id in self.lengths:
             self.remove(memory_id)
-        for term, count in Counter(lemmas).items():
-            self.postings.setdefault(term, {})[memory_id] = count
+        counts: dict[str, int] = {}
+        for term in lemmas:
+            counts[term] = counts.get(term, 0) + 1
+        for term, count in counts.items():
+            docs = self.postings.get(term)
+            if docs is None:
+                docs = self.postings[term] = {}
+            docs[memory_id] = count
         self.lengths[memory_id] = len(lemmas)
-        self.terms[memory_id] = tuple(dict.fromkeys(lemmas))
+        self.terms[memory_id] = tuple(counts)
         self.total_length += len(lemmas)
 
     def remove(self, memory_id: UUID) -> None:
@@ -170,8 +175,15 @@ def retrieve(
     )
     weight = max(0.0, min(1.0, lexical_weight))
     open_query = not query_terms and not semantic
+    # Only a memory the query relates to can score; with an open query, every one.
+    related = (
+        live.keys()
+        if open_query
+        else lexical.keys() | {mid for mid, s in (semantic or {}).items() if s > 0}
+    )
     scored: list[ScoredMemory] = []
-    for memory_id, memory in live.items():
+    for memory_id in related:
+        memory = live[memory_id]
         raw = lexical.get(memory_id, 0.0)
         lexical_relevance = raw / best if best > 0 else 0.0
         similarity = None if semantic is None else semantic.get(memory_id, 0.0)
