@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
+from structlog.testing import capture_logs
 
 from companion.adapters.llm.embeddings import OpenAIEmbedder
 from companion.adapters.llm.memory_extractor import OpenAIMemoryExtractor
@@ -118,13 +119,20 @@ MALFORMED = {
 def test_a_malformed_answer_or_a_failed_call_yields_no_memory_and_no_error(
     answer: Completion | Raw | Status,
 ) -> None:
-    with serving(answer) as standin:
+    with serving(answer) as standin, capture_logs() as logs:
         candidates = extractor(standin.base_url).extract(
             "My cat is called Mochi", message_id=uuid4(), now=NOW
         )
 
     assert candidates == []
     assert len(standin.requests) == 1
+    [warning] = [entry for entry in logs if entry["log_level"] == "warning"]
+    assert warning["event"] in (
+        "memory_extractor.malformed_answer",
+        "memory_extractor.empty_answer",
+        "memory_extractor.call_failed",
+    )
+    assert "Mochi" not in repr(logs)
 
 
 def test_model_memories_go_into_the_book_like_the_rules_ones() -> None:
