@@ -1,14 +1,17 @@
 """The WebSocket at /api/v1/ws: chat turns streamed, and every device of a user in step.
 
-Every conversation frame (the ack, typing, the reply's deltas, mood and
-expression) is published on the user's channel; each socket of that user
-forwards what its subscription receives, so the sender's own socket sees a
-frame once and another device sees the same turn. Answers meant for one socket
-only (errors, heartbeats, a resume's missed messages) go straight to it.
+Every conversation frame (the ack, typing, the reply's deltas, emotion, mood
+and expression, a day's event) is published on the user's channel; each socket
+of that user forwards what its subscription receives, so the sender's own
+socket sees a frame once and another device sees the same turn. Answers meant
+for one socket only (errors, heartbeats, a resume's missed messages) go
+straight to it.
 
-Client frames: chat_message, message_read, avatar_customization, heartbeat and
-resume {character_id, last_message_id?} (answered with a `resume` frame of the
-messages after that one, oldest first).
+Client frames: chat_message, regenerate, message_read, avatar_customization,
+heartbeat and resume {character_id, last_message_id?} (answered with a `resume`
+frame of the messages after that one, oldest first). chat_message and
+regenerate count against the user's message limits (app.message_limits) before
+anything is stored.
 
 Across processes (COMPANION_REDIS_URL set), frames travel through Redis pub/sub
 on `companion:ws:user:{id}`, and Redis going away must not silence a process's
