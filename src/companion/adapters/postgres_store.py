@@ -6,7 +6,8 @@ a request held a worker thread for about a minute before it failed. Here every
 recorder method makes one attempt, a request waits at most POSTGRES_POOL_TIMEOUT
 seconds for a pooled connection, and a new connection gives up after
 POSTGRES_CONNECT_TIMEOUT seconds. Dead pooled connections are still found
-before use (pre-ping), so a database restart costs no request.
+before use (pre-ping), so a database restart costs no request; the check reads
+what the server sent to the idle connection instead of sending a query.
 
 Events are appended by our own recorder (`pg_recorder`), which needs no table
 lock; the aggregate and tracking recorders are the library's.
@@ -17,9 +18,11 @@ the driver through POSTGRES_CONNECT_OPTIONS (URL-encoded).
 
 from __future__ import annotations
 
+import select
 from typing import Any
 from urllib.parse import parse_qsl
 
+import psycopg
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -27,6 +30,7 @@ from eventsourcing.postgres import (
     PostgresTrackingRecorder,
 )
 from eventsourcing.utils import Environment, EnvType
+from psycopg import Connection, pq
 
 from companion.adapters.pg_recorder import PgApplicationRecorder
 
@@ -82,6 +86,27 @@ class SingleAttemptTrackingRecorder(PostgresTrackingRecorder):
     has_tracking_id = _single_attempt(PostgresTrackingRecorder.has_tracking_id)
 
 
+def idle_connection_alive(conn: Connection[Any]) -> None:
+    """Raise if a pooled connection was closed by the server (restart, terminate, failover).
+
+    An idle connection has nothing to read unless the server said something:
+    a notification, or the error and end of file of a closed session. Only
+    then is the input read, and the connection's state tells which it was.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    pgconn = conn.pgconn
+    # A closed session sends its last message, then end of file: reading stops
+    # at each, so read while there is something to read (a few times at most).
+    for _ in range(8):
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+        if not readable:
+            break
+        pgconn.consume_input()  # raises at end of file
+        if pgconn.status != pq.ConnStatus.OK:
+            raise psycopg.OperationalError("the server closed the connection")
+
+
 class PostgresStoreFactory(PostgresFactory):
     """Chosen by PERSISTENCE_MODULE; reads two settings more than the library's factory."""
 
@@ -104,3 +129,7 @@ class PostgresStoreFactory(PostgresFactory):
             options.setdefault("connect_timeout", connect_timeout)
         assert isinstance(pool.kwargs, dict)
         pool.kwargs.update(options)
+        if pool._check is not None:
+            # The pre-ping without its round trip: the pool's own check sends an
+            # empty query before every use, a second round trip for each append.
+            pool._check = idle_connection_alive
