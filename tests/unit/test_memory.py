@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 import pytest
+from eventsourcing.application import Application
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -408,3 +409,25 @@ def test_reinforcement_and_recency_stay_in_range(current: float, said: float, ag
     assert reinforced_importance(current, said) >= max(current, said)
     assert 0.0 < recency(T0, T0 + age) <= 1.0
     assert recency(T0, T0 + age) >= recency(T0, T0 + age + timedelta(days=1))
+
+
+def test_a_book_loads_from_its_snapshot_as_from_its_events() -> None:
+    class Books(Application):
+        snapshotting_intervals = {MemoryBook: 5}  # noqa: RUF012 - the library's class variable
+
+    app = Books(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    book = new_book()
+    for n in range(12):
+        key = ("fact", str(n % 4))  # some repeat, some correct an earlier fact
+        book.record(fact(key, f"value {n % 3}", n=n, importance=0.4), T0 + timedelta(hours=n))
+        app.save(book)
+    book.forget(book.memories(T0 + timedelta(days=1))[0].memory_id, T0 + timedelta(days=1))
+    app.save(book)
+    later = T0 + timedelta(days=2)
+
+    assert app.snapshots is not None
+    assert list(app.snapshots.get(book.id))
+    loaded = app.repository.get(book.id)
+    assert loaded.memories(later) == book.memories(later)
+    assert loaded.gone == book.gone
+    assert loaded.by_key == book.by_key
