@@ -14,12 +14,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import psycopg
 import structlog
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
@@ -28,6 +29,20 @@ from projections.decoding import decoder_for
 from projections.store import PostgresViewStore, ViewCursor, ViewStore, Worker
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Every notification after `after` up to `head`, read once for several projections."""
+
+    after: int
+    head: int
+    notifications: Sequence[Notification]
+
+    def covers(self, start: int, head: int) -> bool:
+        return self.after <= start and head == self.head
+
+
 Progress = Callable[[int, int], None]
 """Called with (position reached, head of the log) after each batch."""
 
@@ -99,12 +114,14 @@ class ProjectionRunner:
 
     # -- processing ------------------------------------------------------------------
 
-    def step(self, projection: Projection, head: int | None = None) -> int:
+    def step(
+        self, projection: Projection, head: int | None = None, read: _Read | None = None
+    ) -> int:
         """Apply the next batch (up to `head`, else the log's); returns how many it read."""
         with self.store.write(projection.key) as cursor:
             start = self.store.position_in(cursor, projection.key)
             count, reached = self._apply_batch(
-                projection, cursor, start, self.head() if head is None else head
+                projection, cursor, start, self.head() if head is None else head, read=read
             )
             if reached > start:
                 self.store.announce(cursor, projection.name, reached)
@@ -118,6 +135,7 @@ class ProjectionRunner:
         start: int,
         head: int,
         batch_size: int | None = None,
+        read: _Read | None = None,
     ) -> tuple[int, int]:
         # Every notification up to the head is committed (the recorder reads only
         # below its oldest writer in progress), so a filtered read that comes back
@@ -126,10 +144,16 @@ class ProjectionRunner:
         if head <= start:
             return 0, start
         limit = batch_size or self.batch_size
-        notifications = self.recorder.select_notifications(
-            start=start + 1, limit=limit, stop=head, topics=projection.topics
-        )
-        decode, handle, topics = self._decode, projection.handle, projection._topics
+        topics = projection._topics
+        notifications: Sequence[Notification]
+        if read is not None and read.covers(start, head):
+            notifications = [n for n in read.notifications if n.id > start and n.topic in topics]
+            limit = len(notifications) + 1  # all there is up to the head
+        else:
+            notifications = self.recorder.select_notifications(
+                start=start + 1, limit=limit, stop=head, topics=projection.topics
+            )
+        decode, handle = self._decode, projection.handle
         for notification in notifications:
             # The read is filtered by topic already; a recorder that ignores the
             # filter costs a comparison an event, never a decoding.
@@ -143,13 +167,18 @@ class ProjectionRunner:
         return len(notifications), reached
 
     def catch_up(
-        self, projection: Projection, progress: Progress | None = None, head: int | None = None
+        self,
+        projection: Projection,
+        progress: Progress | None = None,
+        head: int | None = None,
+        read: _Read | None = None,
     ) -> int:
         """Apply batches until the projection reaches `head` (the log's when it starts)."""
         total = 0
         target = self.head() if head is None else head
         while True:
-            count = self.step(projection, target)
+            count = self.step(projection, target, read)
+            read = None  # good for one batch only
             total += count
             self._beat_if_due()
             reached = self._positions[projection.name]
@@ -221,13 +250,22 @@ class ProjectionRunner:
     def run_once(self) -> int:
         """Bring every projection up to date; returns how many notifications were read."""
         head = self.head()  # once for all of them
-        return sum(
-            self.catch_up(p, head=head)
-            for p in self.projections.values()
-            # Positions only move forward, so one this process committed at the
-            # head has nothing to read.
-            if self._positions.get(p.name, 0) < head
-        )
+        # Positions only move forward, so one this process committed at the head
+        # has nothing to read.
+        behind = [p for p in self.projections.values() if self._positions.get(p.name, 0) < head]
+        if not behind:
+            return 0
+        # Following the log, the few new events are read once for every projection
+        # rather than once each.
+        after = min(self._positions.get(p.name, 0) for p in behind)
+        read = None
+        if head - after <= self.batch_size:
+            notifications = self.recorder.select_notifications(
+                start=after + 1, limit=self.batch_size, stop=head
+            )
+            if len(notifications) < self.batch_size:
+                read = _Read(after, head, notifications)
+        return sum(self.catch_up(p, head=head, read=read) for p in behind)
 
     def run_forever(self) -> None:
         """Follow the log until stop(); survives database outages by backing off.
