@@ -25,8 +25,8 @@ def facts(text: str) -> list[tuple[str, tuple[str, ...], str]]:
 EXAMPLES = [
     # English
     ("I really love spicy ramen.", "en_likes", "taste/spicy ramen", "likes"),
-    ("I don't like horror movies at all.", "en_likes", "taste/horror movies", "dislikes"),
-    ("I hate mornings", "en_likes", "taste/mornings", "dislikes"),
+    ("I don't like horror movies at all.", "en_likes", "taste/horror movie", "dislikes"),
+    ("I hate mornings", "en_likes", "taste/morning", "dislikes"),
     ("My favourite band is Radwimps", "en_likes", "favourite/band", "radwimps"),
     ("My cat is called Mochi.", "en_pet_name", "pet/cat/name", "Mochi"),
     ("I have a dog named Biscuit!", "en_pet_name", "pet/dog/name", "Biscuit"),
@@ -46,6 +46,17 @@ EXAMPLES = [
     ("I live in Osaka.", "en_place", "home", "osaka"),
     ("I'm from Sapporo originally.", "en_place", "hometown", "sapporo"),
     ("Call me Aki", "en_own_name", "user/name", "Aki"),
+    ("I'm into photography these days", "en_likes", "taste/photography", "likes"),
+    ("I'm not a fan of horror", "en_likes", "taste/horror", "dislikes"),
+    ("I love cats", "en_likes", "taste/cat", "likes"),
+    ("My dog Rex is so cute", "en_pet_name", "pet/dog/name", "Rex"),
+    ("I have two dogs", "en_pet_name", "pet/dog", "has"),
+    ("My sister Emi is visiting", "en_person_name", "person/sister/name", "Emi"),
+    ("My birthday's on December 5", "en_birthday", "birthday", "12-05"),
+    ("Tomorrow is my birthday!", "en_birthday", "birthday", "11-27"),
+    ("I'm a nurse, so I work nights", "en_job", "job", "nurse"),
+    ("I passed my driving test!", "en_life_event", "life/pass/2026-11-26", "pass"),
+    ("I'm moving to Kyoto next month", "en_place", "home", "kyoto"),
     # Japanese
     ("猫が好きです", "ja_likes", "taste/猫", "likes"),
     ("私はコーヒーが大好き！", "ja_likes", "taste/コーヒー", "likes"),
@@ -65,6 +76,15 @@ EXAMPLES = [
     ("大阪に住んでいます", "ja_place", "home", "大阪"),
     ("北海道出身です", "ja_place", "hometown", "北海道"),
     ("私の名前はアキです", "ja_own_name", "user/name", "アキ"),
+    ("好きな食べ物はラーメンです", "ja_likes", "favourite/食べ物", "ラーメン"),
+    ("ラーメンが一番好き", "ja_likes", "taste/ラーメン", "likes"),
+    ("コーヒーはあんまり好きじゃない", "ja_likes", "taste/コーヒー", "dislikes"),
+    ("猫を飼ってるんだ", "ja_pet_name", "pet/cat", "has"),
+    ("明後日から旅行に行く", "ja_plan", "plan/2026-11-28/旅行", "旅行"),
+    ("明日は私の誕生日なんだ", "ja_birthday", "birthday", "11-27"),
+    ("会社を辞めた", "ja_life_event", "life/lost job/2026-11-26", "lost job"),
+    ("エンジニアをしています", "ja_job", "job", "エンジニア"),
+    ("大学生です", "ja_job", "job", "大学生"),
 ]  # fmt: skip
 
 
@@ -75,6 +95,10 @@ def test_a_rule_finds_the_fact(text: str, rule: str, key: str, value: str) -> No
 
 NOTHING = [
     "Do you remember my cat's name?",
+    "I love you",
+    "My dog Is cute",
+    "あなたのことが好き",
+    "勉強をしています",
     "I'm a little tired today",
     "I like it when you talk to me",
     "Haha that's funny",

@@ -49,11 +49,15 @@ def next_weekday(today: date, weekday: int) -> date:
 
 
 def taste(thing: str, value: str, text: str, language: str) -> Fact:
+    """A like or a dislike; "cats" and "cat" are one key (the taste is the same)."""
     likes = value == "likes"
     tags = ("likes", "好き") if likes else ("dislikes", "嫌い")
+    key = thing
+    if language == "en" and len(key) > 3 and key.endswith("s") and not key.endswith("ss"):
+        key = key[:-1]
     return Fact(
         "preference",
-        ("taste", thing),
+        ("taste", key),
         value,
         text,
         0.5 if likes else 0.55,
@@ -92,6 +96,20 @@ def pet(species: str, name: str, text: str) -> Fact:
         text,
         0.75,
         ("pet", "ペット", species, japanese, "name", "名前", name.lower()),
+        "affection",
+    )
+
+
+def has_pet(species: str, text: str) -> Fact:
+    """The user lives with an animal whose name was not said."""
+    japanese = PETS.get(species, species)
+    return Fact(
+        "relationship",
+        ("pet", species),
+        "has",
+        text,
+        0.6,
+        ("pet", "ペット", species, japanese),
         "affection",
     )
 

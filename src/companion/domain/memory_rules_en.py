@@ -19,6 +19,7 @@ from companion.domain.memory_facts import (
     Fact,
     birthday,
     day_of_month,
+    has_pet,
     next_weekday,
     person,
     pet,
@@ -38,7 +39,9 @@ _EN_LEADING = re.compile(r"^(?:the|a|an|my|some|all|of)\s+")
 
 _EN_TRAILING = re.compile(
     r"\s+(?:a lot|so much|very much|too|as well|anymore|any more|at all|now|lately|"
-    r"these days|honestly|really|though|tho|either|haha|lol|originally|right now)$"
+    r"these days|honestly|really|though|tho|either|haha|lol|originally|right now|today|"
+    r"tonight|tomorrow|yesterday|soon|next (?:week|month|year)|this (?:week|weekend|month)|"
+    r"last (?:week|month|year))$"
 )
 
 
@@ -124,16 +127,23 @@ def _en_when(when: str, today: date) -> date:
 
 
 _EN_LIKE = re.compile(
-    r"\bi(?: really| absolutely| just| also| totally)?\s+(?:love|like|adore|enjoy|am into|'m into|"
-    r"am a fan of|'m a fan of|am crazy about|'m crazy about)\s+(.+)",
+    r"\bi(?: really| absolutely| just| also| totally| still)?\s+(?:love|like|adore|enjoy)\s+(.+)"
+    r"|\bi(?:'m| am)(?: really| totally| so| also)?\s+(?:into|an? (?:huge |big )?fan of|"
+    r"crazy about|obsessed with)\s+(.+)",
 )
 
 
 _EN_DISLIKE = re.compile(
     r"\bi(?: really| just| also| totally)?\s+(?:hate|dislike|can't stand|cannot stand|"
-    r"can not stand|don't like|do not like|don't really like|am not into|'m not into|"
-    r"am not a fan of|'m not a fan of|detest)\s+(.+)",
+    r"can not stand|don't like|do not like|don't really like|detest)\s+(.+)"
+    r"|\bi(?:'m| am)(?: really)?\s+not\s+(?:into|an? (?:big )?fan of)\s+(.+)",
 )
+_NOT_TASTES = ("you", "him", "her", "them", "us", "me", "it", "that", "this", "to be ")
+
+
+def _is_pronoun(thing: str) -> bool:
+    """A like of "you" or "it" is about the talk, not a taste to remember."""
+    return thing in _NOT_TASTES or thing.startswith(tuple(f"{p} " for p in _NOT_TASTES))
 
 
 _EN_FAVOURITE = re.compile(r"\bmy\s+favou?rite\s+([a-z ]{2,30}?)\s+is\s+(.+)")
@@ -142,12 +152,13 @@ _EN_FAVOURITE = re.compile(r"\bmy\s+favou?rite\s+([a-z ]{2,30}?)\s+is\s+(.+)")
 def en_likes(text: str, today: date) -> Iterator[Fact]:
     lowered = text.lower()
     if m := _EN_DISLIKE.search(lowered):
-        if thing := _en_phrase(m.group(1)):
+        thing = _en_phrase(m.group(1) or m.group(2))
+        if thing and not _is_pronoun(thing):
             yield taste(thing, "dislikes", f"The user dislikes {thing}", "en")
         return
     m = _EN_LIKE.search(lowered)
-    thing = _en_phrase(m.group(1)) if m else None
-    if thing and not thing.startswith(("to be ", "it", "that")):
+    thing = _en_phrase(m.group(1) or m.group(2)) if m else None
+    if thing and not _is_pronoun(thing):
         yield taste(thing, "likes", f"The user likes {thing}", "en")
     if m := _EN_FAVOURITE.search(lowered):
         what, thing = m.group(1).strip(), _en_phrase(m.group(2))
@@ -178,21 +189,41 @@ _EN_PET_PATTERNS = (
     ),
     re.compile(rf"\bmy\s+{_EN_PET},\s+{_EN_NAME},"),
 )
+# "my dog Rex is…": a capitalised word after the animal is its name (read on the text as written).
+_EN_PET_THEN_NAME = re.compile(rf"\b[Mm]y\s+(?i:{_EN_PET})\s+([A-Z][a-z\-']{{1,20}})\b")
+_EN_HAS_PET = re.compile(
+    rf"\b(?:i have|i've got|i got|we have|i adopted|i own)\s+(?:an?|two|three|some)\s+"
+    rf"{_EN_PET}s?\b(?!\s+(?:called|named))"
+)
 
 
-_NOT_NAMES = frozenset({"a", "an", "the", "so", "very", "really", "my", "not", "sick", "sad"})
+_NOT_NAMES = frozenset(
+    """a an the so very really my not sick sad is was and has had will just who which that
+    loves likes hates said says told got gets went goes can could would should did does
+    and or but too also always never still""".split()  # noqa: SIM905 - a word list to read
+)
 
 
 def en_pet_name(text: str, today: date) -> Iterator[Fact]:
     lowered = text.lower()
     for pattern in _EN_PET_PATTERNS:
         if (m := pattern.search(lowered)) and m.group(2) not in _NOT_NAMES:
-            species = (
-                "cat" if m.group(1) == "kitten" else "dog" if m.group(1) == "puppy" else m.group(1)
-            )
+            species = _species(m.group(1))
             name = title(m.group(2))
             yield pet(species, name, f"The user's {species} is called {name}")
             return
+    m = _EN_PET_THEN_NAME.search(text)
+    if m and m.group(2).lower() not in _NOT_NAMES:
+        species = _species(m.group(1).lower())
+        yield pet(species, m.group(2), f"The user's {species} is called {m.group(2)}")
+        return
+    if m := _EN_HAS_PET.search(lowered):
+        species = _species(m.group(1))
+        yield has_pet(species, f"The user has a {species}")
+
+
+def _species(said: str) -> str:
+    return {"kitten": "cat", "puppy": "dog", "bunny": "rabbit"}.get(said, said)
 
 
 _EN_PERSON = "(" + "|".join(sorted(PEOPLE, key=len, reverse=True)) + ")"
@@ -212,6 +243,10 @@ _EN_PERSON_PATTERNS = (
         rf"(?!is\b|was\b|and\b|has\b|had\b|will\b|said\b|says\b|told\b|just\b){_EN_NAME},"
     ),
 )
+_EN_PERSON_THEN_NAME = re.compile(
+    rf"\b[Mm]y\s+(?i:(?:older |younger |little |big |new )?{_EN_PERSON})\s+"
+    rf"([A-Z][a-z\-']{{1,20}})\b"
+)
 
 
 def en_person_name(text: str, today: date) -> Iterator[Fact]:
@@ -222,13 +257,27 @@ def en_person_name(text: str, today: date) -> Iterator[Fact]:
             name = title(m.group(2))
             yield person(relation, name, f"The user's {relation} is called {name}")
             return
+    m = _EN_PERSON_THEN_NAME.search(text)
+    if m and m.group(2).lower() not in _NOT_NAMES:
+        relation = {"mum": "mom", "mother": "mom", "father": "dad"}.get(
+            m.group(1).lower(), m.group(1).lower()
+        )
+        yield person(relation, m.group(2), f"The user's {relation} is called {m.group(2)}")
 
 
-_EN_BIRTHDAY = re.compile(r"\bmy\s+birthday\s+(?:is|was|falls on)\s+(?:on\s+)?(.+)")
+_EN_BIRTHDAY = re.compile(
+    r"\bmy\s+birthday(?:'s|\s+is|\s+was|\s+falls on)\s+(?:on\s+)?(.+)|\bi\s+was\s+born\s+on\s+(.+)"
+)
+_EN_BIRTHDAY_IS = re.compile(r"\b(today|tomorrow)(?:'s| is)\s+my\s+birthday\b")
 
 
 def en_birthday(text: str, today: date) -> Iterator[Fact]:
-    if (m := _EN_BIRTHDAY.search(text.lower())) and (day := _en_date(m.group(1))):
+    lowered = text.lower()
+    if (m := _EN_BIRTHDAY.search(lowered)) and (day := _en_date(m.group(1) or m.group(2))):
+        yield birthday(day, f"The user's birthday is {_say_day(day)}")
+    elif m := _EN_BIRTHDAY_IS.search(lowered):
+        when = today + timedelta(days=1 if m.group(1) == "tomorrow" else 0)
+        day = f"{when.month:02d}-{when.day:02d}"
         yield birthday(day, f"The user's birthday is {_say_day(day)}")
 
 
@@ -307,7 +356,7 @@ _EN_LIFE_EVENTS: tuple[tuple[str, re.Pattern[str], float, str | None, tuple[str,
     ),
     (
         "lost job",
-        re.compile(r"\b(?:got fired|lost my job|was laid off|got laid off)\b"),
+        re.compile(r"\b(?:got fired|lost my job|was laid off|got laid off|quit my job|resigned)\b"),
         0.85,
         "sadness",
         ("job", "仕事", "失業"),
@@ -370,7 +419,7 @@ _EN_LIFE_EVENTS: tuple[tuple[str, re.Pattern[str], float, str | None, tuple[str,
     ("loss", re.compile(r"\b(?:passed away|died)\b"), 0.9, "sadness", ("loss", "亡くなった")),
     (
         "pass",
-        re.compile(r"\b(?:passed (?:my|the) (?:exam|test)|got accepted|got into)\b"),
+        re.compile(r"\b(?:passed (?:my|the) (?:\w+ )?(?:exam|test)|got accepted|got into)\b"),
         0.8,
         "joy",
         ("exam", "合格"),
@@ -399,8 +448,8 @@ _EN_JOB = (
     re.compile(r"\bi\s+work\s+as\s+(?:an?\s+)?(.+)"),
     re.compile(r"\bmy\s+job\s+is\s+(?:being\s+)?(?:an?\s+)?(.+)"),
     re.compile(
-        r"\bi(?:'m| am)\s+an?\s+((?:[a-z]+\s+)?(?:[a-z]+(?:er|or|ist|ian|ant|ent|"
-        r"nurse|chef|cook|doctor|student|engineer|designer|clerk|lawyer|barista)))\b"
+        r"\bi(?:'m| am)\s+an?\s+((?:[a-z]+\s+)?(?:[a-z]+(?:er|or|ist|ian|ant|ent)|"
+        r"nurse|chef|cook|doctor|student|engineer|designer|clerk|lawyer|barista))\b"
         r"(?:\s+(?:at|in|for|by)\b|$|[,.!])"
     ),
 )

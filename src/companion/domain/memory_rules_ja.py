@@ -18,6 +18,7 @@ from companion.domain.memory_facts import (
     Fact,
     birthday,
     day_of_month,
+    has_pet,
     next_weekday,
     person,
     pet,
@@ -93,14 +94,34 @@ def _ja_when(match: re.Match[str], today: date) -> date:
 
 
 _JA_LIKE = re.compile(
-    _JA_PHRASE + r"(?:が|も|は)(大好き|好き|嫌い|大嫌い|苦手)(じゃない|ではない|じゃなかった)?"
+    _JA_PHRASE
+    + r"(?:が|も|は)(?:一番|とても|すごく|めっちゃ|本当に|超|まあまあ|あまり|あんまり|そんなに)?"
+    r"(大好き|好き|嫌い|大嫌い|苦手)(じゃない|ではない|じゃなかった)?"
+)
+_JA_FAVOURITE = re.compile(
+    r"好きな([^はがを、。！？\s]{1,10})は([^、。！？\s]{1,20}?)(?:です|だよ|だ|かな|。|！|$)"
+)
+_NOT_TASTES = frozenset(
+    {"何", "誰", "どれ", "これ", "それ", "あれ", "こと", "あなた", "君", "きみ", "お前", "あんた"}
 )
 
 
 def ja_likes(text: str, today: date) -> Iterator[Fact]:
+    if m := _JA_FAVOURITE.search(text):
+        what, thing = m.group(1), m.group(2)
+        yield Fact(
+            "preference",
+            ("favourite", what),
+            thing,
+            f"ユーザーの好きな{what}は{thing}",
+            0.6,
+            ("favourite", "好き", what),
+            "joy",
+        )
+        return
     for m in _JA_LIKE.finditer(text):
         thing = _ja_phrase(m.group(1))
-        if not thing or thing in ("何", "誰", "どれ", "これ", "それ", "あれ", "こと"):
+        if not thing or thing in _NOT_TASTES:
             continue
         positive = m.group(2) in ("大好き", "好き")
         if m.group(3):
@@ -153,6 +174,9 @@ _JA_PET_PATTERNS = (
 )
 
 
+_JA_HAS_PET = re.compile(_JA_PET + r"(?:を|も)(?:\d+匹)?飼って(?:いる|る|います|ます|いて|て)")
+
+
 def ja_pet_name(text: str, today: date) -> Iterator[Fact]:
     for number, pattern in enumerate(_JA_PET_PATTERNS):
         if m := pattern.search(text):
@@ -162,6 +186,9 @@ def ja_pet_name(text: str, today: date) -> Iterator[Fact]:
                 return
             yield pet(species, name, f"ユーザーの{PETS.get(species, said)}の名前は{name}")
             return
+    if m := _JA_HAS_PET.search(text):
+        species = _JA_PETS[m.group(1)]
+        yield has_pet(species, f"ユーザーは{PETS.get(species, m.group(1))}を飼っている")
 
 
 _JA_PEOPLE = {
@@ -215,10 +242,17 @@ def ja_person_name(text: str, today: date) -> Iterator[Fact]:
 
 
 _JA_BIRTHDAY = re.compile(r"誕生日(?:は|が)(.{0,12}?日)")
+_JA_BIRTHDAY_IS = re.compile(r"(今日|明日)(?:は|が)(?:私の|僕の|俺の)?誕生日")
 
 
 def ja_birthday(text: str, today: date) -> Iterator[Fact]:
-    if (m := _JA_BIRTHDAY.search(text)) and (day := _ja_date(m.group(1))):
+    day: str | None = None
+    if m := _JA_BIRTHDAY.search(text):
+        day = _ja_date(m.group(1))
+    elif m := _JA_BIRTHDAY_IS.search(text):
+        when = today + timedelta(days=1 if m.group(1) == "明日" else 0)
+        day = f"{when.month:02d}-{when.day:02d}"
+    if day is not None:
         said = (
             f"{int(day[:2])}月{int(day[3:])}日" if not day.startswith("--") else f"{int(day[2:])}日"
         )
@@ -235,7 +269,8 @@ def ja_plan(text: str, today: date) -> Iterator[Fact]:
     if m := _JA_PLAN.search(text):
         what = m.group(5).strip("、 ")
         what = re.sub(r"^(?:私|僕|俺|わたし)(?:は|も)", "", what)
-        if not what or len(what) > 30:
+        what = re.sub(r"^(?:から|に|で|は|も)", "", what)
+        if not what or len(what) > 30 or "誕生日" in what:
             return
         day = _ja_when(m, today)
         when = m.group(1)
@@ -251,7 +286,13 @@ _JA_LIFE_EVENTS: tuple[tuple[str, re.Pattern[str], float, str | None, tuple[str,
         ("job", "仕事", "転職"),
     ),
     ("promotion", re.compile(r"昇進|出世"), 0.8, "joy", ("job", "仕事", "昇進")),
-    ("lost job", re.compile(r"クビ|解雇|失業|リストラ"), 0.85, "sadness", ("job", "仕事", "失業")),
+    (
+        "lost job",
+        re.compile(r"クビ|解雇|失業|リストラ|退職|(?:会社|仕事|バイト)を辞め"),
+        0.85,
+        "sadness",
+        ("job", "仕事", "失業"),
+    ),
     (
         "moving",
         re.compile(r"引っ越し|引っ越す|引っ越した|引越"),
@@ -303,6 +344,14 @@ _JA_JOB = (
     re.compile(
         r"(?:私|僕|俺|わたし)は([^、。！？\s]{1,10}?(?:師|士|員|者|家|生|手|医|長|"
         r"エンジニア|デザイナー|プログラマー|ナース|シェフ|パティシエ))(?:です|だよ|をして|なんだ|なの)"
+    ),
+    re.compile(
+        r"^([^、。！？\s]{0,8}?(?:師|士|員|家|医|エンジニア|デザイナー|プログラマー|シェフ|"
+        r"パティシエ))(?:を|の仕事を)して(?:い|る)"
+    ),
+    re.compile(
+        r"^(?:私は|僕は|俺は)?((?:大学院|大学|高校|専門学校|中学)?生|学生|会社員|主婦|主夫|公務員|"
+        r"フリーター|フリーランス|自営業)(?:です|だよ|なんだ|なの|だ|。|$)"
     ),
 )
 
