@@ -7,8 +7,10 @@ database and the recorders the application would get from its settings.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -134,32 +136,43 @@ def test_concurrent_writers_of_one_version_one_wins_the_others_conflict(
 
 
 def test_each_append_is_one_round_trip_with_its_wake_up(
-    recorder: PgApplicationRecorder, postgres_url: str
+    recorder: PgApplicationRecorder, postgres_url: str, tmp_path: Path
 ) -> None:
     with psycopg.connect(postgres_url, autocommit=True) as listener:
         listener.execute(f'LISTEN "{recorder.channel_name}"')
         recorder.insert_events([event(uuid4(), 1)])  # prepares its statement
-        sent = _statements_sent(recorder, lambda: recorder.insert_events([event(uuid4(), 1)]))
+        trace = tmp_path / "protocol.trace"
+        with _traced(recorder, trace):
+            recorder.insert_events([event(uuid4(), 1)])
         woken = list(listener.notifies(timeout=5, stop_after=2))
-    assert sent == {"round trips": 1}
+    assert _round_trips(trace) == 1
     assert [n.channel for n in woken] == [recorder.channel_name] * 2
 
 
-def _statements_sent(recorder: PgApplicationRecorder, work: Any) -> dict[str, int]:
-    """How many times the write path waited for the server while `work` ran."""
-    counts = {"round trips": 0}
-    original = psycopg.Pipeline.sync
+@contextlib.contextmanager
+def _traced(recorder: PgApplicationRecorder, path: Path) -> Iterator[None]:
+    """libpq's trace of the protocol messages of the connection an append uses."""
+    original = recorder._insert_and_notify
+    with path.open("w") as file:
 
-    def counting_sync(self: psycopg.Pipeline) -> None:
-        counts["round trips"] += 1
-        original(self)
+        def traced(conn: Any, *args: Any) -> Any:
+            conn.pgconn.trace(file.fileno())
+            try:
+                return original(conn, *args)
+            finally:
+                conn.pgconn.untrace()
 
-    psycopg.Pipeline.sync = counting_sync  # type: ignore[method-assign]
-    try:
-        work()
-    finally:
-        psycopg.Pipeline.sync = original  # type: ignore[method-assign]
-    return counts
+        recorder._insert_and_notify = traced  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            recorder._insert_and_notify = original  # type: ignore[method-assign]
+
+
+def _round_trips(trace: Path) -> int:
+    """How many times the client sent messages and then waited for the server's."""
+    directions = [line.split("\t")[1] for line in trace.read_text().splitlines() if "\t" in line]
+    return sum(1 for sent, got in itertools.pairwise(directions) if (sent, got) == ("F", "B"))
 
 
 def test_a_store_in_the_librarys_layout_is_refused_with_one_line(postgres_url: str) -> None:

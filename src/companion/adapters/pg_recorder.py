@@ -253,17 +253,18 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
         # The first error (a conflict) is raised; the pipeline's own error on
         # closing after it (the rest was skipped) is only logged by psycopg.
         try:
-            with conn.cursor() as curs, conn.pipeline() as pipeline:
-                # Only the insert is prepared: a statement after a failed one is
-                # skipped, and psycopg would take its preparation for done.
-                conn.execute("BEGIN", prepare=False)
-                curs.execute(self.insert_statement, params, prepare=True)
-                conn.execute("COMMIT", prepare=False)
-                conn.execute("BEGIN", prepare=False)
-                conn.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
-                conn.execute(self.notify_statement, prepare=False)
-                conn.execute("COMMIT", prepare=False)
-                pipeline.sync()
+            with conn.cursor() as curs:
+                with conn.pipeline():
+                    # Only the insert is prepared: a statement after a failed one is
+                    # skipped, and psycopg would take its preparation for done.
+                    conn.execute("BEGIN", prepare=False)
+                    curs.execute(self.insert_statement, params, prepare=True)
+                    conn.execute("COMMIT", prepare=False)
+                    conn.execute("BEGIN", prepare=False)
+                    conn.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
+                    conn.execute(self.notify_statement, prepare=False)
+                    conn.execute("COMMIT", prepare=False)
+                # Leaving the pipeline sends it and reads every result: one round trip.
                 ids = [row["notification_id"] for row in curs.fetchall()]
         except psycopg.Error:
             if conn.info.transaction_status == TransactionStatus.INERROR:
