@@ -162,7 +162,7 @@ def _traced(recorder: PgApplicationRecorder, path: Path) -> Iterator[None]:
             finally:
                 conn.pgconn.untrace()
 
-        recorder._insert_and_notify = traced  # type: ignore[method-assign]
+        recorder._insert_and_notify = traced  # type: ignore[method-assign,assignment]
         try:
             yield
         finally:
