@@ -73,30 +73,39 @@ def decoder_for(mapper: Mapper) -> Decode:  # type: ignore[type-arg]
 
     cipher, compressor = mapper.cipher, mapper.compressor
     container = (dict, list)
+    loads = json.JSONDecoder().decode
+    classes: dict[tuple[str, type], tuple[type, int, Callable[[Any], Any]]] = {}
 
     def decode(notification: Notification) -> DomainEventProtocol[Any]:
-        cls = resolve_topic(notification.topic)
+        originator_id = notification.originator_id
+        found = classes.get((notification.topic, type(originator_id)))
+        if found is None:
+            cls = resolve_topic(notification.topic)
+            convert = find_id_convertor(cls, cast(Hashable, type(originator_id)))
+            found = (cls, getattr(cls, "class_version", 1), convert)
+            classes[(notification.topic, type(originator_id))] = found
+        cls, class_version, convert = found
         state = notification.state
         try:
             if cipher:
                 state = cipher.decrypt(state)
             if compressor:
                 state = compressor.decompress(state)
-            event_state: dict[str, Any] = json.loads(state.decode())
+            event_state: dict[str, Any] = loads(state.decode())
             for key, item in event_state.items():
                 if type(item) in container:
                     event_state[key] = value(item)
         except Exception:
             # The library's own message says which event could not be read.
             return mapper.to_domain_event(notification)
-        if getattr(cls, "class_version", 1) != event_state.get("class_version", 1):
-            return mapper.to_domain_event(notification)  # an older shape to upcast
-        event_state.pop("class_version", None)
-        originator_id = notification.originator_id
-        convert = find_id_convertor(cls, cast(Hashable, type(originator_id)))
+        if "class_version" in event_state:
+            if event_state.pop("class_version") != class_version:
+                return mapper.to_domain_event(notification)  # an older shape to upcast
+        elif class_version != 1:
+            return mapper.to_domain_event(notification)
         event_state["originator_id"] = convert(originator_id)
         event_state["originator_version"] = notification.originator_version
-        event = _new(cls)
+        event: Any = _new(cls)
         _set(event, "__dict__", event_state)
         return event  # type: ignore[no-any-return]
 
