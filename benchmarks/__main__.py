@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from benchmarks import appends, catchup, memory, sentiment, turns, ws
+from benchmarks import appends, catchup, lag, memory, sentiment, turns, ws
 from benchmarks.harness import Config, Context
 from benchmarks.report import (
     RESULTS,
@@ -36,6 +36,7 @@ from companion.app.logging import configure_logging
 DEFAULT_EVENTS = 16_000
 QUICK_EVENTS = 3_200
 QUICK_REPEATS = 1
+QUICK_LOG_EVENTS = 20_000
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 Scenario = tuple[str, str, Callable[[Context], None]]
@@ -44,6 +45,7 @@ SCENARIOS: list[Scenario] = [
     ("postgres", "chat turns", appends.postgres_turns),
     ("postgres", "conversation saves", appends.postgres_saves),
     ("postgres", "catch-up", catchup.postgres_catch_up),
+    ("postgres", "live lag and read-your-writes", lag.postgres_lag),
     ("postgres", "REST chat turns", turns.postgres_rest_turns),
     ("sqlite", "raw inserts", appends.sqlite_raw),
     ("sqlite", "chat turns", appends.sqlite_turns),
@@ -85,6 +87,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="timed runs a figure (default 3); the median counts",
     )
     parser.add_argument(
+        "--log-events",
+        type=int,
+        default=None,
+        help=(
+            f"size of the PostgreSQL log the catch-up and rebuild read (default "
+            f"{catchup.PG_LOG_EVENTS:,}; with --quick {QUICK_LOG_EVENTS:,})"
+        ),
+    )
+    parser.add_argument(
         "--database-url",
         default=ADMIN_URL,
         help=f"PostgreSQL admin URL, used to create and drop the databases (default {ADMIN_URL})",
@@ -113,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         repeats=args.repeats or (QUICK_REPEATS if args.quick else 3),
         admin_url=args.database_url,
         backends=("postgres", "sqlite") if args.backend == "all" else (args.backend,),
+    )
+    catchup.PG_LOG_EVENTS = args.log_events or (
+        QUICK_LOG_EVENTS if args.quick else catchup.PG_LOG_EVENTS
     )
     configure_logging("WARNING", "console")
     out = Console()

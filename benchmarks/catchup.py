@@ -1,22 +1,31 @@
 """Catch-up: a raw sequential read of the event log against a projection catching up.
 
-The log is filled with the application's own events (conversations of chat
-turns, saved through the application, round-robin over many conversations so
-the projection's writes are spread as in real use). Then:
+PostgreSQL: a log of a million events (`PG_LOG_EVENTS`), conversations of chat
+turns round-robin over a thousand conversations, written by COPY from stored
+events the application's mapper encoded (see `eventlog`). Then, in one run:
 
 (c) raw   the events table read in notification order through a server-side
-          cursor (sqlite3: a plain cursor), rows fetched and nothing decoded;
-    ours  the ``conversations`` projection built from position 0 by our
-          ``ProjectionRunner``: ``rebuild`` (one transaction) and ``catch_up``
-          (one transaction a batch), with batch sizes 500 (the default) and 2000.
+          cursor, rows fetched and nothing decoded;
+    ours  the ``conversations`` projection caught up from position 0 by our
+          ``ProjectionRunner`` (one transaction a batch of 2000), one timed
+          run (the raw read: one, after one to warm the cache);
+    `companion projections rebuild --all`, every read model rebuilt into fresh
+          tables and switched in, as its own process: wall time.
 
-Two diagnostics split the catch-up: reading the notifications in batches of
-500 through the recorder, without and with decoding them into domain events.
+SQLite: the log is saved through the application (the run's --events), and
+the same comparison is made with ``rebuild`` and ``catch_up`` at batches of
+500 and 2000, plus two diagnostics splitting the catch-up: reading the
+notifications in batches of 500 through the recorder, without and with
+decoding them into domain events.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -24,8 +33,10 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import sql
 
+from benchmarks.eventlog import copy_log
 from benchmarks.harness import (
     Context,
+    Figure,
     companion,
     next_event,
     postgres_database,
@@ -41,6 +52,9 @@ PG = "PostgreSQL catch-up"
 LITE = "SQLite catch-up"
 FETCH = 5000
 BATCHES = (500, 2000)
+PG_BATCHES = (2000,)
+PG_LOG_EVENTS = 1_000_000
+"""Size of the PostgreSQL log; `python -m benchmarks --log-events N` (or --quick) for less."""
 
 
 def _fill(app: Companion, events: int, conversations: int) -> int:
@@ -190,30 +204,77 @@ def _postgres_raw_read(url: str, table: str, head: int) -> float:
         return timed(work)
 
 
+def _once(ctx: Context, key: str, label: str, count: int, seconds: float) -> Figure:
+    """A figure from one timed run: at a million events each run is long enough."""
+    figure = Figure(key, PG, label, "events/s", count, [count / seconds])
+    ctx.figures.append(figure)
+    ctx.echo(f"{PG} · {label}: {figure.median:,.0f} events/s ({seconds:.1f} s)")
+    return figure
+
+
+def _rebuild_all(url: str, folder: Path) -> float:
+    """`companion projections rebuild --all` in a process of its own, as an operator runs it."""
+    env = {
+        **os.environ,
+        "COMPANION_DATABASE_URL": url,
+        "COMPANION_DATA_DIR": str(folder),
+        "COMPANION_CATALOGUE_DEFAULTS": "false",
+        "COMPANION_LOG_LEVEL": "WARNING",
+    }
+    command = [str(Path(sys.executable).with_name("companion")), "projections", "rebuild", "--all"]
+    started = time.perf_counter()
+    subprocess.run(command, env=env, cwd=folder, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
 def postgres_catch_up(ctx: Context) -> None:
+    events = PG_LOG_EVENTS
     with (
         postgres_database(ctx.config.admin_url, "catchup") as url,
         sqlite_directory("pg-catchup") as folder,
         companion(url, folder) as app,
     ):
-        ctx.status(f"{PG}: writing {ctx.config.log_events:,} events")
-        head = _fill(app, ctx.config.log_events, _conversations(ctx))
+        ctx.status(f"{PG}: writing {events:,} events (COPY)")
         table = app.application.recorder.events_table_name  # type: ignore[attr-defined]
-        with psycopg.connect(url, autocommit=True) as conn:
-            # Settle the table (hint bits, statistics) so every run reads the same pages.
-            conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
-        ctx.measure(
-            key="pg.raw.read",
-            group=PG,
-            label="(c) raw psycopg read, server-side cursor, ORDER BY notification_id",
-            unit="events/s",
-            count=head,
-            warmup=lambda: _postgres_raw_read(url, table, head),
-            run=lambda: _postgres_raw_read(url, table, head),
+        started = time.perf_counter()
+        conversations = max(4, min(1000, events // 1000))
+        head = copy_log(url, table, app.application.mapper, events, conversations)
+        took = time.perf_counter() - started
+        ctx.note(f"{PG}: a log of {head:,} events written by COPY in {took:.1f} s")
+        _postgres_raw_read(url, table, head)  # warm-up: the table in the cache
+        raw = _once(
+            ctx,
+            "pg.raw.read",
+            "(c) raw psycopg read, server-side cursor, ORDER BY notification_id",
+            head,
+            _postgres_raw_read(url, table, head),
         )
-        _measure_reading(ctx, app, PG, "pg", head)
-        for batch_size in BATCHES:
-            _measure_catch_up(ctx, app, PG, "pg", head, batch_size)
+        projection = app.read_models.conversations
+        for batch_size in PG_BATCHES:
+            ctx.status(f"{PG}: conversations catch-up from 0, batch {batch_size}")
+            _reset(app, projection)
+            done: list[int] = []
+            runner = _runner(app, projection, batch_size)
+            seconds = timed(lambda: done.append(runner.catch_up(projection)))  # noqa: B023
+            _check(done[0], head, "catch_up")
+            figure = _once(
+                ctx,
+                f"pg.catchup.catch_up.{batch_size}",
+                f"(c) conversations projection, catch_up from 0, batch {batch_size}",
+                head,
+                seconds,
+            )
+            ctx.note(
+                f"{PG}: catch_up, batch {batch_size}, over {head:,} events:"
+                f" {figure.median / raw.median:.1%} of the raw read (goal ≥ 30 %)"
+            )
+        ctx.status(f"{PG}: companion projections rebuild --all over {head:,} events")
+        seconds = _rebuild_all(url, folder)
+        _once(ctx, "pg.rebuild_all", "projections rebuild --all (every read model)", head, seconds)
+        ctx.note(
+            f"{PG}: `companion projections rebuild --all` over {head:,} events: {seconds:.1f} s"
+            " wall time, process start included (goal < 60 s)"
+        )
 
 
 # -- SQLite ----------------------------------------------------------------------------------
