@@ -141,6 +141,8 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
         self._appends_lock = threading.Lock()
         self._leading = False
         self._layout_checked = False
+        # At startup, before any reader or writer trusts the table.
+        self.check_layout()
 
     # -- the table ---------------------------------------------------------------------
 
@@ -382,7 +384,8 @@ def migrate(conn: Connection[Any], schema: str, events_table_name: str) -> int |
     positions (which are notification ids) stay valid as they are. The id
     column loses its sequence default, so a process of an older version can no
     longer append (its inserts fail) instead of drawing ids out of commit order.
-    Returns the highest notification id, or None when the store was already migrated.
+    Returns the highest notification id (0 for no event), or None when there
+    was nothing to migrate.
     """
     table = SQL("{}.{}").format(Identifier(schema), Identifier(events_table_name))
     with conn.transaction():
@@ -404,6 +407,6 @@ def migrate(conn: Connection[Any], schema: str, events_table_name: str) -> int |
             conn.execute(statement)
         row = curs.execute(SQL("SELECT MAX(notification_id) FROM {}").format(table)).fetchone()
         assert row is not None
-        highest: int | None = row[0]
+        highest: int = row[0] or 0
     log.info("store.migrated", table=f"{schema}.{events_table_name}", highest=highest)
     return highest

@@ -11,6 +11,7 @@ from companion.app.cli.common import load_settings
 from companion.app.cli.events import events_app
 from companion.app.cli.projections import projections_app
 from companion.app.cli.replay import replay_app
+from companion.app.cli.store import store_app
 
 # Locals in a traceback could hold what users wrote: never show them.
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(projections_app, name="projections")
 app.add_typer(events_app, name="events")
 app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(store_app, name="store")
 app.add_typer(replay_app, name="replay")
 
 
