@@ -42,6 +42,7 @@ ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 Scenario = tuple[str, str, Callable[[Context], None]]
 SCENARIOS: list[Scenario] = [
     ("postgres", "raw inserts", appends.postgres_raw),
+    ("postgres", "recorders, 1 / 4 / 16 writers", appends.postgres_recorders),
     ("postgres", "chat turns", appends.postgres_turns),
     ("postgres", "conversation saves", appends.postgres_saves),
     ("postgres", "catch-up", catchup.postgres_catch_up),

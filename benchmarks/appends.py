@@ -1,4 +1,4 @@
-"""Appends: raw driver inserts against the application's save path, 1 and 4 writers.
+"""Appends: raw driver inserts against the recorders and the application's save path.
 
 (a) raw inserts of one event-shaped row per transaction into a table shaped like
     the library's (PostgreSQL: psycopg 3, no table lock; SQLite: sqlite3, WAL,
@@ -7,6 +7,8 @@
     BEGIN…COMMIT), then with its ``LOCK TABLE … IN EXCLUSIVE MODE`` added
     (what that lock alone costs), and SQLite without the process lock (what
     SQLite's sleeping busy handler costs);
+(a2) PostgreSQL, one event per transaction with 1, 4 and 16 writers: raw
+    inserts, the library's recorder and ours, in the same database and run;
 (b1) whole chat turns through ``CompanionApplication.send_message`` with an
     instant chat model: two saves (UserMessageSent, CompanionReplied) a turn;
 (b2) ``save_all(conversation)`` of a Conversation kept in memory, one event a
@@ -28,6 +30,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import Environment
 
 from benchmarks.harness import (
     EVENT_STATE,
@@ -39,10 +44,13 @@ from benchmarks.harness import (
     plural,
     postgres_database,
     run_threads,
+    settings_for,
     sqlite_directory,
     user_and_character,
 )
+from companion.adapters.postgres_store import PostgresStoreFactory
 from companion.app.application import CompanionApplication
+from companion.app.persistence import store_for
 from companion.domain.conversations import Conversation
 
 PG = "PostgreSQL appends"
@@ -230,6 +238,106 @@ def sqlite_raw(ctx: Context) -> None:
             finally:
                 for writer in writers:
                     writer.close()
+
+
+# -- (a2) recorders, one event per transaction, 1 / 4 / 16 writers ----------------------------
+
+RECORDER_WRITERS = (1, 4, 16)
+RECORDERS = {
+    "raw": "raw psycopg insert, autocommit",
+    "library": "the library's PostgresApplicationRecorder (LOCK TABLE)",
+    "ours": "our recorder (counter row, shared commits, pipelined wake-up)",
+}
+
+
+class _RecorderWriter:
+    """One writer thread appending its own stream, one event per insert_events."""
+
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        self.originator_id = uuid4()
+        self.versions = itertools.count(1)
+
+    def write(self, rows: int) -> None:
+        insert, originator_id = self.recorder.insert_events, self.originator_id
+        for version in itertools.islice(self.versions, rows):
+            insert([StoredEvent(originator_id, version, EVENT_TOPIC, EVENT_STATE)])
+
+    def close(self) -> None:
+        pass
+
+
+def postgres_recorders(ctx: Context) -> None:
+    """Appends through the raw driver, the library's recorder and ours, in one database.
+
+    Writers of the recorders share one recorder (and its pool), as the threads
+    of an API process do; raw writers have a connection each. Every figure
+    writes the same total, bounded so that a figure takes a few seconds.
+    """
+    total = max(200, ctx.config.raw_rows_per_thread * ctx.config.threads // 2)
+    with (
+        postgres_database(ctx.config.admin_url, "recorders") as url,
+        sqlite_directory("pg-recorders") as folder,
+    ):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(PG_TABLE)
+            conn.execute(PG_INDEX)
+        settings = settings_for(url, folder).model_copy(
+            update={"postgres_pool_size": max(RECORDER_WRITERS)}
+        )
+        factory = PostgresStoreFactory(Environment("companion", store_for(settings).event_env))
+        try:
+            library = PostgresApplicationRecorder(
+                factory.datastore, events_table_name="library_events"
+            )
+            library.create_table()
+            recorders = {"library": library, "ours": factory.application_recorder()}
+            for threads in RECORDER_WRITERS:
+                for kind, label in RECORDERS.items():
+                    writers: list[Any] = (
+                        [_PostgresWriter(url, "autocommit") for _ in range(threads)]
+                        if kind == "raw"
+                        else [_RecorderWriter(recorders[kind]) for _ in range(threads)]
+                    )
+                    try:
+                        _measure_total(
+                            ctx,
+                            key=f"pg.append.{kind}.{threads}",
+                            label=f"(a2) {label}, 1 event/txn, {plural(threads, 'writer')}",
+                            writers=writers,
+                            total=total,
+                        )
+                    finally:
+                        for writer in writers:
+                            writer.close()
+        finally:
+            factory.close()
+    for threads in RECORDER_WRITERS:
+        figures = {f.key: f.median for f in ctx.figures if f.key.startswith("pg.append.")}
+        raw, lib, ours = (figures.get(f"pg.append.{k}.{threads}") for k in RECORDERS)
+        if raw and lib and ours:
+            ctx.note(
+                f"appends, {plural(threads, 'writer')}: ours {ours:,.0f} events/s ="
+                f" {100 * ours / raw:.1f} % of raw inserts (goal ≥ 50 %),"
+                f" ×{ours / lib:.2f} the library's recorder"
+            )
+
+
+def _measure_total(ctx: Context, *, key: str, label: str, writers: list[Any], total: int) -> None:
+    per_writer = max(1, total // len(writers))
+
+    def work(writer: Any, n: int) -> Callable[[], None]:
+        return lambda: writer.write(n)
+
+    ctx.measure(
+        key=key,
+        group=PG,
+        label=label,
+        unit="events/s",
+        count=per_writer * len(writers),
+        warmup=lambda: run_threads([work(w, max(5, per_writer // 10)) for w in writers]),
+        run=lambda: run_threads([work(w, per_writer) for w in writers]),
+    )
 
 
 # -- (b1) chat turns -----------------------------------------------------------------------

@@ -125,6 +125,15 @@ def _ratio_specs(prefix: str, threads: int) -> list[Ratio]:
                 "share",
             ),
         ]
+    for n in (1, 4, 16):
+        specs.append(
+            Ratio(
+                f"{name}: (a2) our recorder / the library's, {n} writer{'s' * (n > 1)}",
+                f"{prefix}.append.ours.{n}",
+                f"{prefix}.append.library.{n}",
+                "factor",
+            )
+        )
     for what, key in (
         ("(a) raw inserts", "raw.insert"),
         ("(a) raw inserts, pipelined BEGIN…COMMIT", "raw.insert_pipeline"),
@@ -158,7 +167,15 @@ def _ratio_specs(prefix: str, threads: int) -> list[Ratio]:
 
 def _goal_specs(prefix: str, threads: int) -> list[Goal]:
     name = BACKENDS[prefix]
-    goals = []
+    goals = [
+        Goal(
+            f"{name}: our recorder ≥ 50 % of raw inserts — 1 event/txn, {n} writer{'s' * (n > 1)}",
+            f"{prefix}.append.ours.{n}",
+            f"{prefix}.append.raw.{n}",
+            0.5,
+        )
+        for n in (1, 4, 16)
+    ]
     for what, key in (("chat turns (b1)", "app.turns"), ("save_all (b2)", "app.save")):
         for n in (1, threads):
             goals.append(
