@@ -24,11 +24,12 @@ the next statement, each keeping its own contiguous ids. A batch that breaks
 the primary key is rolled back as a whole and its appends are retried one by
 one, so only the conflicting one fails.
 
-The wake-up for listeners (NOTIFY on the channel the projection runner
-LISTENs to) is pipelined behind the insert, in the same round trip, as a
-transaction of its own that does not wait for its commit to reach the disk:
-NOTIFY serialises every notifying commit of the cluster, and a wake-up needs
-no durability (a lost one is caught by the runner's poll).
+The wake-up for listeners (a notification on the channel the projection
+runner LISTENs to) is part of the same statement, ``pg_notify`` in a CTE: it
+is delivered when the events commit, and the append stays one prepared
+statement and one round trip. Notifying commits are serialised by PostgreSQL
+until they are on disk, but so are our appends already (the counter row), and
+a batch of appends notifies once.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import structlog
 from eventsourcing.persistence import (
     IntegrityError,
@@ -48,9 +48,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Connection
-from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, tuple_row
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 log = structlog.get_logger(__name__)
 
@@ -122,9 +121,15 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             " %(states)s::bytea[]) WITH ORDINALITY"
             " AS e(originator_id, originator_version, topic, state, i)"
             " RETURNING notification_id"
-            ") SELECT notification_id FROM new ORDER BY notification_id"
-        ).format(schema=schema, table=table, head=head, id_type=id_type)
-        self.notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name))
+            "), woken AS (SELECT pg_notify({channel}, ''))"
+            " SELECT notification_id FROM new, woken ORDER BY notification_id"
+        ).format(
+            schema=schema,
+            table=table,
+            head=head,
+            id_type=id_type,
+            channel=Literal(self.channel_name),
+        )
         self.max_notification_id_statement = SQL(
             "SELECT MAX(notification_id) FROM {schema}.{table}"
         ).format(schema=schema, table=table)
@@ -250,28 +255,10 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
     def _insert_and_notify(
         self, conn: Connection[DictRow], params: dict[str, Any], count: int
     ) -> list[int]:
-        # Statements of a pipeline share one transaction until a Sync unless they
-        # say otherwise: the insert is one explicit transaction, the wake-up another.
-        # The first error (a conflict) is raised; the pipeline's own error on
-        # closing after it (the rest was skipped) is only logged by psycopg.
-        try:
-            with conn.cursor() as curs:
-                with conn.pipeline():
-                    # Only the insert is prepared: a statement after a failed one is
-                    # skipped, and psycopg would take its preparation for done.
-                    conn.execute("BEGIN", prepare=False)
-                    curs.execute(self.insert_statement, params, prepare=True)
-                    conn.execute("COMMIT", prepare=False)
-                    conn.execute("BEGIN", prepare=False)
-                    conn.execute("SET LOCAL synchronous_commit TO OFF", prepare=False)
-                    conn.execute(self.notify_statement, prepare=False)
-                    conn.execute("COMMIT", prepare=False)
-                # Leaving the pipeline sends it and reads every result: one round trip.
-                ids = [row["notification_id"] for row in curs.fetchall()]
-        except psycopg.Error:
-            if conn.info.transaction_status == TransactionStatus.INERROR:
-                conn.execute("ROLLBACK")
-            raise
+        # One prepared statement, its own transaction: one round trip.
+        with conn.cursor() as curs:
+            curs.execute(self.insert_statement, params, prepare=True)
+            ids = [row["notification_id"] for row in curs.fetchall()]
         if len(ids) != count:
             raise ProgrammingError(f"inserted {len(ids)} events of {count}")
         return ids
