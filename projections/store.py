@@ -12,7 +12,6 @@ store translates them for its database.
 from __future__ import annotations
 
 import json
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +27,8 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
+from projections.arrays import NAMED_PARAM, ArrayStatement
+
 Row = dict[str, Any]
 TRACKING_TABLE = "projection_tracking"
 WORKERS_TABLE = "projection_workers"
@@ -39,7 +40,6 @@ _WORKERS_DDL = (
     "projections {json} NOT NULL, started_at {timestamp} NOT NULL, "
     "last_seen {timestamp} NOT NULL)"
 )
-_NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 @dataclass
@@ -328,116 +328,6 @@ def _postgres_value(value: Any) -> Any:
     return value
 
 
-_INSERT_VALUES = re.compile(
-    r"\s*INSERT INTO (?P<table>\w+)\s*\((?P<columns>[^)]*)\)\s*VALUES\s*\((?P<row>.*)\)\s*",
-    re.DOTALL,
-)
-_ONE_PARAM = re.compile(r":([A-Za-z_]\w*)")
-_JSON_TYPES = (dict, list)
-
-
-def _top_level_items(text: str) -> list[str]:
-    """`a, f(b, c), 'x,y'` → ["a", "f(b, c)", "'x,y'"]."""
-    items, depth, quoted, start = [], 0, False, 0
-    for index, char in enumerate(text):
-        if char == "'":
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and char == ",":
-            items.append(text[start:index].strip())
-            start = index + 1
-    items.append(text[start:].strip())
-    return items
-
-
-class _ArrayInsert:
-    """A plain one-row INSERT … VALUES, sent for many rows as one INSERT … SELECT FROM unnest.
-
-    Each parameter travels as one array of its column's type: one short statement
-    (prepared once) for thousands of rows, in their order, with the outcome of
-    inserting them one by one (a plain INSERT has no ON CONFLICT whose rows
-    could meet each other). Statements it cannot read so simply (a parameter
-    inside an expression, a SELECT, an ON CONFLICT) go row by row as before.
-    """
-
-    ROWS = 5000
-    _known: dict[str, _ArrayInsert | None] = {}  # noqa: RUF012 - a process-wide cache
-    _types: dict[str, dict[str, str]] = {}  # noqa: RUF012 - table → column → type
-
-    def __init__(self, table: str, columns: list[str], row: list[str]) -> None:
-        self.table = table
-        self.columns = columns
-        self.row = row
-        # The first column each parameter goes into gives its array's type.
-        self.params: dict[str, str] = {}
-        for column, item in zip(columns, row, strict=True):
-            match = _ONE_PARAM.fullmatch(item)
-            if match is not None:
-                self.params.setdefault(match.group(1), column)
-        self._statement: str | None = None
-
-    @classmethod
-    def of(cls, sql: str) -> _ArrayInsert | None:
-        if sql not in cls._known:
-            cls._known[sql] = cls._read(sql)
-        return cls._known[sql]
-
-    @classmethod
-    def _read(cls, sql: str) -> _ArrayInsert | None:
-        match = _INSERT_VALUES.fullmatch(sql)
-        if match is None or "SELECT" in sql.upper():
-            return None
-        columns = [c.strip() for c in match["columns"].split(",")]
-        row = _top_level_items(match["row"])
-        if len(columns) != len(row):
-            return None
-        for item in row:
-            if _ONE_PARAM.fullmatch(item) is None and _NAMED_PARAM.search(item) is not None:
-                return None  # a parameter inside an expression
-        return cls(match["table"], columns, row)
-
-    def _statement_for(self, cursor: _PostgresCursor) -> str:
-        if self._statement is None:
-            types = self._types.get(self.table)
-            if types is None:
-                rows = cursor.query(
-                    "SELECT attname AS name, format_type(atttypid, atttypmod) AS type"
-                    " FROM pg_attribute WHERE attrelid = CAST(:table AS regclass)"
-                    " AND attnum > 0 AND NOT attisdropped",
-                    {"table": self.table},
-                )
-                types = {str(r["name"]): str(r["type"]) for r in rows}
-                self._types[self.table] = types
-            names = list(self.params)
-            arrays = ", ".join(f"%b::{types[self.params[n]]}[]" for n in names)
-            values = ", ".join(
-                f"u.p_{m.group(1)}" if (m := _ONE_PARAM.fullmatch(item)) else item
-                for item in self.row
-            )
-            self._statement = (
-                f"INSERT INTO {self.table} ({', '.join(self.columns)}) SELECT {values}"
-                f" FROM unnest({arrays}) AS u({', '.join(f'p_{n}' for n in names)})"
-            )
-        return self._statement
-
-    def insert(self, cursor: _PostgresCursor, params: list[Mapping[str, Any]]) -> None:
-        statement = self._statement_for(cursor)
-        names = list(self.params)
-        for start in range(0, len(params), self.ROWS):
-            chunk = params[start : start + self.ROWS]
-            arrays = [
-                [
-                    Jsonb(value) if type(value) in _JSON_TYPES else value
-                    for value in (row[name] for row in chunk)
-                ]
-                for name in names
-            ]
-            cursor._cursor.execute(statement, arrays, prepare=True)
-
-
 class _PostgresCursor(ViewCursor):
     _translated: dict[str, str] = {}  # noqa: RUF012 - a process-wide cache of SQL texts
 
@@ -455,7 +345,7 @@ class _PostgresCursor(ViewCursor):
     def _translate(self, sql: str) -> str:
         translated = self._translated.get(sql)
         if translated is None:
-            translated = _NAMED_PARAM.sub(r"%(\1)s", sql)
+            translated = NAMED_PARAM.sub(r"%(\1)s", sql)
             self._translated[sql] = translated
         return translated
 
@@ -466,9 +356,9 @@ class _PostgresCursor(ViewCursor):
     def _executemany(self, sql: str, params: list[Mapping[str, Any]]) -> None:
         # A cursor of its own: in pipeline mode a later fetch on the main cursor
         # could otherwise be handed the result of executemany's last statement.
-        rows = _ArrayInsert.of(sql) if len(params) > 1 else None
-        if rows is not None:
-            rows.insert(self, params)
+        statement = ArrayStatement.of(sql) if len(params) > 1 else None
+        if statement is not None and statement.accepts(params):
+            statement.run(self, params)
             return
         with self._cursor.connection.cursor() as cursor:
             cursor.executemany(

@@ -1,0 +1,207 @@
+"""A run of one statement, sent to PostgreSQL as one statement over arrays.
+
+A batch defers its writes (`ViewCursor.defer`); a run of the same plain
+statement — an ``INSERT … VALUES`` of one row, or an ``UPDATE … SET … WHERE
+key = :param`` — goes out as one statement whose parameters are arrays, one
+per parameter, of its column's type, sent in binary: thousands of rows for one
+short statement, prepared once. The rows are written in their order with the
+outcome of writing them one by one; an UPDATE run goes this way only when no
+two of its rows name the same key (two would meet in one join and one would be
+lost). Anything less plain (a parameter inside a sub-select, an ON CONFLICT, a
+WHERE of more than one condition) is not read here and goes row by row.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from psycopg.types.json import Jsonb
+
+NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_ONE_PARAM = re.compile(r":([A-Za-z_]\w*)")
+_INSERT = re.compile(
+    r"\s*INSERT INTO (?P<table>\w+)\s*\((?P<columns>[^)]*)\)\s*VALUES\s*\((?P<row>.*)\)\s*",
+    re.DOTALL,
+)
+_UPDATE = re.compile(
+    r"\s*UPDATE (?P<table>\w+) SET (?P<sets>.*) WHERE (?P<key>\w+) = :(?P<param>\w+)\s*",
+    re.DOTALL,
+)
+_ASSIGNMENT = re.compile(r"(?P<column>\w+)\s*=\s*(?P<value>.*)", re.DOTALL)
+# What an UPDATE may set a column to: a parameter, or the column moved by one.
+_PLAIN_VALUE = re.compile(r":\w+|(?P<column>\w+)\s*[-+]\s*:\w+")
+_JSON_TYPES = (dict, list)
+ROWS = 5000
+"""Rows a statement at most."""
+
+
+class Cursor(Protocol):
+    """What the statements need of a view cursor: a read inside the batch, a raw cursor."""
+
+    _cursor: Any
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]: ...
+
+
+def _top_level_items(text: str) -> list[str]:
+    """`a, f(b, c), 'x,y'` → ["a", "f(b, c)", "'x,y'"]."""
+    items, depth, quoted, start = [], 0, False, 0
+    for index, char in enumerate(text):
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and char == ",":
+            items.append(text[start:index].strip())
+            start = index + 1
+    items.append(text[start:].strip())
+    return items
+
+
+_column_types: dict[str, dict[str, str]] = {}
+"""table → column → type; a new version's tables have new names, a rebuild's the same types."""
+
+
+def _types(cursor: Cursor, table: str) -> dict[str, str]:
+    types = _column_types.get(table)
+    if types is None:
+        rows = cursor.query(
+            "SELECT attname AS name, format_type(atttypid, atttypmod) AS type"
+            " FROM pg_attribute WHERE attrelid = CAST(:table AS regclass)"
+            " AND attnum > 0 AND NOT attisdropped",
+            {"table": table},
+        )
+        types = {str(r["name"]): str(r["type"]) for r in rows}
+        _column_types[table] = types
+    return types
+
+
+class ArrayStatement(ABC):
+    _known: dict[str, ArrayStatement | None] = {}  # noqa: RUF012 - a process-wide cache
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.params: dict[str, str] = {}
+        """Each parameter, and the column that gives its array's type."""
+        self._statement: str | None = None
+
+    @staticmethod
+    def of(sql: str) -> ArrayStatement | None:
+        """The array form of `sql`, or None when it is not plain enough."""
+        if sql not in ArrayStatement._known:
+            plain = "SELECT" not in sql.upper() and "ON CONFLICT" not in sql.upper()
+            ArrayStatement._known[sql] = (
+                (ArrayInsert.read(sql) or ArrayUpdate.read(sql)) if plain else None
+            )
+        return ArrayStatement._known[sql]
+
+    def _arrays(self, types: dict[str, str]) -> tuple[str, str]:
+        names = list(self.params)
+        arrays = ", ".join(f"%b::{types[self.params[n]]}[]" for n in names)
+        return f"unnest({arrays})", f"u({', '.join(f'p_{n}' for n in names)})"
+
+    @abstractmethod
+    def _build(self, types: dict[str, str]) -> str: ...
+
+    def accepts(self, params: list[Mapping[str, Any]]) -> bool:
+        return True
+
+    def run(self, cursor: Cursor, params: list[Mapping[str, Any]]) -> None:
+        if self._statement is None:
+            self._statement = self._build(_types(cursor, self.table))
+        names = list(self.params)
+        for start in range(0, len(params), ROWS):
+            chunk = params[start : start + ROWS]
+            arrays = [
+                [
+                    Jsonb(value) if type(value) in _JSON_TYPES else value
+                    for value in (row[name] for row in chunk)
+                ]
+                for name in names
+            ]
+            cursor._cursor.execute(self._statement, arrays, prepare=True)
+
+
+def _with_params(item: str) -> str:
+    return NAMED_PARAM.sub(lambda m: f"u.p_{m.group(1)}", item)
+
+
+class ArrayInsert(ArrayStatement):
+    """INSERT INTO t (a, b, c) VALUES (:a, :b, FALSE) → INSERT … SELECT … FROM unnest(…)."""
+
+    def __init__(self, table: str, columns: list[str], row: list[str]) -> None:
+        super().__init__(table)
+        self.columns, self.row = columns, row
+        for column, item in zip(columns, row, strict=True):
+            match = _ONE_PARAM.fullmatch(item)
+            if match is not None:
+                self.params.setdefault(match.group(1), column)
+
+    @classmethod
+    def read(cls, sql: str) -> ArrayInsert | None:
+        match = _INSERT.fullmatch(sql)
+        if match is None:
+            return None
+        columns = [c.strip() for c in match["columns"].split(",")]
+        row = _top_level_items(match["row"])
+        if len(columns) != len(row):
+            return None
+        if any(_ONE_PARAM.fullmatch(i) is None and NAMED_PARAM.search(i) for i in row):
+            return None  # a parameter inside an expression: its type is not its column's
+        return cls(match["table"], columns, row)
+
+    def _build(self, types: dict[str, str]) -> str:
+        source, alias = self._arrays(types)
+        values = ", ".join(_with_params(item) for item in self.row)
+        return (
+            f"INSERT INTO {self.table} ({', '.join(self.columns)})"
+            f" SELECT {values} FROM {source} AS {alias}"
+        )
+
+
+class ArrayUpdate(ArrayStatement):
+    """UPDATE t SET a = a + :n WHERE id = :id → UPDATE t SET … FROM unnest(…) WHERE id = u.p_id."""
+
+    def __init__(self, table: str, sets: list[tuple[str, str]], key: str, param: str) -> None:
+        super().__init__(table)
+        self.sets, self.key, self.param = sets, key, param
+        for column, value in sets:
+            for name in NAMED_PARAM.findall(value):
+                self.params.setdefault(name, column)
+        self.params.setdefault(param, key)
+
+    @classmethod
+    def read(cls, sql: str) -> ArrayUpdate | None:
+        match = _UPDATE.fullmatch(sql)
+        if match is None:
+            return None
+        sets = []
+        for item in _top_level_items(match["sets"]):
+            assignment = _ASSIGNMENT.fullmatch(item)
+            if assignment is None:
+                return None
+            column, value = assignment["column"], assignment["value"].strip()
+            plain = _PLAIN_VALUE.fullmatch(value)
+            if NAMED_PARAM.search(value) and (
+                plain is None or plain["column"] not in (None, column)
+            ):
+                return None  # a parameter whose type is not its column's
+            sets.append((column, value))
+        return cls(match["table"], sets, match["key"], match["param"])
+
+    def accepts(self, params: list[Mapping[str, Any]]) -> bool:
+        keys = [row[self.param] for row in params]
+        return len(set(keys)) == len(keys)
+
+    def _build(self, types: dict[str, str]) -> str:
+        source, alias = self._arrays(types)
+        sets = ", ".join(f"{column} = {_with_params(value)}" for column, value in self.sets)
+        return (
+            f"UPDATE {self.table} SET {sets} FROM {source} AS {alias}"
+            f" WHERE {self.table}.{self.key} = u.p_{self.param}"
+        )

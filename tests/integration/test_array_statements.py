@@ -1,0 +1,72 @@
+"""Runs of deferred statements sent to PostgreSQL as arrays write what row-by-row writes would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from projections.arrays import ArrayInsert, ArrayStatement, ArrayUpdate
+from tests.integration.conftest import Companions
+
+pytestmark = pytest.mark.postgres
+
+TABLE = "array_statements_test"
+INSERT = (
+    f"INSERT INTO {TABLE} (id, counter, label, tags, flag)"
+    " VALUES (:id, :counter, :label, :tags, FALSE)"
+)
+MOVE = f"UPDATE {TABLE} SET counter = counter + :by, label = :label WHERE id = :id"
+
+
+def test_the_statements_the_read_models_defer_are_read_as_arrays() -> None:
+    assert isinstance(ArrayStatement.of(INSERT), ArrayInsert)
+    assert isinstance(ArrayStatement.of(MOVE), ArrayUpdate)
+    for sql in (
+        f"UPDATE {TABLE} SET counter = :by * 2 WHERE id = :id",
+        f"UPDATE {TABLE} SET label = :label WHERE id = :id AND counter = :counter",
+        f"INSERT INTO {TABLE} (id, counter) VALUES (:id, :counter + 1)",
+        f"INSERT INTO {TABLE} (id, counter) VALUES (:id, :counter) ON CONFLICT DO NOTHING",
+        f"UPDATE {TABLE} SET label = (SELECT :label) WHERE id = :id",
+    ):
+        assert ArrayStatement.of(sql) is None, sql
+
+
+def rows(companions: Companions, batches: list[list[tuple[str, dict[str, Any]]]]) -> Any:
+    companion = companions()
+    store = companion.views
+    store.create_tables(
+        [
+            f"CREATE TABLE {TABLE} (id {{bigint}} PRIMARY KEY, counter {{bigint}} NOT NULL,"
+            " label TEXT, tags {json} NOT NULL, flag {bool} NOT NULL)"
+        ]
+    )
+    for batch in batches:
+        with store.write("arrays") as cursor:
+            for sql, params in batch:
+                cursor.defer(sql, params)
+            cursor.flush()
+    with store.read() as cursor:
+        return cursor.query(f"SELECT * FROM {TABLE} ORDER BY id")
+
+
+def test_inserts_and_updates_of_a_run_land_as_one_by_one(postgres_companions: Companions) -> None:
+    inserts = [
+        (INSERT, {"id": n, "counter": n, "label": None, "tags": {"n": [n]}}) for n in range(5)
+    ]
+    updates = [(MOVE, {"id": n, "by": 10, "label": f"moved {n}"}) for n in (4, 0, 2)]
+    # The same row twice in a run: the second must build on the first.
+    twice = [
+        (MOVE, {"id": 1, "by": 1, "label": "once"}),
+        (MOVE, {"id": 1, "by": 1, "label": "twice"}),
+    ]
+
+    result = rows(postgres_companions, [inserts, updates, twice])
+
+    assert [(r["id"], r["counter"], r["label"], r["tags"], r["flag"]) for r in result] == [
+        (0, 10, "moved 0", {"n": [0]}, False),
+        (1, 3, "twice", {"n": [1]}, False),
+        (2, 12, "moved 2", {"n": [2]}, False),
+        (3, 3, None, {"n": [3]}, False),
+        (4, 14, "moved 4", {"n": [4]}, False),
+    ]
