@@ -57,6 +57,8 @@ EXAMPLES = [
     ("I'm a nurse, so I work nights", "en_job", "job", "nurse"),
     ("I passed my driving test!", "en_life_event", "life/pass/2026-11-26", "pass"),
     ("I'm moving to Kyoto next month", "en_place", "home", "kyoto"),
+    ("My friend died last year", "en_life_event", "life/loss/2026-11-26", "loss"),
+    ("母が入院した", "ja_life_event", "life/illness/2026-11-26", "illness"),
     # Japanese
     ("猫が好きです", "ja_likes", "taste/猫", "likes"),
     ("私はコーヒーが大好き！", "ja_likes", "taste/コーヒー", "likes"),
@@ -97,6 +99,9 @@ NOTHING = [
     "Do you remember my cat's name?",
     "I love you",
     "My dog Is cute",
+    "My friend got a new job!",
+    "My sister broke up with her boyfriend",
+    "友達が転職したんだって",
     "あなたのことが好き",
     "勉強をしています",
     "I'm a little tired today",

@@ -427,10 +427,23 @@ _EN_LIFE_EVENTS: tuple[tuple[str, re.Pattern[str], float, str | None, tuple[str,
 )
 
 
+# Events that are news about the user only when the user is the one they happen to; an
+# illness or a loss among the user's people matters to the user whoever it befalls.
+_OTHERS_MAY_HAVE = frozenset({"illness", "loss"})
+_SOMEONE_ELSE = re.compile(
+    r"\b(?:he|she|they|his|her|their|my\s+(?:\w+\s+)?(?:"
+    + "|".join(sorted(PEOPLE, key=len, reverse=True))
+    + r"|cousin|aunt|uncle|neighbou?r|partner))\b"
+)
+
+
 def en_life_event(text: str, today: date) -> Iterator[Fact]:
     lowered = text.lower()
     for name, pattern, importance, emotion, tags in _EN_LIFE_EVENTS:
-        if pattern.search(lowered):
+        if m := pattern.search(lowered):
+            before = lowered[: m.start()]
+            if name not in _OTHERS_MAY_HAVE and _SOMEONE_ELSE.search(before):
+                return
             said = shorten(text)
             yield Fact(
                 "significant" if importance >= 0.8 else "event",

@@ -323,9 +323,19 @@ _JA_LIFE_EVENTS: tuple[tuple[str, re.Pattern[str], float, str | None, tuple[str,
 )
 
 
+_OTHERS_MAY_HAVE = frozenset({"illness", "loss"})
+_SOMEONE_ELSE = re.compile(
+    r"(?:彼|彼女|あの人|"
+    + "|".join(sorted(_JA_PEOPLE, key=len, reverse=True))
+    + r"|いとこ|叔母|叔父|おば|おじ|近所の人)(?:が|は|も)"
+)
+
+
 def ja_life_event(text: str, today: date) -> Iterator[Fact]:
     for name, pattern, importance, emotion, tags in _JA_LIFE_EVENTS:
-        if pattern.search(text):
+        if m := pattern.search(text):
+            if name not in _OTHERS_MAY_HAVE and _SOMEONE_ELSE.search(text[: m.start()]):
+                return
             yield Fact(
                 "significant" if importance >= 0.8 else "event",
                 ("life", name, today.isoformat()),
