@@ -362,6 +362,10 @@ class BackendContract:
         for n, email in enumerate(["aoi@example.org", "ren@example.org"]):
             user_id, character_id = user_with_character(companion, email)
             companion.application.create_character(user_id=user_id, persona=persona("Mio"))
+            # Something to remember, so that the memories read model has rows too.
+            companion.application.send_message(
+                user_id=user_id, character_id=character_id, text="私はいちごが大好きです。"
+            )
             for i in range(3 + n):
                 turn = companion.application.send_message(
                     user_id=user_id, character_id=character_id, text=f"{email} says {i} ✨"
