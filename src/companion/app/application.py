@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import anyio.to_thread
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
+from companion.app.aggregate_cache import AggregateCache
 from companion.app.errors import ConcurrencyConflict, TooManyAttempts
 from companion.app.memories import (
     MemorySettings,
@@ -59,6 +61,7 @@ from companion.domain.identity import (
     daily_life_id,
     email_claim_id,
     emotion_state_id,
+    memory_book_id,
     normalise_email,
     reply_id,
 )
@@ -162,6 +165,39 @@ def _position(recordings: Sequence[Recording[UUID]]) -> int | None:
     return max((r.notification.id for r in recordings), default=None)
 
 
+T = TypeVar("T")
+
+
+def _checked_turn(
+    open_turn: Callable[..., T],
+) -> Callable[..., T]:
+    """Opens a turn with what it only reads brought up to date in one read of the store.
+
+    The user, the character and the memory book are read (not changed) by the
+    turn, so no version check would catch them stale; the day's event is
+    usually not there, nor is a memory book before the first memory, and that
+    is checked in the same read. The conversation
+    and the emotion state are saved by the turn: the store's version check
+    decides for them.
+    """
+
+    @functools.wraps(open_turn)
+    def opened(self: CompanionApplication, user_id: UUID, character_id: UUID, *args: Any) -> T:
+        today = self.clock().astimezone(UTC).date()
+        days = [today + timedelta(days=offset) for offset in (-1, 0, 1)]
+        with self.aggregates.checked(
+            [user_id, character_id],
+            # Whatever the user's time zone, their today is one of these days.
+            maybe_missing=[
+                memory_book_id(user_id, character_id),
+                *(daily_life_id(character_id, day.isoformat()) for day in days),
+            ],
+        ):
+            return open_turn(self, user_id, character_id, *args)
+
+    return opened
+
+
 class CompanionApplication(Application[UUID]):
     """Users, characters and conversations, stored as events."""
 
@@ -209,9 +245,37 @@ class CompanionApplication(Application[UUID]):
 
     # -- saving ------------------------------------------------------------------
 
+    def construct_repository(self) -> AggregateCache:
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        self.aggregates = AggregateCache(
+            self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            recorder=self.recorder,
+        )
+        """The repository, with its cache (see companion.app.aggregate_cache)."""
+        return self.aggregates
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        recordings = self.events.put(
+            processing_event.events,
+            tracking=processing_event.tracking,
+            **processing_event.saved_kwargs,
+        )
+        self.aggregates.saved(processing_event.aggregates.values())
+        return recordings
+
     def save_all(self, *aggregates: Aggregate) -> int | None:
         """Save aggregates atomically and return the position of the last event."""
-        position = _position(self.save(*aggregates))
+        self.aggregates.confirm(aggregate.id for aggregate in aggregates)
+        try:
+            recordings = self.save(*aggregates)
+        except BaseException:
+            # The store moved on from these (a conflict), or may have (the commit's fate is
+            # unknown): the next load reads them from the store.
+            self.aggregates.evict(aggregate.id for aggregate in aggregates)
+            raise
+        position = _position(recordings)
         if position is not None and self.on_saved is not None:
             self.on_saved(position)
         return position
@@ -220,7 +284,8 @@ class CompanionApplication(Application[UUID]):
         """The aggregate, as a private copy when it is `to_change`.
 
         Read-only loads share the cached object and skip the copy; nothing may
-        mutate what they return.
+        mutate what they return. A load to change reads nothing from the store
+        when the aggregate is cached: the save's version check decides.
         """
         aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
         if not isinstance(aggregate, cls):
@@ -228,14 +293,40 @@ class CompanionApplication(Application[UUID]):
         return aggregate
 
     def _retry_on_conflict(self, attempt: Callable[[], Any]) -> Any:
-        for retry in range(MAX_CONFLICT_RETRIES):
-            try:
-                return attempt()
-            except IntegrityError:
-                # Someone saved the same aggregate first: reload and decide again,
-                # after a random pause so that the same writers do not collide again.
-                ceiling = min(CONFLICT_BACKOFF_SECONDS * 2**retry, MAX_CONFLICT_BACKOFF_SECONDS)
-                time.sleep(random.uniform(0, ceiling))
+        """Run a use case's load-decide-save `attempt` until its save is not in conflict.
+
+        What an attempt loads to change comes from the cache unread. A conflict
+        evicts it, so the next attempt decides on the store's state. What a save
+        does not store but the decision read is checked before the save
+        (AggregateCache.confirm). An attempt that saves nothing (or fails) on
+        what it loaded from the cache was not checked by the store: it is made
+        once more on a fresh load.
+        """
+        retry = 0
+        rechecked = False
+        while retry < MAX_CONFLICT_RETRIES:
+            with self.aggregates.attempt() as tracked:
+                try:
+                    result = attempt()
+                except IntegrityError:
+                    # Someone saved the same aggregate first: reload and decide again,
+                    # after a random pause so that the same writers do not collide again.
+                    self.aggregates.evict(tracked.loaded)
+                    ceiling = min(CONFLICT_BACKOFF_SECONDS * 2**retry, MAX_CONFLICT_BACKOFF_SECONDS)
+                    time.sleep(random.uniform(0, ceiling))
+                    retry += 1
+                    continue
+                except Exception:
+                    if rechecked or tracked.saved or not tracked.unchecked():
+                        raise
+                    self.aggregates.evict(tracked.unchecked())
+                    rechecked = True
+                    continue
+            if tracked.unchecked() and not tracked.saved and not rechecked:
+                self.aggregates.evict(tracked.unchecked())
+                rechecked = True
+                continue
+            return result
         raise ConcurrencyConflict("too many concurrent writers, try again")
 
     # -- users -------------------------------------------------------------------
@@ -467,6 +558,7 @@ class CompanionApplication(Application[UUID]):
         turn = await anyio.to_thread.run_sync(self._close_turn, opened, made)
         yield TurnDone(turn)
 
+    @_checked_turn
     def _open_turn(
         self, user_id: UUID, character_id: UUID, text: str, client_message_id: str | None
     ) -> _OpenTurn | ChatTurn:

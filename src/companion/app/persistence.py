@@ -40,10 +40,9 @@ def store_for(settings: Settings) -> Store:
     env = _cipher_env(settings)
     env["MAPPER_TOPIC"] = MAPPER
     if settings.aggregate_cache_size:
-        # Cached aggregates are fast-forwarded from the store on every read, so a
-        # cache stays correct when other processes write the same aggregates.
+        # The application's own cache (companion.app.aggregate_cache) reads nothing
+        # when it loads an aggregate to change: the save's version check decides.
         env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
-        env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
     if settings.compress_events:
         env["COMPRESSOR_TOPIC"] = "eventsourcing.compressor:ZlibCompressor"
     if parts.scheme == "memory":

@@ -1,0 +1,96 @@
+"""What a steady chat turn says to PostgreSQL, counted on the wire (libpq's protocol trace).
+
+A turn reads the aggregates it only reads in one statement, reads nothing of
+the aggregates it changes (the store's version check decides), never asks for
+the head of the log, and writes in two saves: the user's message, then the
+reply with the mood: at most two round trips a stored event.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from benchmarks.wire import Traffic, Wire
+from companion.app.application import CompanionApplication
+from companion.domain.characters import Persona
+from companion.domain.sessions import Session
+from tests.integration.conftest import Companions
+from tests.personas import HANA
+
+pytestmark = pytest.mark.postgres
+TURNS = 6
+TEXT = "今日は仕事が長かったけど、帰り道の夕焼けがすごくきれいだったよ。"
+
+
+def _reads_of_the_store(traffic: Traffic, app: CompanionApplication) -> dict[str, int]:
+    """The statements that read the events or the snapshots, with their counts."""
+    assert app.snapshots is not None
+    names = [app.recorder.events_table_name, app.snapshots.recorder.events_table_name]  # type: ignore[attr-defined]
+    tables = re.compile("|".join(rf"""['"]{re.escape(name)}['"]""" for name in names))
+    return {
+        statement: count
+        for statement, count in traffic.by_statement.items()
+        if statement.upper().startswith("SELECT") and tables.search(statement)
+    }
+
+
+def _pair(app: CompanionApplication) -> tuple[UUID, UUID]:
+    user_id = app.register(email="s@example.com", password="0123456789ab", name="S", nickname="S")
+    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+    return user_id, character_id
+
+
+def test_a_steady_chat_turn_reads_once_and_writes_two_saves(
+    postgres_companions: Companions, tmp_path: Path
+) -> None:
+    # One connection: what it prepares once, it has prepared for every later turn.
+    app = postgres_companions(postgres_pool_size=1).application
+    user_id, character_id = _pair(app)
+    wire = Wire(tmp_path)
+    try:
+        for _ in range(3):
+            app.send_message(user_id=user_id, character_id=character_id, text=TEXT)
+        wire.watch(app.recorder.datastore.pool, "events")  # type: ignore[attr-defined]
+        for _ in range(3):  # every pooled connection traced from here on
+            app.send_message(user_id=user_id, character_id=character_id, text=TEXT)
+
+        before = wire.traffic()
+        first = app.send_message(user_id=user_id, character_id=character_id, text=TEXT).position
+        for _ in range(TURNS - 1):
+            last = app.send_message(user_id=user_id, character_id=character_id, text=TEXT)
+        turns = wire.traffic() - before
+
+        before = wire.traffic()
+        app.save_all(Session(user_id=user_id, device=None, started_at=app.clock()))
+        one_save = wire.traffic() - before
+        before = wire.traffic()
+        with app.aggregates.checked([user_id, character_id]):
+            pass
+        one_read = wire.traffic() - before
+    finally:
+        wire.close()
+
+    assert first is not None
+    assert last.position is not None
+    events_per_turn = (last.position - first) / (TURNS - 1)
+    assert events_per_turn == 3  # the user's message, the reply, the mood
+
+    # The aggregates a turn only reads: one statement for all of them, the day's
+    # event and the memory book included; none for those it changes.
+    reads = _reads_of_the_store(turns, app)
+    assert list(reads.values()) == [TURNS], reads
+    assert "unnest" in next(iter(reads))
+    assert not [s for s in turns.by_statement if "MAX(NOTIFICATION_ID)" in s.upper()]
+
+    # A healthy pooled connection is lent without a ping.
+    assert "(empty query: pre-ping)" not in turns.by_statement
+
+    # Round trips: that read, and two saves, each as many as a save alone; at most
+    # two a stored event.
+    assert turns.round_trips == TURNS * (one_read.round_trips + 2 * one_save.round_trips)
+    assert turns.statements == TURNS * (one_read.statements + 2 * one_save.statements)
+    assert turns.round_trips <= 2 * events_per_turn * TURNS
