@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from companion.domain import memory_life_events as life
 from companion.domain import memory_rules_en as en
 from companion.domain import memory_rules_ja as ja
 from companion.domain.errors import InvalidInput
@@ -55,7 +56,7 @@ RULES: dict[str, Rule] = {
     "en_person_name": en.en_person_name,
     "en_birthday": en.en_birthday,
     "en_plan": en.en_plan,
-    "en_life_event": en.en_life_event,
+    "en_life_event": life.en_life_event,
     "en_job": en.en_job,
     "en_place": en.en_place,
     "en_own_name": en.en_own_name,
@@ -64,7 +65,7 @@ RULES: dict[str, Rule] = {
     "ja_person_name": ja.ja_person_name,
     "ja_birthday": ja.ja_birthday,
     "ja_plan": ja.ja_plan,
-    "ja_life_event": ja.ja_life_event,
+    "ja_life_event": life.ja_life_event,
     "ja_job": ja.ja_job,
     "ja_place": ja.ja_place,
     "ja_own_name": ja.ja_own_name,

@@ -23,7 +23,6 @@ from companion.domain.memory_facts import (
     person,
     pet,
     plan,
-    shorten,
     taste,
 )
 
@@ -191,7 +190,7 @@ def ja_pet_name(text: str, today: date) -> Iterator[Fact]:
         yield has_pet(species, f"ユーザーは{PETS.get(species, m.group(1))}を飼っている")
 
 
-_JA_PEOPLE = {
+JA_PEOPLE = {
     "母": "mom",
     "お母さん": "mom",
     "ママ": "mom",
@@ -223,7 +222,7 @@ _JA_PEOPLE = {
 }
 
 
-_JA_PERSON = "(" + "|".join(sorted(_JA_PEOPLE, key=len, reverse=True)) + ")"
+_JA_PERSON = "(" + "|".join(sorted(JA_PEOPLE, key=len, reverse=True)) + ")"
 
 
 _JA_PERSON_PATTERNS = (
@@ -236,7 +235,7 @@ def ja_person_name(text: str, today: date) -> Iterator[Fact]:
     for number, pattern in enumerate(_JA_PERSON_PATTERNS):
         if m := pattern.search(text):
             who, name = (m.group(2), m.group(1)) if number == 1 else (m.group(1), m.group(2))
-            relation = _JA_PEOPLE[who]
+            relation = JA_PEOPLE[who]
             yield person(relation, name, f"ユーザーの{who}の名前は{name}")
             return
 
@@ -275,77 +274,6 @@ def ja_plan(text: str, today: date) -> Iterator[Fact]:
         day = _ja_when(m, today)
         when = m.group(1)
         yield plan(day, what, f"ユーザーの予定（{day.isoformat()}、{when}）：{what}")
-
-
-_JA_LIFE_EVENTS: tuple[tuple[str, re.Pattern[str], float, str | None, tuple[str, ...]], ...] = (
-    (
-        "new job",
-        re.compile(r"転職|新しい仕事|就職|内定|採用され"),
-        0.8,
-        "excitement",
-        ("job", "仕事", "転職"),
-    ),
-    ("promotion", re.compile(r"昇進|出世"), 0.8, "joy", ("job", "仕事", "昇進")),
-    (
-        "lost job",
-        re.compile(r"クビ|解雇|失業|リストラ|退職|(?:会社|仕事|バイト)を辞め"),
-        0.85,
-        "sadness",
-        ("job", "仕事", "失業"),
-    ),
-    (
-        "moving",
-        re.compile(r"引っ越し|引っ越す|引っ越した|引越"),
-        0.75,
-        None,
-        ("moving", "引っ越し", "home"),
-    ),
-    (
-        "breakup",
-        re.compile(r"別れた|別れる|振られ|失恋"),
-        0.85,
-        "sadness",
-        ("breakup", "別れ", "失恋"),
-    ),
-    ("exam", re.compile(r"試験|テスト|受験|検定"), 0.65, "worry", ("exam", "試験", "テスト")),
-    ("interview", re.compile(r"面接"), 0.65, "worry", ("interview", "面接")),
-    (
-        "illness",
-        re.compile(r"病気|入院|風邪|熱が|手術|体調が悪"),
-        0.7,
-        "worry",
-        ("illness", "病気", "health"),
-    ),
-    ("graduation", re.compile(r"卒業"), 0.8, "joy", ("graduation", "卒業")),
-    ("wedding", re.compile(r"結婚|婚約"), 0.85, "joy", ("wedding", "結婚")),
-    ("loss", re.compile(r"亡くなっ|死んじゃ|死んだ"), 0.9, "sadness", ("loss", "亡くなった")),
-    ("pass", re.compile(r"合格|受かった"), 0.8, "joy", ("exam", "合格")),
-)
-
-
-_OTHERS_MAY_HAVE = frozenset({"illness", "loss"})
-_SOMEONE_ELSE = re.compile(
-    r"(?:彼|彼女|あの人|"
-    + "|".join(sorted(_JA_PEOPLE, key=len, reverse=True))
-    + r"|いとこ|叔母|叔父|おば|おじ|近所の人)(?:が|は|も)"
-)
-
-
-def ja_life_event(text: str, today: date) -> Iterator[Fact]:
-    for name, pattern, importance, emotion, tags in _JA_LIFE_EVENTS:
-        if m := pattern.search(text):
-            if name not in _OTHERS_MAY_HAVE and _SOMEONE_ELSE.search(text[: m.start()]):
-                return
-            yield Fact(
-                "significant" if importance >= 0.8 else "event",
-                ("life", name, today.isoformat()),
-                name,
-                f"出来事（{name}、{today.isoformat()}）：{shorten(text)}",
-                importance,
-                ("life", *tags),
-                emotion,
-            )
-            return
 
 
 _JA_JOB = (
