@@ -246,7 +246,7 @@ RECORDER_WRITERS = (1, 4, 16)
 RECORDERS = {
     "raw": "raw psycopg insert, autocommit",
     "library": "the library's PostgresApplicationRecorder (LOCK TABLE)",
-    "ours": "our recorder (counter row, shared commits, pipelined wake-up)",
+    "ours": "our recorder (counter row, shared commits, one statement)",
 }
 
 
@@ -274,7 +274,7 @@ def postgres_recorders(ctx: Context) -> None:
     of an API process do; raw writers have a connection each. Every figure
     writes the same total, bounded so that a figure takes a few seconds.
     """
-    total = max(200, ctx.config.raw_rows_per_thread * ctx.config.threads // 2)
+    total = max(200, ctx.config.raw_rows_per_thread * ctx.config.threads // 4)
     with (
         postgres_database(ctx.config.admin_url, "recorders") as url,
         sqlite_directory("pg-recorders") as folder,

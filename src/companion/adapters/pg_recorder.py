@@ -34,20 +34,30 @@ a batch of appends notifies once.
 
 from __future__ import annotations
 
+import contextlib
+import select
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import structlog
 from eventsourcing.persistence import (
+    DatabaseError,
+    DataError,
     IntegrityError,
+    InterfaceError,
+    InternalError,
     Notification,
+    NotSupportedError,
+    OperationalError,
+    PersistenceError,
     ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Connection
+from psycopg import Connection, pq
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
@@ -130,6 +140,15 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             id_type=id_type,
             channel=Literal(self.channel_name),
         )
+        # One event (the usual append) without arrays: unnest costs as much as the insert.
+        self.insert_one_statement = SQL(
+            "WITH head AS (UPDATE {schema}.{head} SET last = last + 1 RETURNING last),"
+            " woken AS (SELECT pg_notify({channel}, ''))"
+            " INSERT INTO {schema}.{table}"
+            " (originator_id, originator_version, topic, state, notification_id)"
+            " SELECT %(originator_id)s, %(version)s, %(topic)s, %(state)s, head.last"
+            " FROM head, woken RETURNING notification_id"
+        ).format(schema=schema, table=table, head=head, channel=Literal(self.channel_name))
         self.max_notification_id_statement = SQL(
             "SELECT MAX(notification_id) FROM {schema}.{table}"
         ).format(schema=schema, table=table)
@@ -145,6 +164,7 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
         self._appends: list[_Append] = []
         self._appends_lock = threading.Lock()
         self._leading = False
+        self._writer: Connection[DictRow] | None = None
         self._layout_checked = False
         # At startup, before any reader or writer trusts the table.
         self.check_layout()
@@ -242,26 +262,76 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             start += len(append.events)
 
     def _insert(self, events: Sequence[StoredEvent]) -> list[int]:
-        params = {
-            "n": len(events),
-            "originator_ids": [e.originator_id for e in events],
-            "versions": [e.originator_version for e in events],
-            "topics": [e.topic for e in events],
-            "states": [e.state for e in events],
-        }
-        with self.datastore.get_connection() as conn:
-            return self._insert_and_notify(conn, params, len(events))
+        params: dict[str, Any]
+        if len(events) == 1:
+            (event,) = events
+            statement, params = (
+                self.insert_one_statement,
+                {
+                    "originator_id": event.originator_id,
+                    "version": event.originator_version,
+                    "topic": event.topic,
+                    "state": event.state,
+                },
+            )
+        else:
+            statement, params = (
+                self.insert_statement,
+                {
+                    "n": len(events),
+                    "originator_ids": [e.originator_id for e in events],
+                    "versions": [e.originator_version for e in events],
+                    "topics": [e.topic for e in events],
+                    "states": [e.state for e in events],
+                },
+            )
+        with _translated_errors():
+            conn = self._writer_connection()
+            try:
+                return self._insert_and_notify(conn, statement, params, len(events))
+            finally:
+                if conn.broken or conn.closed:
+                    self._release_writer()
 
     def _insert_and_notify(
-        self, conn: Connection[DictRow], params: dict[str, Any], count: int
+        self, conn: Connection[DictRow], statement: Composed, params: dict[str, Any], count: int
     ) -> list[int]:
         # One prepared statement, its own transaction: one round trip.
         with conn.cursor() as curs:
-            curs.execute(self.insert_statement, params, prepare=True)
+            curs.execute(statement, params, prepare=True)
             ids = [row["notification_id"] for row in curs.fetchall()]
         if len(ids) != count:
             raise ProgrammingError(f"inserted {len(ids)} events of {count}")
         return ids
+
+    def _writer_connection(self) -> Connection[DictRow]:
+        """The connection appends go through: one at a time, so one is kept.
+
+        Kept out of the pool, it stays warm (its statement prepared, its server
+        process hot); it is checked before each use like a pooled one.
+        """
+        conn = self._writer
+        if conn is not None:
+            try:
+                idle_connection_alive(conn)
+            except psycopg.Error:
+                self._release_writer()
+                conn = None
+        if conn is None:
+            self.datastore.pool.open(wait=True, timeout=self.datastore.pool.timeout)
+            conn = self._writer = self.datastore.pool.getconn()
+        return conn
+
+    def _release_writer(self) -> None:
+        conn, self._writer = self._writer, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self.datastore.pool.putconn(conn)
+
+    def close(self) -> None:
+        """Give the kept connection back (the pool closes it with the others)."""
+        with self._appends_lock:
+            self._release_writer()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -303,6 +373,52 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
     def queued(self) -> int:
         """Appends of this process waiting for a commit (not counting one in flight)."""
         return len(self._appends)
+
+
+def idle_connection_alive(conn: Connection[Any]) -> None:
+    """Raise if an idle connection was closed by the server (restart, terminate, failover).
+
+    An idle connection has nothing to read unless the server said something:
+    a notification, or the error and end of file of a closed session. Only
+    then is the input read, and the connection's state tells which it was.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    pgconn = conn.pgconn
+    # A closed session sends its last message, then end of file: reading stops
+    # at each, so read while there is something to read (a few times at most).
+    for _ in range(8):
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+        if not readable:
+            break
+        pgconn.consume_input()  # raises at end of file
+        if pgconn.status != pq.ConnStatus.OK:
+            raise psycopg.OperationalError("the server closed the connection")
+
+
+@contextlib.contextmanager
+def _translated_errors() -> Iterator[None]:
+    """psycopg's errors as the library's, as its datastore translates them."""
+    try:
+        yield
+    except psycopg.InterfaceError as error:
+        raise InterfaceError(str(error)) from error
+    except psycopg.OperationalError as error:
+        raise OperationalError(str(error)) from error
+    except psycopg.DataError as error:
+        raise DataError(str(error)) from error
+    except psycopg.IntegrityError as error:
+        raise IntegrityError(str(error)) from error
+    except psycopg.InternalError as error:
+        raise InternalError(str(error)) from error
+    except psycopg.ProgrammingError as error:
+        raise ProgrammingError(str(error)) from error
+    except psycopg.NotSupportedError as error:
+        raise NotSupportedError(str(error)) from error
+    except psycopg.DatabaseError as error:
+        raise DatabaseError(str(error)) from error
+    except psycopg.Error as error:
+        raise PersistenceError(str(error)) from error
 
 
 def _select_notifications_statement(

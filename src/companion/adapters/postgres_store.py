@@ -18,11 +18,10 @@ the driver through POSTGRES_CONNECT_OPTIONS (URL-encoded).
 
 from __future__ import annotations
 
-import select
 from typing import Any
 from urllib.parse import parse_qsl
 
-import psycopg
+from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -30,9 +29,8 @@ from eventsourcing.postgres import (
     PostgresTrackingRecorder,
 )
 from eventsourcing.utils import Environment, EnvType
-from psycopg import Connection, pq
 
-from companion.adapters.pg_recorder import PgApplicationRecorder
+from companion.adapters.pg_recorder import PgApplicationRecorder, idle_connection_alive
 
 # libpq connection parameters a database URL may carry, passed to the driver as they are.
 LIBPQ_OPTIONS = frozenset(
@@ -86,27 +84,6 @@ class SingleAttemptTrackingRecorder(PostgresTrackingRecorder):
     has_tracking_id = _single_attempt(PostgresTrackingRecorder.has_tracking_id)
 
 
-def idle_connection_alive(conn: Connection[Any]) -> None:
-    """Raise if a pooled connection was closed by the server (restart, terminate, failover).
-
-    An idle connection has nothing to read unless the server said something:
-    a notification, or the error and end of file of a closed session. Only
-    then is the input read, and the connection's state tells which it was.
-    """
-    if conn.closed or conn.broken:
-        raise psycopg.OperationalError("the connection is closed")
-    pgconn = conn.pgconn
-    # A closed session sends its last message, then end of file: reading stops
-    # at each, so read while there is something to read (a few times at most).
-    for _ in range(8):
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        if not readable:
-            break
-        pgconn.consume_input()  # raises at end of file
-        if pgconn.status != pq.ConnStatus.OK:
-            raise psycopg.OperationalError("the server closed the connection")
-
-
 class PostgresStoreFactory(PostgresFactory):
     """Chosen by PERSISTENCE_MODULE; reads two settings more than the library's factory."""
 
@@ -129,7 +106,19 @@ class PostgresStoreFactory(PostgresFactory):
             options.setdefault("connect_timeout", connect_timeout)
         assert isinstance(pool.kwargs, dict)
         pool.kwargs.update(options)
+        self._appenders: list[PgApplicationRecorder] = []
         if pool._check is not None:
             # The pre-ping without its round trip: the pool's own check sends an
             # empty query before every use, a second round trip for each append.
             pool._check = idle_connection_alive
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = super().application_recorder()
+        if isinstance(recorder, PgApplicationRecorder):
+            self._appenders.append(recorder)
+        return recorder
+
+    def close(self) -> None:
+        for recorder in self._appenders:
+            recorder.close()
+        super().close()
