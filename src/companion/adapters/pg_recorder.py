@@ -205,7 +205,8 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             with self._appends_lock:
                 # Woken either with its result or to lead the next commit.
                 leads = append.lead
-                append.done.clear() if leads else None
+                if leads:
+                    append.done.clear()
             if not leads:
                 break
             self._lead()
