@@ -7,8 +7,8 @@ events the application's mapper encoded (see `eventlog`). Then, in one run:
 (c) raw   the events table read in notification order through a server-side
           cursor, rows fetched and nothing decoded;
     ours  the ``conversations`` projection caught up from position 0 by our
-          ``ProjectionRunner`` (one transaction a batch of 2000), one timed
-          run (the raw read: one, after one to warm the cache);
+          ``ProjectionRunner`` (one transaction a batch of 5000, as
+          `projections rebuild` reads), one timed run each;
     `companion projections rebuild --all`, every read model rebuilt into fresh
           tables and switched in, as its own process: wall time.
 
@@ -52,7 +52,7 @@ PG = "PostgreSQL catch-up"
 LITE = "SQLite catch-up"
 FETCH = 5000
 BATCHES = (500, 2000)
-PG_BATCHES = (2000,)
+PG_BATCHES = (5000,)
 PG_LOG_EVENTS = 1_000_000
 """Size of the PostgreSQL log; `python -m benchmarks --log-events N` (or --quick) for less."""
 
@@ -241,7 +241,6 @@ def postgres_catch_up(ctx: Context) -> None:
         head = copy_log(url, table, app.application.mapper, events, conversations)
         took = time.perf_counter() - started
         ctx.note(f"{PG}: a log of {head:,} events written by COPY in {took:.1f} s")
-        _postgres_raw_read(url, table, head)  # warm-up: the table in the cache
         raw = _once(
             ctx,
             "pg.raw.read",

@@ -154,6 +154,7 @@ def _ratio_specs(prefix: str, threads: int) -> list[Ratio]:
         ("catch_up, batch 500", "catchup.catch_up.500"),
         ("rebuild, batch 500", "catchup.rebuild.500"),
         ("catch_up, batch 2000", "catchup.catch_up.2000"),
+        ("catch_up, batch 5000", "catchup.catch_up.5000"),
         ("diagnostic: select_notifications only", "read.select"),
         ("diagnostic: select_notifications + decode", "read.decode"),
     ):
@@ -190,6 +191,7 @@ def _goal_specs(prefix: str, threads: int) -> list[Goal]:
         ("catch_up, batch 500 (default)", "catchup.catch_up.500"),
         ("rebuild, batch 500", "catchup.rebuild.500"),
         ("catch_up, batch 2000", "catchup.catch_up.2000"),
+        ("catch_up, batch 5000", "catchup.catch_up.5000"),
     ):
         goals.append(
             Goal(
