@@ -86,8 +86,11 @@ def test_importance_and_recency_break_an_equal_relevance() -> None:
 
 def test_a_memory_past_its_horizon_is_never_retrieved() -> None:
     stale = memory(1, "the cat", at=T0 - timedelta(days=400))
+    kept = {stale.memory_id: stale}
 
     assert retrieve([stale], ["cat"], T0) == []
+    assert retrieve(kept, ["cat"], T0, index=LexicalIndex.of([stale])) == []
+    assert retrieve(kept, [], T0) == []
 
 
 def test_a_kept_index_gives_the_same_answer_as_one_built_per_call() -> None:
@@ -151,8 +154,12 @@ def test_retrieval_is_deterministic_sorted_and_at_most_k(
 
     first = retrieve(memories, query, T0, k=k)
     shuffled = retrieve(list(reversed(memories)), query, T0, k=k)
+    # A projection indexes the live memories; its map may still hold one past its horizon.
+    index = LexicalIndex.of(m for m in memories if m.is_live(T0))
+    kept = retrieve({m.memory_id: m for m in memories}, query, T0, k=k, index=index)
 
     assert first == shuffled
+    assert [s.memory for s in kept] == [s.memory for s in first]
     assert len(first) <= k
     keys = [(-s.score, str(s.memory.memory_id)) for s in first]
     assert keys == sorted(keys)

@@ -218,7 +218,7 @@ def memory_id_for(book_id: UUID, source_message_id: UUID, key: Sequence[str]) ->
 
 def _memory_of(entry: Mapping[str, Any]) -> Memory:
     return Memory(
-        memory_id=UUID(entry["memory_id"]),
+        memory_id=entry["memory_id"],
         kind=entry["kind"],
         key=tuple(entry["key"]),
         value=entry["value"],
@@ -226,7 +226,7 @@ def _memory_of(entry: Mapping[str, Any]) -> Memory:
         importance=entry["importance"],
         tags=tuple(entry["tags"]),
         emotion=entry["emotion"],
-        source_message_ids=tuple(UUID(s) for s in entry["sources"]),
+        source_message_ids=tuple(entry["sources"]),
         extractor=entry["extractor"],
         recorded_at=entry["recorded_at"],
         last_reinforced_at=entry["last_reinforced_at"],
@@ -234,7 +234,7 @@ def _memory_of(entry: Mapping[str, Any]) -> Memory:
         horizon=entry["horizon"],
         expires_at=entry["expires_at"],
         lemmas=tuple(entry["lemmas"]),
-        supersedes=None if entry["supersedes"] is None else UUID(entry["supersedes"]),
+        supersedes=entry["supersedes"],
     )
 
 
@@ -349,17 +349,16 @@ class MemoryBook(Aggregate):
         live_id = self.by_key.get(key)
         live = self.entries.get(live_id) if live_id is not None else None
         if live is not None and live["expires_at"] is not None and now >= live["expires_at"]:
-            self._memory_expired(memory_id=UUID(live["memory_id"]), over_capacity=False, at=now)
+            self._memory_expired(memory_id=live["memory_id"], over_capacity=False, at=now)
             live = None
-        source = str(candidate.source_message_id)
-        if live is not None and source in live["sources"]:
+        if live is not None and candidate.source_message_id in live["sources"]:
             # One message says one thing per key; extracting it again changes nothing.
             return Recorded("unchanged", None)
         if live is not None and live["value_key"] == normalise_value(candidate.value):
             importance = reinforced_importance(live["importance"], candidate.importance)
             horizon = horizon_of(live["kind"], importance)
             self._memory_reinforced(
-                memory_id=UUID(live["memory_id"]),
+                memory_id=live["memory_id"],
                 source_message_id=candidate.source_message_id,
                 extractor=candidate.extractor,
                 importance=importance,
@@ -367,14 +366,14 @@ class MemoryBook(Aggregate):
                 expires_at=expiry(horizon, now),
                 at=now,
             )
-            return Recorded("reinforced", UUID(live["memory_id"]))
+            return Recorded("reinforced", live["memory_id"])
         memory_id = memory_id_for(self.id, candidate.source_message_id, candidate.key)
         if str(memory_id) in self.gone or str(memory_id) in self.entries:
             # Forgotten (or gone otherwise) for good: the same message never brings it back.
             return Recorded("unchanged", None)
         horizon = horizon_of(candidate.kind, candidate.importance)
         terms = list(lemmas)
-        supersedes = None if live is None else UUID(live["memory_id"])
+        supersedes = None if live is None else live["memory_id"]
         self._memory_recorded(
             memory_id=memory_id,
             memory_type=candidate.kind,
@@ -406,7 +405,7 @@ class MemoryBook(Aggregate):
     def expire(self, now: datetime) -> list[UUID]:
         """Let go of every memory past its horizon at `now`; the ids that expired."""
         due = [
-            UUID(entry["memory_id"])
+            entry["memory_id"]
             for entry in self.entries.values()
             if entry["expires_at"] is not None and now >= entry["expires_at"]
         ]
@@ -456,7 +455,7 @@ class MemoryBook(Aggregate):
         if supersedes is not None:
             self._leave(str(supersedes), "superseded")
         entry = {
-            "memory_id": str(memory_id),
+            "memory_id": memory_id,
             "kind": memory_type,
             "key": list(key),
             "value": value,
@@ -465,7 +464,7 @@ class MemoryBook(Aggregate):
             "importance": importance,
             "tags": list(tags),
             "emotion": emotion,
-            "sources": [str(s) for s in source_message_ids],
+            "sources": list(source_message_ids),
             "extractor": extractor,
             "recorded_at": at,
             "last_reinforced_at": at,
@@ -473,7 +472,7 @@ class MemoryBook(Aggregate):
             "horizon": horizon,
             "expires_at": expires_at,
             "lemmas": list(lemmas),
-            "supersedes": None if supersedes is None else str(supersedes),
+            "supersedes": supersedes,
         }
         self.entries[str(memory_id)] = entry
         self.by_key[key_text(key)] = str(memory_id)
@@ -490,7 +489,7 @@ class MemoryBook(Aggregate):
         at: datetime,
     ) -> None:
         entry = self.entries[str(memory_id)]
-        entry["sources"] = [*entry["sources"], str(source_message_id)]
+        entry["sources"] = [*entry["sources"], source_message_id]
         entry["importance"] = importance
         entry["horizon"] = horizon
         entry["expires_at"] = expires_at

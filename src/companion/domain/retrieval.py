@@ -145,7 +145,7 @@ class LexicalIndex:
 
 
 def retrieve(
-    memories: Iterable[Memory],
+    memories: Iterable[Memory] | Mapping[UUID, Memory],
     query_terms: Sequence[str],
     now: datetime,
     *,
@@ -160,16 +160,27 @@ def retrieve(
     or, with embeddings, a positive similarity), unless the query has no terms.
     Memories past their horizon at `now` are never returned; what is not in
     `memories` (forgotten, superseded) cannot be.
+
+    `memories` may be a mapping by id (as a projection keeps them): with a
+    kept `index`, only the memories the query relates to are then looked at,
+    so the cost follows the matches rather than the size of the book.
     """
     if k <= 0:
         return []
-    live = {m.memory_id: m for m in memories if m.is_live(now)}
+    by_id: Mapping[UUID, Memory] = (
+        memories if isinstance(memories, Mapping) else {m.memory_id: m for m in memories}
+    )
+
+    def is_live(memory_id: UUID) -> bool:
+        memory = by_id.get(memory_id)
+        return memory is not None and memory.is_live(now)
+
     if index is None:
-        index = LexicalIndex.of(live.values())
-    lexical = {mid: s for mid, s in index.scores(query_terms).items() if mid in live}
+        index = LexicalIndex.of(m for m in by_id.values() if m.is_live(now))
+    lexical = {mid: s for mid, s in index.scores(query_terms).items() if is_live(mid)}
     best = max(lexical.values(), default=0.0)
     semantic = (
-        {mid: max(0.0, min(1.0, float(s))) for mid, s in embedding_scores.items() if mid in live}
+        {mid: max(0.0, min(1.0, float(s))) for mid, s in embedding_scores.items() if is_live(mid)}
         if embedding_scores is not None
         else None
     )
@@ -177,13 +188,13 @@ def retrieve(
     open_query = not query_terms and not semantic
     # Only a memory the query relates to can score; with an open query, every one.
     related = (
-        live.keys()
+        [mid for mid, m in by_id.items() if m.is_live(now)]
         if open_query
         else lexical.keys() | {mid for mid, s in (semantic or {}).items() if s > 0}
     )
     scored: list[ScoredMemory] = []
     for memory_id in related:
-        memory = live[memory_id]
+        memory = by_id[memory_id]
         raw = lexical.get(memory_id, 0.0)
         lexical_relevance = raw / best if best > 0 else 0.0
         similarity = None if semantic is None else semantic.get(memory_id, 0.0)
