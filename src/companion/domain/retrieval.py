@@ -13,6 +13,7 @@ broken by memory id, so the same inputs give the same list in the same order.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -192,7 +193,8 @@ def retrieve(
         if open_query
         else lexical.keys() | {mid for mid, s in (semantic or {}).items() if s > 0}
     )
-    scored: list[ScoredMemory] = []
+    # Scores first, objects for the k best only: a common word can relate thousands.
+    ranked: list[tuple[float, int, UUID, float, float, float, float | None]] = []
     for memory_id in related:
         memory = by_id[memory_id]
         raw = lexical.get(memory_id, 0.0)
@@ -207,16 +209,20 @@ def retrieve(
         if relevance <= 0.0:
             continue
         fresh = recency(memory.last_reinforced_at, now)
-        scored.append(
-            ScoredMemory(
-                memory=memory,
-                score=relevance * memory.importance * fresh,
-                relevance=relevance,
-                importance=memory.importance,
-                recency=fresh,
-                lexical=raw,
-                semantic=similarity,
-            )
+        score = relevance * memory.importance * fresh
+        # The id's number orders as its text does: ties go by memory id.
+        ranked.append((-score, memory_id.int, memory_id, relevance, fresh, raw, similarity))
+    return [
+        ScoredMemory(
+            memory=by_id[memory_id],
+            score=-negative,
+            relevance=relevance,
+            importance=by_id[memory_id].importance,
+            recency=fresh,
+            lexical=raw,
+            semantic=similarity,
         )
-    scored.sort(key=lambda s: (-s.score, str(s.memory.memory_id)))
-    return scored[:k]
+        for negative, _, memory_id, relevance, fresh, raw, similarity in heapq.nsmallest(
+            k, ranked, key=lambda r: (r[0], r[1])
+        )
+    ]
