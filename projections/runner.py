@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -26,21 +25,10 @@ from psycopg import sql
 
 from projections.base import Projection
 from projections.decoding import decoder_for
+from projections.reading import ReadAhead, SharedRead
 from projections.store import PostgresViewStore, ViewCursor, ViewStore, Worker
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class _Read:
-    """Every notification after `after` up to `head`, read once for several projections."""
-
-    after: int
-    head: int
-    notifications: Sequence[Notification]
-
-    def covers(self, start: int, head: int) -> bool:
-        return self.after <= start and head == self.head
 
 
 Progress = Callable[[int, int], None]
@@ -115,13 +103,22 @@ class ProjectionRunner:
     # -- processing ------------------------------------------------------------------
 
     def step(
-        self, projection: Projection, head: int | None = None, read: _Read | None = None
+        self,
+        projection: Projection,
+        head: int | None = None,
+        read: SharedRead | None = None,
+        ahead: ReadAhead | None = None,
     ) -> int:
         """Apply the next batch (up to `head`, else the log's); returns how many it read."""
         with self.store.write(projection.key) as cursor:
             start = self.store.position_in(cursor, projection.key)
             count, reached = self._apply_batch(
-                projection, cursor, start, self.head() if head is None else head, read=read
+                projection,
+                cursor,
+                start,
+                self.head() if head is None else head,
+                read=read,
+                ahead=ahead,
             )
             if reached > start:
                 self.store.announce(cursor, projection.name, reached)
@@ -135,7 +132,8 @@ class ProjectionRunner:
         start: int,
         head: int,
         batch_size: int | None = None,
-        read: _Read | None = None,
+        read: SharedRead | None = None,
+        ahead: ReadAhead | None = None,
     ) -> tuple[int, int]:
         # Every notification up to the head is committed (the recorder reads only
         # below its oldest writer in progress), so a filtered read that comes back
@@ -150,9 +148,16 @@ class ProjectionRunner:
             notifications = [n for n in read.notifications if n.id > start and n.topic in topics]
             limit = len(notifications) + 1  # all there is up to the head
         else:
-            notifications = self.recorder.select_notifications(
-                start=start + 1, limit=limit, stop=head, topics=projection.topics
+            fetched = ahead.take(start, limit, head) if ahead is not None else None
+            notifications = (
+                fetched
+                if fetched is not None
+                else self.recorder.select_notifications(
+                    start=start + 1, limit=limit, stop=head, topics=projection.topics
+                )
             )
+            if ahead is not None:
+                ahead.start(head if len(notifications) < limit else notifications[-1].id)
         decode, handle = self._decode, projection.handle
         for notification in notifications:
             # The read is filtered by topic already; a recorder that ignores the
@@ -171,21 +176,28 @@ class ProjectionRunner:
         projection: Projection,
         progress: Progress | None = None,
         head: int | None = None,
-        read: _Read | None = None,
+        read: SharedRead | None = None,
     ) -> int:
         """Apply batches until the projection reaches `head` (the log's when it starts)."""
         total = 0
         target = self.head() if head is None else head
-        while True:
-            count = self.step(projection, target, read)
-            read = None  # good for one batch only
-            total += count
-            self._beat_if_due()
-            reached = self._positions[projection.name]
-            if progress is not None:
-                progress(reached, max(target, reached))
-            if reached >= target or count == 0 or self._stopping.is_set():
-                return total
+        ahead: ReadAhead | None = None
+        try:
+            while True:
+                count = self.step(projection, target, read, ahead)
+                read = None  # good for one batch only
+                total += count
+                self._beat_if_due()
+                reached = self._positions[projection.name]
+                if progress is not None:
+                    progress(reached, max(target, reached))
+                if reached >= target or count == 0 or self._stopping.is_set():
+                    return total
+                if ahead is None:  # far behind: read the next batch while writing this one
+                    ahead = ReadAhead(self.recorder, projection.topics, self.batch_size, target)
+        finally:
+            if ahead is not None:
+                ahead.close()
 
     def rebuild(
         self,
@@ -210,12 +222,18 @@ class ProjectionRunner:
         self.store.create_tables(fresh.ddl())
         size = max(batch_size or self.batch_size, 1)
         total, position, target = 0, 0, self.head()
-        while position < target:
-            with self.store.write(fresh.key) as cursor:
-                count, position = self._apply_batch(fresh, cursor, position, target, size)
-            total += count
-            if progress is not None:
-                progress(position, max(target, position))
+        ahead = ReadAhead(self.recorder, fresh.topics, size, target)
+        try:
+            while position < target:
+                with self.store.write(fresh.key) as cursor:
+                    count, position = self._apply_batch(
+                        fresh, cursor, position, target, size, ahead=ahead
+                    )
+                total += count
+                if progress is not None:
+                    progress(position, max(target, position))
+        finally:
+            ahead.close()
         with self.store.write(projection.key) as cursor:
             while True:  # the events appended since: a few batches at most
                 head = self.head()
@@ -264,7 +282,7 @@ class ProjectionRunner:
                 start=after + 1, limit=self.batch_size, stop=head
             )
             if len(notifications) < self.batch_size:
-                read = _Read(after, head, notifications)
+                read = SharedRead(after, head, notifications)
         return sum(self.catch_up(p, head=head, read=read) for p in behind)
 
     def run_forever(self) -> None:
