@@ -70,6 +70,12 @@ class Recall:
     """(language, live memories in the book) at each question."""
     misses: list[tuple[str, str, str]] = field(default_factory=list)
     """(language, planted statement, question)."""
+    paraphrase_hits: dict[str, int] = field(default_factory=dict)
+    paraphrases: dict[str, int] = field(default_factory=dict)
+
+    def paraphrase_rate(self, language: str) -> float:
+        asked = self.paraphrases.get(language, 0)
+        return self.paraphrase_hits.get(language, 0) / asked if asked else 0.0
 
     def rate(self, language: str) -> float:
         asked = self.questions.get(language, 0)
@@ -107,6 +113,11 @@ def replay_conversation(
             memories = book.memories(turn.at)
             found = retrieve(memories, lemmatizer.lemmas(turn.text), turn.at, k=K)
             hit = any(planted.message_id in s.memory.source_message_ids for s in found)
+            language = talk.language
+            if turn.paraphrase:
+                recall.paraphrases[language] = recall.paraphrases.get(language, 0) + 1
+                recall.paraphrase_hits[language] = recall.paraphrase_hits.get(language, 0) + hit
+                continue
             recall.questions[talk.language] = recall.questions.get(talk.language, 0) + 1
             recall.hits[talk.language] = recall.hits.get(talk.language, 0) + int(hit)
             recall.prompt_tokens.append(sum(estimate_tokens(memory_line(s.memory)) for s in found))
@@ -208,7 +219,9 @@ def summary(evaluation: Evaluation) -> str:
     recall, timing = evaluation.recall, evaluation.timing
     return (
         f"memory: recall@{K} en {recall.rate('en'):.2f}, ja {recall.rate('ja'):.2f} "
-        f"(goal {GOAL}); memories in the prompt {statistics.mean(recall.prompt_tokens):.0f} "
+        f"(goal {GOAL}; questions sharing no word with the fact: en "
+        f"{recall.paraphrase_rate('en'):.2f}, ja {recall.paraphrase_rate('ja'):.2f}); "
+        f"memories in the prompt {statistics.mean(recall.prompt_tokens):.0f} "
         f"tokens on average, {max(recall.prompt_tokens)} at most; retrieval at "
         f"{timing.memories:,} memories p50 {percentile(timing.indexed_ms, 0.5):.1f} ms, "
         f"p99 {percentile(timing.indexed_ms, 0.99):.1f} ms with a kept index "
@@ -220,7 +233,15 @@ def summary(evaluation: Evaluation) -> str:
 def print_evaluation(out: Console, evaluation: Evaluation, *, misses: int = 10) -> None:
     recall, timing = evaluation.recall, evaluation.timing
     table = Table(title=f"Memory recall@{K} (goal ≥ {GOAL} per language)")
-    for column in ("language", "questions", "hits", f"recall@{K}", "memories in the book"):
+    columns = (
+        "language",
+        "questions",
+        "hits",
+        f"recall@{K}",
+        "paraphrased",
+        "memories in the book",
+    )
+    for column in columns:
         table.add_column(column, justify="right")
     for language in ("en", "ja"):
         sizes = [size for lang, size in recall.memories if lang == language]
@@ -229,6 +250,7 @@ def print_evaluation(out: Console, evaluation: Evaluation, *, misses: int = 10) 
             str(recall.questions.get(language, 0)),
             str(recall.hits.get(language, 0)),
             f"{recall.rate(language):.2f}",
+            f"{recall.paraphrase_rate(language):.2f} of {recall.paraphrases.get(language, 0)}",
             f"{statistics.mean(sizes):.0f} on average" if sizes else "-",
         )
     out.print(table)

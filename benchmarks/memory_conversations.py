@@ -11,7 +11,7 @@ message ids and times, so recall figures compare across versions.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid5
 
@@ -29,6 +29,8 @@ class Turn:
     at: datetime
     question_of: int | None = None
     """For a question: the turn number of the planted fact it asks about."""
+    paraphrase: bool = False
+    """A question that shares no word with its fact (reported apart: no lexical match)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,12 @@ class Conversation:
 
     @property
     def questions(self) -> list[Turn]:
-        return [t for t in self.turns if t.question_of is not None]
+        """The questions that share a word or a tag with their fact."""
+        return [t for t in self.turns if t.question_of is not None and not t.paraphrase]
+
+    @property
+    def paraphrases(self) -> list[Turn]:
+        return [t for t in self.turns if t.paraphrase]
 
 
 # -- vocabulary ----------------------------------------------------------------------------
@@ -97,6 +104,23 @@ JA_SMALL_TALK = [
     "音楽は好き？", "ちょっと散歩しようかな。", "スマホの充電が切れそう。", "素敵だね。",
     "暇だなあ。", "雨についてどう思う？", "何か楽しい話をしよう。",
 ]  # fmt: skip
+
+
+PARAPHRASES = {
+    "en": {
+        "pet": "Who's the furry one waiting for me at home?",
+        "birthday": "When do I turn a year older?",
+        "job": "How do I pay the bills?",
+        "home": "Which part of Japan am I in?",
+    },
+    "ja": {
+        "pet": "家で待ってるあの子、なんて呼んでたっけ？",
+        "birthday": "私が一つ年を取るのはいつ？",
+        "job": "私って普段何して稼いでるんだっけ？",
+        "home": "私って日本のどのあたりにいるんだっけ？",
+    },
+}
+"""Questions about a planted fact in words it does not use: what lexical retrieval cannot find."""
 
 
 @dataclass(frozen=True)
@@ -380,6 +404,17 @@ def conversation(language: str, seed: int, *, turns: int = 400, min_gap: int = 2
                 question_of=question_of,
             )
         )
+    # Paraphrases replace small talk after the gap, drawn apart so that the rest of
+    # the conversation is the same with or without them.
+    chooser = random.Random(f"{language}:{seed}:paraphrase")
+    for (key, _), at in zip(plants, plant_turns, strict=True):
+        paraphrase = PARAPHRASES[language].get(key.split(":")[0])
+        free = [t.number for t in made[at + min_gap :] if t.number not in texts]
+        free = [n for n in free if made[n].text in small_talk]
+        if paraphrase and free:
+            number = chooser.choice(free)
+            texts[number] = (paraphrase, at)
+            made[number] = replace(made[number], text=paraphrase, question_of=at, paraphrase=True)
     return Conversation(language, seed, tuple(made))
 
 
