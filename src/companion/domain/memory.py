@@ -19,7 +19,7 @@ their whole history:
 - `MemoryExpired`: its horizon passed (short term 7 days, long term 365 since
   it was last reinforced; significant memories are kept until forgotten), or
   the tier's capacity was exceeded and it was the least valuable
-  (importance × recency); `reason` says which.
+  (importance × recency); `over_capacity` says which.
 
 Everything here is a pure function of the events and of the `now` each
 command is given: replaying the events gives the same book.
