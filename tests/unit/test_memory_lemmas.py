@@ -73,5 +73,11 @@ def test_lemmas_of_any_text_are_lower_case_words_and_deterministic(text: str) ->
     assert all(lemma and lemma == lemma.casefold() and not lemma.isspace() for lemma in lemmas)
 
 
+def test_a_japanese_run_longer_than_the_analyzer_takes_is_read_in_pieces() -> None:
+    lemmas = LEMMATIZER.lemmas("猫" * 30_000)
+
+    assert set(lemmas) == {"猫"}
+
+
 def test_the_plain_fallback_cuts_japanese_into_bigrams() -> None:
     assert PlainLemmatizer().lemmas("The CATS 誕生日") == ["cats", "誕生", "生日"]

@@ -28,6 +28,7 @@ from companion.domain.lemmas import ENGLISH_STOP_WORDS
 
 log = structlog.get_logger(__name__)
 
+MAX_RUN_CHARS = 10_000
 _RUNS = re.compile(r"([a-z0-9][a-z0-9'\-]*)|([^\sa-z0-9]+)")
 _CONTENT_POS = frozenset({"名詞", "動詞", "形容詞", "形状詞", "副詞"})
 _JAPANESE_STOP_LEMMAS = frozenset(
@@ -158,7 +159,15 @@ class MorphologicalLemmatizer:
 
     def _japanese(self, text: str) -> list[str]:
         lemmas: list[str] = []
-        for morpheme in self._tokenizer().tokenize(text):
+        tokenizer = self._tokenizer()
+        # Sudachi refuses an input of more than 49,149 bytes; 10,000 characters are at
+        # most 40,000 bytes of UTF-8 (a word cut at a seam is the price of a huge run).
+        morphemes = (
+            morpheme
+            for start in range(0, len(text), MAX_RUN_CHARS)
+            for morpheme in tokenizer.tokenize(text[start : start + MAX_RUN_CHARS])
+        )
+        for morpheme in morphemes:
             pos = morpheme.part_of_speech()
             if pos[0] not in _CONTENT_POS or (pos[0] != "名詞" and pos[1] == "非自立可能"):
                 continue
