@@ -29,7 +29,11 @@ from eventsourcing.tests.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from companion.adapters.pg_recorder import PgApplicationRecorder, StoreLayoutOutdated
+from companion.adapters.pg_recorder import (
+    PgApplicationRecorder,
+    StoreLayoutOutdated,
+    idle_connection_alive,
+)
 from companion.adapters.postgres_store import PostgresStoreFactory
 from companion.app.persistence import store_for
 from companion.app.settings import Settings
@@ -212,3 +216,22 @@ def test_a_lost_connection_is_the_librarys_error_and_appends_nothing_twice(
             "SELECT originator_version FROM companion_events ORDER BY notification_id"
         ).fetchall()
     assert versions in ([(1,)], [(1,), (2,)])
+
+
+def test_the_check_before_use_finds_a_connection_the_server_closed_without_a_query(
+    postgres_admin_url: str, postgres_url: str
+) -> None:
+    with (
+        psycopg.connect(postgres_url, autocommit=True) as alive,
+        psycopg.connect(postgres_url, autocommit=True) as notified,
+        psycopg.connect(postgres_url, autocommit=True) as closed,
+    ):
+        notified.execute("LISTEN somewhere")
+        alive.execute("NOTIFY somewhere")
+        pid = closed.info.backend_pid
+        with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+        idle_connection_alive(alive)
+        idle_connection_alive(notified)  # something to read, but not an end
+        with pytest.raises(psycopg.OperationalError):
+            idle_connection_alive(closed)
