@@ -65,6 +65,8 @@ log = structlog.get_logger(__name__)
 
 # At most this many events go in one statement; more waiting appends wait for the next.
 MAX_BATCH_EVENTS = 1000
+# Up to this many events go as rows of VALUES, beyond it as arrays.
+MAX_VALUES_ROWS = 32
 
 
 class StoreLayoutOutdated(ProgrammingError):
@@ -140,15 +142,7 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             id_type=id_type,
             channel=Literal(self.channel_name),
         )
-        # One event (the usual append) without arrays: unnest costs as much as the insert.
-        self.insert_one_statement = SQL(
-            "WITH head AS (UPDATE {schema}.{head} SET last = last + 1 RETURNING last),"
-            " woken AS (SELECT pg_notify({channel}, ''))"
-            " INSERT INTO {schema}.{table}"
-            " (originator_id, originator_version, topic, state, notification_id)"
-            " SELECT %(originator_id)s, %(version)s, %(topic)s, %(state)s, head.last"
-            " FROM head, woken RETURNING notification_id"
-        ).format(schema=schema, table=table, head=head, channel=Literal(self.channel_name))
+        self._rows_statements: dict[int, Composed] = {}
         self.max_notification_id_statement = SQL(
             "SELECT MAX(notification_id) FROM {schema}.{table}"
         ).format(schema=schema, table=table)
@@ -263,29 +257,26 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             start += len(append.events)
 
     def _insert(self, events: Sequence[StoredEvent]) -> list[int]:
-        params: dict[str, Any]
-        if len(events) == 1:
-            (event,) = events
-            statement, params = (
-                self.insert_one_statement,
-                {
-                    "originator_id": event.originator_id,
-                    "version": event.originator_version,
-                    "topic": event.topic,
-                    "state": event.state,
-                },
-            )
+        statement: Composed
+        params: Any
+        if len(events) <= MAX_VALUES_ROWS:
+            # A few events (the usual append is one) as rows of VALUES:
+            # unnest of arrays cost as much again as the insert itself.
+            statement = self._rows_statement(len(events))
+            params = [
+                value
+                for e in events
+                for value in (e.originator_id, e.originator_version, e.topic, e.state)
+            ]
         else:
-            statement, params = (
-                self.insert_statement,
-                {
-                    "n": len(events),
-                    "originator_ids": [e.originator_id for e in events],
-                    "versions": [e.originator_version for e in events],
-                    "topics": [e.topic for e in events],
-                    "states": [e.state for e in events],
-                },
-            )
+            statement = self.insert_statement
+            params = {
+                "n": len(events),
+                "originator_ids": [e.originator_id for e in events],
+                "versions": [e.originator_version for e in events],
+                "topics": [e.topic for e in events],
+                "states": [e.state for e in events],
+            }
         with _translated_errors():
             conn = self._writer_connection()
             try:
@@ -294,13 +285,41 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
                 if conn.broken or conn.closed:
                     self._release_writer()
 
+    def _rows_statement(self, count: int) -> Composed:
+        """The insert of `count` events as rows of VALUES, prepared once per count."""
+        statement = self._rows_statements.get(count)
+        if statement is None:
+            schema = Identifier(self.datastore.schema)
+            row = SQL("(%s::{}, %s::bigint, %s::text, %s::bytea, {})")
+            id_type = SQL(self.datastore.originator_id_type)
+            statement = self._rows_statements[count] = SQL(
+                "WITH head AS ("
+                " UPDATE {schema}.{head} SET last = last + {count} RETURNING last - {count} AS base"
+                "), woken AS (SELECT pg_notify({channel}, ''))"
+                " INSERT INTO {schema}.{table}"
+                " (originator_id, originator_version, topic, state, notification_id)"
+                " SELECT e.originator_id, e.originator_version, e.topic, e.state, head.base + e.i"
+                " FROM head, woken, (VALUES {rows})"
+                " AS e(originator_id, originator_version, topic, state, i)"
+                " RETURNING notification_id"
+            ).format(
+                schema=schema,
+                head=Identifier(self.head_table_name),
+                table=Identifier(self.events_table_name),
+                count=Literal(count),
+                channel=Literal(self.channel_name),
+                rows=SQL(", ").join(row.format(id_type, Literal(i + 1)) for i in range(count)),
+            )
+        return statement
+
     def _insert_and_notify(
-        self, conn: Connection[DictRow], statement: Composed, params: dict[str, Any], count: int
+        self, conn: Connection[DictRow], statement: Composed, params: Any, count: int
     ) -> list[int]:
-        # One prepared statement, its own transaction: one round trip.
+        # One prepared statement, its own transaction: one round trip. Ids follow
+        # the events' order (the i-th event has the i-th id).
         with conn.cursor() as curs:
             curs.execute(statement, params, prepare=True)
-            ids = [row["notification_id"] for row in curs.fetchall()]
+            ids = sorted(row["notification_id"] for row in curs.fetchall())
         if len(ids) != count:
             raise ProgrammingError(f"inserted {len(ids)} events of {count}")
         return ids
