@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import ApplicationRecorder
@@ -138,3 +139,66 @@ def test_a_chat_turn_is_in_the_next_page_of_messages(
         (turn["message_id"], "user"),
     ]
     assert messages[0]["text"] == turn["reply"]["text"]
+
+
+def test_a_read_that_names_a_position_waits_for_it_and_one_that_does_not_is_not_held(
+    slow_companion: tuple[Companion, HeldRunner],
+) -> None:
+    """A turn made off REST (as the WebSocket makes it) gives the client its position."""
+    companion, held = slow_companion
+    with TestClient(create_app(companion, run_projections=True)) as client:
+        user = sign_up(client)
+        character_id = new_character(client, user)
+        assert companion.runner.wait_for(companion.runner.head(), ["characters"], 30)
+        path = f"/api/v1/characters/{character_id}/messages"
+        user_id = client.get("/api/v1/me", headers=user).json()["user_id"]
+        held.log.gate.clear()  # the runner applies nothing until a read waits
+        try:
+            turn = companion.application.send_message(
+                user_id=UUID(user_id), character_id=UUID(character_id), text="hello again"
+            )
+            assert turn.position is not None
+            unheld = client.get(path, headers=user)
+            held.hold()
+            waited = client.get(
+                path, headers={**user, "X-Consistency-Position": str(turn.position)}
+            )
+        finally:
+            held.release()
+    assert unheld.status_code == 200, unheld.text
+    assert unheld.json()["messages"] == []
+    assert "X-Consistency" not in unheld.headers
+    assert waited.status_code == 200, waited.text
+    assert waited.headers["X-Consistency"] == "applied"
+    assert [m["message_id"] for m in waited.json()["messages"]] == [
+        str(turn.reply_message_id),
+        str(turn.user_message_id),
+    ]
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "1.5", "１２", "99999999999999999999"])
+def test_a_position_that_is_not_a_whole_number_is_422(
+    slow_companion: tuple[Companion, HeldRunner], value: str
+) -> None:
+    companion, _ = slow_companion
+    with TestClient(create_app(companion, run_projections=True)) as client:
+        user = sign_up(client)
+        answer = client.get(
+            "/api/v1/characters", headers={**user, "X-Consistency-Position": value.encode()}
+        )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["extra"]["errors"][0]["field"] == "X-Consistency-Position"
+
+
+def test_a_position_ahead_of_the_log_is_409_at_once(
+    slow_companion: tuple[Companion, HeldRunner],
+) -> None:
+    companion, _ = slow_companion
+    with TestClient(create_app(companion, run_projections=True)) as client:
+        user = sign_up(client)
+        ahead = companion.runner.head() + 1
+        answer = client.get(
+            "/api/v1/characters", headers={**user, "X-Consistency-Position": str(ahead)}
+        )
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["extra"]["code"] == "position_ahead"

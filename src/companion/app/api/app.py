@@ -29,6 +29,7 @@ from companion.app.api.memories import MemoriesController
 from companion.app.api.openapi import openapi_config, schema_assets
 from companion.app.api.payments import PaymentsController, StripeWebhookController
 from companion.app.api.provenance import ProvenanceController
+from companion.app.api.read_after import read_after
 from companion.app.api.store import StoreController
 from companion.app.api.ws import channels_plugin, chat_socket
 from companion.app.bootstrap import Companion
@@ -106,6 +107,7 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
         plugins=[StrictJSONPydanticPlugin(), channels_plugin(settings)],
         exception_handlers=exception_handlers,
         middleware=[RequestLog()],
+        before_request=read_after,
         before_send=[consistency_header],
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

@@ -120,6 +120,7 @@ CODES: dict[str, tuple[int, str]] = {
     "item_not_owned": (409, "the character does not own this item"),
     "item_already_listed": (409, "an item with this slug is already in the catalogue"),
     "concurrency_conflict": (409, "another writer kept winning; retry"),
+    "position_ahead": (409, "X-Consistency-Position names a position the log has not reached"),
     "body_too_large": (413, "the body is larger than the server accepts"),
     "unsupported_media_type": (415, "the Content-Type is not one the route reads"),
     VALIDATION_FAILED: (422, "well-formed JSON with wrong fields; `extra.errors` lists them"),

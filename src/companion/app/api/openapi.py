@@ -3,7 +3,8 @@
 Litestar documents each handler's success answer. The errors every route can
 answer are derived here from the route table, so a new route is covered
 without copying anything: a route that reads a body can answer 400, 413, 415
-and 422; one with query parameters 422; one with path parameters 404; a
+and 422; one with query or header parameters 422 (every read that uses the
+store takes `X-Consistency-Position`); one with path parameters 404; a
 secured one 401; one that uses the Companion (and so the store) 503. A
 handler declares only what is its own (`responses=errors(409)`). Every error
 answer has the one `ErrorBody` schema, 401 documents `WWW-Authenticate` and
@@ -50,6 +51,20 @@ DESCRIPTIONS: dict[int, str] = {
 }
 
 BODY_STATUSES = (400, 413, 415, 422)
+
+# Every read that uses the store may name a position to read after (read_after.py).
+READ_AFTER_PARAMETER: dict[str, Any] = {
+    "name": "X-Consistency-Position",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Hold the read until the read models have applied this log position (a write's "
+        "`position`, as the WebSocket's final chat_response gives it), at most "
+        "COMPANION_READ_YOUR_WRITES_TIMEOUT; `X-Consistency` then says applied or pending. "
+        "Ahead of the log: 409 `position_ahead`."
+    ),
+    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+}
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
@@ -128,7 +143,7 @@ def _derived_statuses(
     statuses: set[int] = set()
     if "requestBody" in operation:
         statuses.update(BODY_STATUSES)
-    if any(p.get("in") == "query" for p in parameters):
+    if any(p.get("in") in ("query", "header") for p in parameters):
         statuses.add(422)
     if any(p.get("in") == "path" for p in parameters):
         statuses.add(404)
@@ -167,6 +182,9 @@ def truthful(app: Litestar, generated: dict[str, Any]) -> dict[str, Any]:
                 secured = not public.match(route.path)
                 operation["security"] = [bearer] if secured else []
                 responses: dict[str, Any] = operation.setdefault("responses", {})
+                if method == "GET" and "companion" in handler.parsed_fn_signature.parameters:
+                    operation.setdefault("parameters", []).append(READ_AFTER_PARAMETER)
+                    operation.setdefault("responses", {}).setdefault("409", _error_response(409))
                 for derived in _derived_statuses(operation, handler, secured=secured):
                     responses.setdefault(str(derived), _error_response(derived))
                 for code, response in list(responses.items()):

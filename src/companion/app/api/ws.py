@@ -95,7 +95,7 @@ _ORIGIN_BYTES = 32
 _REDIS_DOWN = (redis.exceptions.RedisError, OSError)
 
 
-READ_MODELS_OF_A_TURN = ["conversations", "emotion_states"]
+READ_MODELS_OF_A_TURN = ["conversations", "emotion_states", "memories"]
 
 
 def channels_plugin(settings: Settings) -> ChannelsPlugin:
@@ -454,17 +454,16 @@ class _Connection:
                 await self.emotion(character_id, before)
 
     async def consistency(self, position: int | None) -> str:
-        """Read-your-writes, as REST tells it in X-Consistency: `applied` once the read
-        models show the turn (a REST read now sees it), `pending` if they did not within
-        COMPANION_READ_YOUR_WRITES_TIMEOUT."""
+        """Whether the read models already show the turn, without waiting for them.
+
+        The final frame goes out as soon as the reply is stored: the socket has
+        the reply itself, and holding it for the read models would put their lag
+        on every turn. `applied` means a REST read now shows the turn; `pending`
+        means it may not yet, and a read that sends the frame's `position` in
+        X-Consistency-Position waits for it (read_after.py)."""
         applied = await anyio.to_thread.run_sync(
-            self.companion.runner.wait_for,
-            position,
-            READ_MODELS_OF_A_TURN,
-            self.settings.read_your_writes_timeout,
+            self.companion.runner.wait_for, position, READ_MODELS_OF_A_TURN, 0.0
         )
-        if not applied:
-            log.warning("projection.behind", projections=READ_MODELS_OF_A_TURN, position=position)
         return "applied" if applied else "pending"
 
     async def emotion(self, character_id: UUID, before: tuple[int, str] | None) -> None:
