@@ -18,9 +18,11 @@ holes. Optimistic concurrency is the primary key (originator_id,
 originator_version): a second writer of a version gets the library's
 IntegrityError.
 
-Writers in one process share commits (group commit): while one thread's
-statement is in flight, the appends that arrive queue up and go together in
-the next statement, each keeping its own contiguous ids. A batch that breaks
+Writers in one process share commits (group commit): while a statement is in
+flight, the appends that arrive queue up and go together in the next one, each
+keeping its own contiguous ids. Two such lanes, each on a connection it keeps,
+have a commit in flight at once: while one waits for the disk, the other's
+statement already waits on the counter row. A batch that breaks
 the primary key is rolled back as a whole and its appends are retried one by
 one, so only the conflicting one fails.
 
@@ -67,6 +69,9 @@ log = structlog.get_logger(__name__)
 MAX_BATCH_EVENTS = 1000
 # Up to this many events go as rows of VALUES, beyond it as arrays.
 MAX_VALUES_ROWS = 32
+# Commits in flight at once from one process, each on its own connection: while
+# one waits for the disk, the next is already queued for the counter row.
+LANES = 2
 
 
 class StoreLayoutOutdated(ProgrammingError):
@@ -82,6 +87,16 @@ class _Append:
     lead: bool = False
     ids: list[int] | None = None
     error: BaseException | None = None
+
+
+@dataclass
+class _Lane:
+    """Appends taking turns on one kept connection, each commit shared by those waiting."""
+
+    appends: list[_Append] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    leading: bool = False
+    writer: Connection[DictRow] | None = None
 
 
 def head_table_name(events_table_name: str) -> str:
@@ -155,10 +170,7 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             for has_stop in (False, True)
             for has_topics in (False, True)
         }
-        self._appends: list[_Append] = []
-        self._appends_lock = threading.Lock()
-        self._leading = False
-        self._writer: Connection[DictRow] | None = None
+        self._lanes = [_Lane() for _ in range(LANES)]
         self._layout_checked = False
         # At startup, before any reader or writer trusts the table.
         self.check_layout()
@@ -189,55 +201,57 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             return []
         self.check_layout()
         append = _Append(stored_events)
-        with self._appends_lock:
-            self._appends.append(append)
-            append.lead = not self._leading
-            self._leading = True
+        # An idle lane if there is one, else the one with the fewest waiting.
+        lane = min(self._lanes, key=lambda lane: (lane.leading, len(lane.appends)))
+        with lane.lock:
+            lane.appends.append(append)
+            append.lead = not lane.leading
+            lane.leading = True
         while True:
             if not append.lead:
                 append.done.wait()
-            with self._appends_lock:
+            with lane.lock:
                 # Woken either with its result or to lead the next commit.
                 leads = append.lead
                 if leads:
                     append.done.clear()
             if not leads:
                 break
-            self._lead()
+            self._lead(lane)
         if append.error is not None:
             raise append.error
         assert append.ids is not None
         return append.ids
 
-    def _lead(self) -> None:
+    def _lead(self, lane: _Lane) -> None:
         """Commit everything queued so far, then hand the lead to the next in line."""
-        with self._appends_lock:
+        with lane.lock:
             batch: list[_Append] = []
             size = 0
-            while self._appends and (
-                not batch or size + len(self._appends[0].events) <= MAX_BATCH_EVENTS
+            while lane.appends and (
+                not batch or size + len(lane.appends[0].events) <= MAX_BATCH_EVENTS
             ):
-                append = self._appends.pop(0)
+                append = lane.appends.pop(0)
                 batch.append(append)
                 size += len(append.events)
         try:
-            self._commit(batch)
+            self._commit(lane, batch)
         finally:
-            with self._appends_lock:
+            with lane.lock:
                 for append in batch:
                     append.lead = False
                     append.done.set()
-                if self._appends:
-                    following = self._appends[0]
+                if lane.appends:
+                    following = lane.appends[0]
                     following.lead = True
                     following.done.set()
                 else:
-                    self._leading = False
+                    lane.leading = False
 
-    def _commit(self, batch: list[_Append]) -> None:
+    def _commit(self, lane: _Lane, batch: list[_Append]) -> None:
         events = [event for append in batch for event in append.events]
         try:
-            ids = self._insert(events)
+            ids = self._insert(lane, events)
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].error = error
@@ -245,7 +259,7 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             # One of them conflicts; the whole statement was rolled back. Alone,
             # each append commits or fails on its own.
             for append in batch:
-                self._commit([append])
+                self._commit(lane, [append])
             return
         except BaseException as error:
             for append in batch:
@@ -256,7 +270,7 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             append.ids = ids[start : start + len(append.events)]
             start += len(append.events)
 
-    def _insert(self, events: Sequence[StoredEvent]) -> list[int]:
+    def _insert(self, lane: _Lane, events: Sequence[StoredEvent]) -> list[int]:
         statement: Composed
         params: Any
         if len(events) <= MAX_VALUES_ROWS:
@@ -278,12 +292,12 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
                 "states": [e.state for e in events],
             }
         with _translated_errors():
-            conn = self._writer_connection()
+            conn = self._writer_connection(lane)
             try:
                 return self._insert_and_notify(conn, statement, params, len(events))
             finally:
                 if conn.broken or conn.closed:
-                    self._release_writer()
+                    self._release_writer(lane)
 
     def _rows_statement(self, count: int) -> Composed:
         """The insert of `count` events as rows of VALUES, prepared once per count."""
@@ -324,34 +338,36 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             raise ProgrammingError(f"inserted {len(ids)} events of {count}")
         return ids
 
-    def _writer_connection(self) -> Connection[DictRow]:
-        """The connection appends go through: one at a time, so one is kept.
+    def _writer_connection(self, lane: _Lane) -> Connection[DictRow]:
+        """The lane's connection: its appends take turns, so one is kept.
 
-        Kept out of the pool, it stays warm (its statement prepared, its server
+        Kept out of the pool, it stays warm (its statements prepared, its server
         process hot); it is checked before each use like a pooled one.
         """
-        conn = self._writer
+        conn = lane.writer
         if conn is not None:
             try:
                 idle_connection_alive(conn)
             except psycopg.Error:
-                self._release_writer()
+                self._release_writer(lane)
                 conn = None
         if conn is None:
-            self.datastore.pool.open(wait=True, timeout=self.datastore.pool.timeout)
-            conn = self._writer = self.datastore.pool.getconn()
+            # As the datastore opens it: without waiting (getconn waits its timeout).
+            self.datastore.pool.open(wait=False)
+            conn = lane.writer = self.datastore.pool.getconn()
         return conn
 
-    def _release_writer(self) -> None:
-        conn, self._writer = self._writer, None
+    def _release_writer(self, lane: _Lane) -> None:
+        conn, lane.writer = lane.writer, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
                 self.datastore.pool.putconn(conn)
 
     def close(self) -> None:
-        """Give the kept connection back (the pool closes it with the others)."""
-        with self._appends_lock:
-            self._release_writer()
+        """Give the kept connections back (the pool closes them with the others)."""
+        for lane in self._lanes:
+            with lane.lock:
+                self._release_writer(lane)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -392,7 +408,7 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
     @property
     def queued(self) -> int:
         """Appends of this process waiting for a commit (not counting one in flight)."""
-        return len(self._appends)
+        return sum(len(lane.appends) for lane in self._lanes)
 
 
 def idle_connection_alive(conn: Connection[Any]) -> None:
