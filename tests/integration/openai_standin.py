@@ -8,7 +8,9 @@ answering, then streams); `Completion` (one whole, unstreamed chat completion
 with the given content, e.g. a JSON answer or a malformed one); `Embeddings`
 (a vector per input text: given ones, or made from the text's words, so texts
 sharing words are similar); `Raw` (any body, e.g. one that is no completion at
-all). It remembers every request body it saw.
+all). It remembers every request body it saw. Given an `embeddings` script of
+its own, `/v1/embeddings` answers from that one and keeps its requests apart
+(`embedding_requests`), so chat and embeddings calls interleave freely.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +61,10 @@ class Embeddings:
 
     vectors: Sequence[Sequence[float]] | None = None
     dimensions: int = 16
+    alike: Mapping[str, str] = field(default_factory=dict)
+    """Words hashed as another word ("furry" as "cat"): texts of words made alike point alike."""
+    delay: float = 0.0
+    """Seconds before the answer (longer than the client's timeout: a timeout)."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +79,13 @@ class Raw:
 Answer = Stream | Status | Completion | Embeddings | Raw
 
 
-def words_vector(text: str, dimensions: int) -> list[float]:
+def words_vector(text: str, dimensions: int, alike: Mapping[str, str] | None = None) -> list[float]:
     """A unit vector of the text's hashed words: texts that share words point alike."""
     vector = [0.0] * dimensions
     for word in text.lower().split():
-        digest = hashlib.sha256(word.strip(".,!?").encode()).digest()
+        bare = word.strip(".,!?")
+        bare = (alike or {}).get(bare, bare)
+        digest = hashlib.sha256(bare.encode()).digest()
         vector[digest[0] % dimensions] += 1.0
     norm = math.sqrt(sum(x * x for x in vector)) or 1.0
     return [x / norm for x in vector]
@@ -88,6 +96,8 @@ class StandIn:
     script: list[Answer] = field(default_factory=lambda: [Stream()])
     requests: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
+    embeddings: list[Answer] | None = None
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -97,6 +107,13 @@ class StandIn:
         self.requests.append(body)
         index = min(len(self.requests), len(self.script)) - 1
         return self.script[index]
+
+    def next_embeddings_answer(self, body: dict[str, Any]) -> Answer:
+        if self.embeddings is None:
+            return self.next_answer(body)
+        self.embedding_requests.append(body)
+        index = min(len(self.embedding_requests), len(self.embeddings)) - 1
+        return self.embeddings[index]
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -121,7 +138,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path not in ("/v1/chat/completions", "/v1/embeddings"):
             self._status(Status(404))
             return
-        answer = self.server.standin.next_answer(body)
+        standin = self.server.standin
+        answer = (
+            standin.next_embeddings_answer(body)
+            if self.path == "/v1/embeddings"
+            else standin.next_answer(body)
+        )
         if isinstance(answer, Status):
             self._status(answer)
         elif isinstance(answer, Raw):
@@ -165,10 +187,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _embeddings(self, answer: Embeddings, body: dict[str, Any]) -> None:
         texts = body.get("input", [])
         texts = [texts] if isinstance(texts, str) else list(texts)
+        if answer.delay:
+            time.sleep(answer.delay)
         vectors = (
             [list(v) for v in answer.vectors]
             if answer.vectors is not None
-            else [words_vector(str(text), answer.dimensions) for text in texts]
+            else [words_vector(str(text), answer.dimensions, answer.alike) for text in texts]
         )
         reply = {
             "object": "list",
@@ -244,9 +268,11 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(*script: Answer) -> Iterator[StandIn]:
-    """A stand-in on 127.0.0.1 answering the script, for the duration of the block."""
+def serving(*script: Answer, embeddings: Sequence[Answer] | None = None) -> Iterator[StandIn]:
+    """A stand-in on 127.0.0.1 answering the script, for the duration of the block; with
+    `embeddings`, `/v1/embeddings` answers from that script instead."""
     standin = StandIn(list(script) or [Stream()])
+    standin.embeddings = None if embeddings is None else list(embeddings)
     server = _Server(standin)
     standin.port = server.server_address[1]
     # A short poll interval: shutting down waits for it.

@@ -64,6 +64,7 @@ CATALOGUE = {
     "MemoryBook.MemoryReinforced",
     "MemoryBook.MemoryForgotten",
     "MemoryBook.MemoryExpired",
+    "MemoryBook.MemoryEmbedded",
     "DailyLife.DailyEventOccurred",
     "DailyLife.DailyEventShared",
     "Wallet.Opened",

@@ -395,6 +395,30 @@ def test_no_string_of_any_event_survives_redaction_unless_its_field_is_a_categor
     assert set(record["state"]) == set(redaction.columns(event_type))
 
 
+def test_a_memory_vector_leaves_a_redacted_export_as_its_dimension_count() -> None:
+    """A vector is made from personal text: not one of its numbers leaves."""
+    (event_type,) = [t for t in catalogue() if t.qualname == "MemoryBook.MemoryEmbedded"]
+    event = event_type.event_class(
+        originator_id=uuid4(),
+        originator_version=3,
+        timestamp=datetime.now(UTC),
+        memory_id=uuid4(),
+        model="embeddings:text-embedding-3-small",
+        vector=[0.125, -0.5, 0.75],
+        at=datetime.now(UTC),
+    )
+    notification = Notification(uuid4(), 1, event_type.topic, b"", 1)
+    redaction = Redaction()
+
+    state = Export(Attributions(), redaction).record(notification, event)["state"]
+
+    assert state["vector_dimensions"] == 3
+    assert "vector" not in state
+    assert state["model"] == "embeddings:text-embedding-3-small"
+    assert "0.125" not in to_json(state)
+    assert set(state) == set(redaction.columns(event_type))
+
+
 # -- CSV ---------------------------------------------------------------------------------------
 
 

@@ -141,6 +141,32 @@ def test_forgetting_is_for_good_and_a_new_mention_is_a_new_memory() -> None:
     assert not book.forget(first.memory_id, T0 + timedelta(hours=4))
 
 
+def test_a_memory_keeps_one_vector_per_model_and_it_leaves_with_the_memory() -> None:
+    book = new_book()
+    cat = book.record(fact(), T0).memory_id
+    job = book.record(fact(("job",), "nurse", n=2), T0).memory_id
+    assert cat is not None
+    assert job is not None
+
+    assert book.embed(cat, MODEL, [0.6, 0.8], T0)
+    assert not book.embed(cat, MODEL, [1.0, 0.0], T0)  # it has one of that model already
+    assert not book.embed(job, MODEL, [], T0)
+    assert book.embed(cat, "embeddings:other", [1.0], T0)
+    assert book.vectors(MODEL, T0) == {cat: (0.6, 0.8)}
+    assert [m.memory_id for m in book.unembedded(MODEL, T0)] == [job]
+    [embedded, _] = [e for e in book.collect_events() if isinstance(e, MemoryBook.MemoryEmbedded)]
+    assert (embedded.memory_id, embedded.model, embedded.vector) == (cat, MODEL, [0.6, 0.8])
+
+    book.forget(cat, T0)
+    assert book.vectors(MODEL, T0) == {}
+    assert not book.embed(cat, MODEL, [0.6, 0.8], T0)
+    corrected = book.record(fact(("job",), "teacher", n=3), T0).memory_id
+    assert not book.embed(job, MODEL, [0.6, 0.8], T0)  # superseded
+    assert corrected is not None
+    assert book.embed(corrected, MODEL, [0.6, 0.8], T0)
+    assert set(book.vectors(MODEL, T0)) == {corrected}
+
+
 def test_forgetting_an_unknown_memory_changes_nothing() -> None:
     book = new_book()
     version = book.version
@@ -277,6 +303,14 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Embed:
+    index: int
+
+
+MODEL = "embeddings:test"
+
+
+@dataclass(frozen=True)
 class Expire:
     pass
 
@@ -285,6 +319,7 @@ steps = st.lists(
     st.one_of(
         st.builds(Say, keys, values, kinds, importances, st.booleans()),
         st.builds(Forget, st.integers(0, 5)),
+        st.builds(Embed, st.integers(0, 5)),
         st.builds(Wait, st.floats(min_value=0, max_value=40)),
         st.just(Expire()),
     ),
@@ -316,6 +351,11 @@ def live_through(script: Iterable[Any], check: Callable[[Story], None] | None = 
                 target = live[step.index % len(live)].memory_id
                 assert story.book.forget(target, story.now)
                 story.forgotten.add(target)
+        elif isinstance(step, Embed):
+            live = story.book.memories(story.now)
+            if live:
+                target = live[step.index % len(live)].memory_id
+                story.book.embed(target, MODEL, (1.0, float(step.index)), story.now)
         elif isinstance(step, Wait):
             story.now += timedelta(days=step.days)
         else:
@@ -374,6 +414,20 @@ def test_replaying_the_events_gives_the_same_book(
 
     assert rebuilt.memories(story.now) == story.book.memories(story.now)
     assert rebuilt.gone == story.book.gone
+    assert rebuilt.vectors(MODEL, story.now) == story.book.vectors(MODEL, story.now)
+
+
+@given(steps)
+def test_only_live_memories_keep_their_vectors(script: list[Any]) -> None:
+    def check(story: Story) -> None:
+        vectors = story.book.vectors(MODEL, story.now)
+        live = {m.memory_id for m in story.book.memories(story.now)}
+        assert set(vectors) <= live
+        assert not set(vectors) & (story.forgotten | story.superseded)
+        unembedded = {m.memory_id for m in story.book.unembedded(MODEL, story.now)}
+        assert unembedded == live - set(vectors)
+
+    live_through(script, check)
 
 
 def _states(events: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import redis
@@ -10,6 +10,7 @@ import structlog
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import Environment, resolve_topic
 
+from companion.adapters.llm.embeddings import OpenAIEmbedder
 from companion.adapters.llm.memory_extractor import OpenAIMemoryExtractor
 from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.llm.openai_chat import NO_KEY, OpenAIChatModel
@@ -269,7 +270,8 @@ def shared_lemmatizer() -> MorphologicalLemmatizer:
 
 
 def memory_settings(settings: Settings) -> MemorySettings:
-    """Memories are found by the rules, and by the model too when a real one is configured."""
+    """Memories are found by the rules, and by the model too when a real one is configured;
+    with an embeddings model, they get vectors too."""
     extractor = None
     if settings.llm == "openai" and settings.memory_model_extraction:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
@@ -279,8 +281,23 @@ def memory_settings(settings: Settings) -> MemorySettings:
             base_url=settings.openai_base_url,
             timeout=settings.memory_extraction_timeout_seconds,
         )
+    embedder = query_embedder = None
+    if settings.llm == "openai" and settings.openai_embedding_model:
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+        embedder = OpenAIEmbedder(
+            api_key=key or NO_KEY,
+            model=settings.openai_embedding_model,
+            base_url=settings.openai_base_url,
+            timeout=settings.memory_extraction_timeout_seconds,
+        )
+        # The message's vector is waited for in the turn: a short timeout of its own.
+        query_embedder = replace(embedder, timeout=settings.memory_embedding_timeout_seconds)
     return MemorySettings(
-        recall_k=settings.memory_recall_k, lemmatizer=shared_lemmatizer(), extractor=extractor
+        recall_k=settings.memory_recall_k,
+        lemmatizer=shared_lemmatizer(),
+        extractor=extractor,
+        embedder=embedder,
+        query_embedder=query_embedder,
     )
 
 

@@ -11,7 +11,13 @@ The write path works on the MemoryBook aggregate (the read side, the
 - `remember_later`, after the reply is stored: the model extractor (when one is
   configured) reads the message in a worker thread. The reply never waits for
   it; a slow, failing or nonsense-answering extractor costs at most its own
-  timeout on that thread and a line in the log.
+  timeout on that thread and a line in the log. With an embeddings model, the
+  same worker then gives the book's memories that have none a vector
+  (MemoryEmbedded).
+- Recall, with an embeddings model and a book that has vectors, embeds the
+  message too (bounded by its own short timeout) and mixes each memory's cosine
+  similarity with the lexical score; a failed or slow call leaves that turn
+  lexical, never without its reply.
 - `forget`: MemoryForgotten; the memory leaves every later recall.
 """
 
@@ -35,7 +41,7 @@ from companion.domain.lemmas import Lemmatizer, PlainLemmatizer
 from companion.domain.memory import MemoryBook, MemoryCandidate
 from companion.domain.memory_extraction import MemoryExtractor, extract_memories
 from companion.domain.recall import recall
-from companion.domain.retrieval import DEFAULT_K
+from companion.domain.retrieval import DEFAULT_K, TextEmbedder, similarities
 
 if TYPE_CHECKING:
     from companion.app.application import CompanionApplication
@@ -52,6 +58,14 @@ class MemorySettings:
     lemmatizer: Lemmatizer = field(default_factory=PlainLemmatizer)
     extractor: MemoryExtractor | None = None
     """The model extractor, when a real model is configured; the rules always run."""
+    embedder: TextEmbedder | None = None
+    """Vectors of memories, after the reply (None: retrieval is lexical)."""
+    query_embedder: TextEmbedder | None = None
+    """The message's vector in the turn: the same model, with a short timeout."""
+
+
+MAX_EMBEDDED_PER_TURN = 64
+"""The most memories given a vector after one reply (a book that had none catches up)."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +114,15 @@ def recall_and_remember(
     today = local_time(now, timezone).date()
     candidates = extract_memories(text, message_id=message_id, now=now)
     recalled: list[tuple[RecalledMemory, ...]] = []
+    query = _QueryVector(settings.query_embedder, text)
 
     def save() -> int | None:
         book = _book_to_change(application, user_id, character_id)
         memories = [] if book is None else book.memories(now)
-        recalled.append(recall(memories, terms, now, today=today, k=settings.recall_k))
+        scores = None if book is None else query.scores(book, now)
+        recalled.append(
+            recall(memories, terms, now, today=today, k=settings.recall_k, embedding_scores=scores)
+        )
         if not candidates:
             return None
         if book is None:
@@ -133,7 +151,10 @@ def recall_only(
         return ()
     today = local_time(now, timezone).date()
     terms = settings.lemmatizer.lemmas(text)
-    return recall(book.memories(now), terms, now, today=today, k=settings.recall_k)
+    scores = _QueryVector(settings.query_embedder, text).scores(book, now)
+    return recall(
+        book.memories(now), terms, now, today=today, k=settings.recall_k, embedding_scores=scores
+    )
 
 
 def remember_later(
@@ -146,23 +167,31 @@ def remember_later(
     now: datetime,
     model_failed: bool = False,
 ) -> None:
-    """Queue the model extractor on this message, when there is one; never raises.
+    """Queue the model extractor on this message, when there is one, then the vectors of
+    the memories that have none, when there is an embeddings model; never raises.
 
     Not when the chat model has just failed (the reply is the fallback): the
     same server would most likely fail the extraction too.
     """
     extractor = application.memory.extractor
-    if extractor is None or model_failed:
+    embedder = application.memory.embedder
+    if (extractor is None and embedder is None) or model_failed:
         return
 
     def work() -> None:
-        try:
-            candidates = extractor.extract(text, message_id=message_id, now=now)
-            if candidates:
-                tier = application.user(user_id).tier
-                remember(application, user_id, character_id, candidates, now, tier)
-        except Exception:
-            log.exception("memory.extraction_failed", message_id=str(message_id))
+        if extractor is not None:
+            try:
+                candidates = extractor.extract(text, message_id=message_id, now=now)
+                if candidates:
+                    tier = application.user(user_id).tier
+                    remember(application, user_id, character_id, candidates, now, tier)
+            except Exception:
+                log.exception("memory.extraction_failed", message_id=str(message_id))
+        if embedder is not None:
+            try:
+                embed_memories(application, embedder, user_id, character_id, now)
+            except Exception:
+                log.exception("memory.embedding_failed", message_id=str(message_id))
 
     application.memory_work.submit(work)
 
@@ -187,6 +216,72 @@ def remember(
 
     position: int | None = application._retry_on_conflict(save)
     return position
+
+
+def embed_memories(
+    application: CompanionApplication,
+    embedder: TextEmbedder,
+    user_id: UUID,
+    character_id: UUID,
+    now: datetime,
+) -> int | None:
+    """Give the live memories of the book that have no vector of this model one
+    (MemoryEmbedded), at most MAX_EMBEDDED_PER_TURN; nothing when the call fails."""
+    try:
+        book = application._load(MemoryBook, memory_book_id(user_id, character_id), to_change=False)
+    except AggregateNotFoundError:
+        return None
+    missing = book.unembedded(embedder.name, now)[:MAX_EMBEDDED_PER_TURN]
+    if not missing:
+        return None
+    vectors = embedder.embed([memory.text for memory in missing])
+    if vectors is None or len(vectors) != len(missing):
+        return None
+
+    def save() -> int | None:
+        book = _book_to_change(application, user_id, character_id)
+        if book is None:
+            return None
+        for memory, vector in zip(missing, vectors, strict=True):
+            # Forgotten or superseded while the vector was made: it is not kept.
+            book.embed(memory.memory_id, embedder.name, vector, now)
+        return application.save_all(book) if book.pending_events else None
+
+    position: int | None = application._retry_on_conflict(save)
+    return position
+
+
+class _QueryVector:
+    """The message's vector, asked for at most once a turn and only when the book has
+    vectors of the model to compare it with."""
+
+    def __init__(self, embedder: TextEmbedder | None, text: str) -> None:
+        self._embedder = embedder
+        self._text = text
+        self._asked = False
+        self._vector: tuple[float, ...] | None = None
+
+    def scores(self, book: MemoryBook, now: datetime) -> dict[UUID, float] | None:
+        """Each memory's similarity to the message, or None (retrieval stays lexical)."""
+        if self._embedder is None:
+            return None
+        vectors = book.vectors(self._embedder.name, now)
+        if not vectors:
+            return None
+        vector = self._vector_of_message(self._embedder)
+        return None if vector is None else similarities(vector, vectors)
+
+    def _vector_of_message(self, embedder: TextEmbedder) -> tuple[float, ...] | None:
+        if not self._asked:
+            self._asked = True
+            try:
+                # The adapter logs its own failures (a timeout, an error status, junk).
+                answer = embedder.embed([self._text])
+            except Exception as error:
+                log.warning("memory.query_embedding_failed", error=type(error).__name__)
+                answer = None
+            self._vector = answer[0] if answer is not None and len(answer) == 1 else None
+        return self._vector
 
 
 def forget(

@@ -3,7 +3,8 @@
 A string leaves a redacted export as written only when its field is a category
 (a value from a short, known set, such as a tier or a model name). Every other
 string, at any depth, becomes its length: a text field added tomorrow (a memory
-fact, a reason typed by someone) cannot leak because nobody listed it.
+fact, a reason typed by someone) cannot leak because nobody listed it. A vector
+made from personal text (a memory's embedding) leaves as its dimension count.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hmac
 import secrets
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -55,6 +56,8 @@ PERSONAL_FIELDS = frozenset(
         "audio_ref",
     }
 )
+# Vectors derived from personal text (a memory's embedding): only their dimension count leaves.
+VECTOR_FIELDS = frozenset({"vector"})
 # Profile changes keep which fields changed, not to what.
 CHANGES_FIELD = "changes"
 # Values that hold no text: exported as they are.
@@ -64,6 +67,11 @@ PLAIN_VALUES = (bool, int, float, Decimal, datetime, date, Enum, type(None))
 def chars(name: str) -> str:
     """The field that holds the length of a text field."""
     return f"{name}_chars"
+
+
+def dimensions(name: str) -> str:
+    """The field that holds the dimension count of a vector field."""
+    return f"{name}_dimensions"
 
 
 class Redaction:
@@ -91,6 +99,8 @@ class Redaction:
                 continue
             if name == CHANGES_FIELD:
                 columns.append("changed_fields")
+            elif name in VECTOR_FIELDS:
+                columns.append(dimensions(name))
             elif name not in CATEGORY_FIELDS and _is_text(hints.get(name)):
                 columns.append(chars(name))
             else:
@@ -105,6 +115,9 @@ class Redaction:
                 continue
             if name == CHANGES_FIELD and isinstance(value, Mapping):
                 redacted["changed_fields"] = sorted(self._key_of(k) for k in value)
+                continue
+            if name in VECTOR_FIELDS:
+                redacted[dimensions(name)] = len(value) if isinstance(value, Sized) else 0
                 continue
             kept, is_text = self._value(name, value)
             redacted[chars(name) if is_text else name] = kept

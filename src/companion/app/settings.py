@@ -178,6 +178,21 @@ class Settings(BaseSettings):
     memory_extraction_timeout_seconds: float = Field(
         default=20.0, gt=0, le=600, description="the longest a model memory extraction may take"
     )
+    openai_embedding_model: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="with COMPANION_LLM=openai, an /embeddings model (e.g."
+        " text-embedding-3-small): memories get vectors after the reply and retrieval mixes"
+        " their similarity to the message with the lexical score; unset: lexical only",
+    )
+    memory_embedding_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="the longest the turn waits for the message's vector; past it, or on"
+        " any failure, that turn's retrieval is lexical",
+    )
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> Settings:

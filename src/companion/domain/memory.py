@@ -20,6 +20,8 @@ their whole history:
   it was last reinforced; significant memories are kept until forgotten), or
   the tier's capacity was exceeded and it was the least valuable
   (importance × recency); `over_capacity` says which.
+- `MemoryEmbedded`: a live memory's vector from an embeddings model, kept
+  beside it for retrieval (one per model name); it leaves with the memory.
 
 Everything here is a pure function of the events and of the `now` each
 command is given: replaying the events gives the same book.
@@ -283,6 +285,13 @@ class MemoryBook(Aggregate):
         """True: let go to keep within the tier's capacity; False: its horizon passed."""
         at: datetime
 
+    class MemoryEmbedded(Aggregate.Event):
+        memory_id: UUID
+        model: str
+        """The embeddings model the vector is of: only vectors of one model compare."""
+        vector: list[float]
+        at: datetime
+
     @staticmethod
     def create_id(user_id: UUID, character_id: UUID) -> UUID:
         return memory_book_id(user_id, character_id)
@@ -315,6 +324,22 @@ class MemoryBook(Aggregate):
             return None
         memory = _memory_of(entry)
         return memory if memory.is_live(now) else None
+
+    def vectors(self, model: str, now: datetime) -> dict[UUID, tuple[float, ...]]:
+        """The vectors of `model` of the live memories at `now`, by memory id."""
+        return {
+            entry["memory_id"]: entry["vectors"][model]
+            for entry in self.entries.values()
+            if model in entry.get("vectors", {}) and _memory_of(entry).is_live(now)
+        }
+
+    def unembedded(self, model: str, now: datetime) -> list[Memory]:
+        """The live memories at `now` with no vector of `model` yet, in the order recorded."""
+        return [
+            _memory_of(entry)
+            for entry in self.entries.values()
+            if model not in entry.get("vectors", {}) and _memory_of(entry).is_live(now)
+        ]
 
     def count(self) -> int:
         """How many memories the state holds (some may be past their horizon)."""
@@ -402,6 +427,19 @@ class MemoryBook(Aggregate):
         self._memory_forgotten(memory_id=memory_id, at=now)
         return True
 
+    def embed(self, memory_id: UUID, model: str, vector: Sequence[float], now: datetime) -> bool:
+        """Keep a live memory's vector of `model`; False (nothing recorded) when the memory
+        is not live, already has a vector of that model, or the vector is empty."""
+        entry = self.entries.get(str(memory_id))
+        if entry is None or not vector or model in entry.get("vectors", {}):
+            return False
+        if not _memory_of(entry).is_live(now):
+            return False
+        self._memory_embedded(
+            memory_id=memory_id, model=model, vector=[float(x) for x in vector], at=now
+        )
+        return True
+
     def expire(self, now: datetime) -> list[UUID]:
         """Let go of every memory past its horizon at `now`; the ids that expired."""
         due = [
@@ -473,6 +511,7 @@ class MemoryBook(Aggregate):
             "expires_at": expires_at,
             "lemmas": list(lemmas),
             "supersedes": supersedes,
+            "vectors": {},
         }
         self.entries[str(memory_id)] = entry
         self.by_key[key_text(key)] = str(memory_id)
@@ -503,6 +542,14 @@ class MemoryBook(Aggregate):
     @event(MemoryExpired)
     def _memory_expired(self, memory_id: UUID, over_capacity: bool, at: datetime) -> None:
         self._leave(str(memory_id), "expired:capacity" if over_capacity else "expired:horizon")
+
+    @event(MemoryEmbedded)
+    def _memory_embedded(
+        self, memory_id: UUID, model: str, vector: list[float], at: datetime
+    ) -> None:
+        entry = self.entries.get(str(memory_id))
+        if entry is not None:
+            entry["vectors"] = {**entry.get("vectors", {}), model: tuple(vector)}
 
     def _leave(self, memory_id: str, why: str) -> None:
         entry = self.entries.pop(memory_id, None)

@@ -9,8 +9,9 @@ retrieval did not already bring it, at its importance × recency.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from uuid import UUID
 
 from companion.domain.chat import RecalledMemory
 from companion.domain.memory import Memory, recency
@@ -51,13 +52,20 @@ def recall(
     *,
     today: date,
     k: int = DEFAULT_K,
+    embedding_scores: Mapping[UUID, float] | None = None,
 ) -> tuple[RecalledMemory, ...]:
     """The memories for a message, best first: retrieval's top k, then a due plan.
 
     A message with no terms retrieves nothing (only a due plan can come):
-    a bare "hi" should not dump every memory into the prompt.
+    a bare "hi" should not dump every memory into the prompt. `embedding_scores`
+    (memory id → the cosine similarity of its vector with the message's) mix
+    with the lexical score in retrieval.
     """
-    scored: list[ScoredMemory] = retrieve(memories, query_terms, now, k=k) if query_terms else []
+    scored: list[ScoredMemory] = (
+        retrieve(memories, query_terms, now, k=k, embedding_scores=embedding_scores)
+        if query_terms
+        else []
+    )
     found = [recalled(s.memory, s.score) for s in scored]
     plan = due_plan(memories, today, now)
     if plan is not None and k > 0 and all(m.memory_id != plan.memory_id for m in found):
