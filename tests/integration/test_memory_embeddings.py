@@ -177,3 +177,40 @@ def test_a_forgotten_memory_is_never_recalled_through_its_vector(tmp_path: Path)
         assert FACT not in prompted(standin)
         stored = book(companion, user, character)
         assert memory.memory_id not in stored.vectors(f"embeddings:{EMBEDDING_MODEL}", now)
+
+
+DOG = "The user's dog is called Pochi"
+
+
+def test_a_vector_only_faintly_alike_relates_nothing(tmp_path: Path) -> None:
+    """Embedding models give nearly every pair of texts a positive similarity: below
+    COMPANION_MEMORY_EMBEDDING_MIN_SIMILARITY a vector brings no memory to the prompt."""
+    with chatting(tmp_path, [ALIKE], openai_embedding_model=EMBEDDING_MODEL) as (
+        standin,
+        companion,
+        user,
+        character,
+    ):
+        say(companion, user, character, TOLD)
+        say(companion, user, character, "My dog is called Pochi.")
+        say(companion, user, character, ASKED)
+
+        assert standin.embedding_requests[-1]["input"] == [ASKED]
+        assert FACT in prompted(standin)
+        assert DOG not in prompted(standin)
+
+
+def test_with_no_floor_every_faint_likeness_comes(tmp_path: Path) -> None:
+    """The floor is what keeps the dog out above: without it, the word they share is enough."""
+    with chatting(
+        tmp_path,
+        [ALIKE],
+        openai_embedding_model=EMBEDDING_MODEL,
+        memory_embedding_min_similarity=0.0,
+    ) as (standin, companion, user, character):
+        say(companion, user, character, TOLD)
+        say(companion, user, character, "My dog is called Pochi.")
+        say(companion, user, character, ASKED)
+
+        assert FACT in prompted(standin)
+        assert DOG in prompted(standin)

@@ -298,6 +298,7 @@ def memory_settings(settings: Settings) -> MemorySettings:
         extractor=extractor,
         embedder=embedder,
         query_embedder=query_embedder,
+        min_similarity=settings.memory_embedding_min_similarity,
     )
 
 

@@ -62,6 +62,9 @@ class MemorySettings:
     """Vectors of memories, after the reply (None: retrieval is lexical)."""
     query_embedder: TextEmbedder | None = None
     """The message's vector in the turn: the same model, with a short timeout."""
+    min_similarity: float = 0.3
+    """Below this cosine similarity a vector relates nothing (real models give nearly every
+    pair of texts a positive one)."""
 
 
 MAX_EMBEDDED_PER_TURN = 64
@@ -114,7 +117,7 @@ def recall_and_remember(
     today = local_time(now, timezone).date()
     candidates = extract_memories(text, message_id=message_id, now=now)
     recalled: list[tuple[RecalledMemory, ...]] = []
-    query = _QueryVector(settings.query_embedder, text)
+    query = _QueryVector(settings.query_embedder, text, settings.min_similarity)
 
     def save() -> int | None:
         book = _book_to_change(application, user_id, character_id)
@@ -151,7 +154,7 @@ def recall_only(
         return ()
     today = local_time(now, timezone).date()
     terms = settings.lemmatizer.lemmas(text)
-    scores = _QueryVector(settings.query_embedder, text).scores(book, now)
+    scores = _QueryVector(settings.query_embedder, text, settings.min_similarity).scores(book, now)
     return recall(
         book.memories(now), terms, now, today=today, k=settings.recall_k, embedding_scores=scores
     )
@@ -255,9 +258,10 @@ class _QueryVector:
     """The message's vector, asked for at most once a turn and only when the book has
     vectors of the model to compare it with."""
 
-    def __init__(self, embedder: TextEmbedder | None, text: str) -> None:
+    def __init__(self, embedder: TextEmbedder | None, text: str, floor: float) -> None:
         self._embedder = embedder
         self._text = text
+        self._floor = floor
         self._asked = False
         self._vector: tuple[float, ...] | None = None
 
@@ -269,7 +273,13 @@ class _QueryVector:
         if not vectors:
             return None
         vector = self._vector_of_message(self._embedder)
-        return None if vector is None else similarities(vector, vectors)
+        if vector is None:
+            return None
+        return {
+            memory_id: similarity
+            for memory_id, similarity in similarities(vector, vectors).items()
+            if similarity >= self._floor
+        }
 
     def _vector_of_message(self, embedder: TextEmbedder) -> tuple[float, ...] | None:
         if not self._asked:

@@ -193,6 +193,13 @@ class Settings(BaseSettings):
         description="the longest the turn waits for the message's vector; past it, or on"
         " any failure, that turn's retrieval is lexical",
     )
+    memory_embedding_min_similarity: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="the least cosine similarity that relates a memory to the message by its"
+        " vector (embedding models give nearly every pair of texts a positive one)",
+    )
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> Settings:
