@@ -23,6 +23,8 @@ The write path works on the MemoryBook aggregate (the read side, the
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,10 +40,10 @@ from companion.domain.emotion import local_time
 from companion.domain.errors import MemoryNotFound
 from companion.domain.identity import memory_book_id
 from companion.domain.lemmas import Lemmatizer, PlainLemmatizer
-from companion.domain.memory import MemoryBook, MemoryCandidate
+from companion.domain.memory import Memory, MemoryBook, MemoryCandidate
 from companion.domain.memory_extraction import MemoryExtractor, extract_memories
 from companion.domain.recall import recall
-from companion.domain.retrieval import DEFAULT_K, TextEmbedder, similarities
+from companion.domain.retrieval import DEFAULT_K, LexicalIndex, TextEmbedder, similarities
 
 if TYPE_CHECKING:
     from companion.app.application import CompanionApplication
@@ -100,6 +102,56 @@ class MemoryWork:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+@dataclass(frozen=True)
+class _BookView:
+    memories: dict[UUID, Memory]
+    index: LexicalIndex
+    stale_at: datetime | None
+    """When the first of its memories passes its horizon (None: none ever does)."""
+
+
+class BookViews:
+    """Each book's live memories by id and their lexical index, kept per book version.
+
+    A book changes only on the turns that record something, so most turns rank
+    over what an earlier one built instead of decoding every memory and indexing
+    it again (tens of milliseconds at thousands of memories). A version names
+    one state of a book in the log, so a view is right for any process and
+    application that loads that version. A view is built again once one of its
+    memories has passed its horizon, so its statistics are those of the live
+    memories, as a fresh build's. The least recently used books leave past `size`.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[UUID, int], _BookView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, book: MemoryBook, now: datetime) -> tuple[dict[UUID, Memory], LexicalIndex]:
+        key = (book.id, book.version)
+        with self._lock:
+            view = self._views.get(key)
+            if view is not None and (view.stale_at is None or now < view.stale_at):
+                self._views.move_to_end(key)
+                return view.memories, view.index
+        memories = {memory.memory_id: memory for memory in book.memories(now)}
+        ends = [m.expires_at for m in memories.values() if m.expires_at is not None]
+        view = _BookView(memories, LexicalIndex.of(memories.values()), min(ends, default=None))
+        with self._lock:
+            self._views[key] = view
+            self._views.move_to_end(key)
+            while len(self._views) > self.size:
+                self._views.popitem(last=False)
+        return view.memories, view.index
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+
+BOOK_VIEWS = BookViews()
+"""This process's kept views of memory books."""
+
+
 def recall_and_remember(
     application: CompanionApplication,
     *,
@@ -121,10 +173,18 @@ def recall_and_remember(
 
     def save() -> int | None:
         book = _book_to_change(application, user_id, character_id)
-        memories = [] if book is None else book.memories(now)
+        memories, index = ({}, None) if book is None else BOOK_VIEWS.of(book, now)
         scores = None if book is None else query.scores(book, now)
         recalled.append(
-            recall(memories, terms, now, today=today, k=settings.recall_k, embedding_scores=scores)
+            recall(
+                memories,
+                terms,
+                now,
+                today=today,
+                k=settings.recall_k,
+                embedding_scores=scores,
+                index=index,
+            )
         )
         if not candidates:
             return None
@@ -155,8 +215,15 @@ def recall_only(
     today = local_time(now, timezone).date()
     terms = settings.lemmatizer.lemmas(text)
     scores = _QueryVector(settings.query_embedder, text, settings.min_similarity).scores(book, now)
+    memories, index = BOOK_VIEWS.of(book, now)
     return recall(
-        book.memories(now), terms, now, today=today, k=settings.recall_k, embedding_scores=scores
+        memories,
+        terms,
+        now,
+        today=today,
+        k=settings.recall_k,
+        embedding_scores=scores,
+        index=index,
     )
 
 

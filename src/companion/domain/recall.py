@@ -15,7 +15,7 @@ from uuid import UUID
 
 from companion.domain.chat import RecalledMemory
 from companion.domain.memory import Memory, recency
-from companion.domain.retrieval import DEFAULT_K, ScoredMemory, retrieve
+from companion.domain.retrieval import DEFAULT_K, LexicalIndex, ScoredMemory, retrieve
 
 PLAN = "plan"
 """The subject (first key part) of a plan's memory: ("plan", "YYYY-MM-DD", what)."""
@@ -46,28 +46,32 @@ def due_plan(memories: Sequence[Memory], today: date, now: datetime) -> Memory |
 
 
 def recall(
-    memories: Sequence[Memory],
+    memories: Sequence[Memory] | Mapping[UUID, Memory],
     query_terms: Sequence[str],
     now: datetime,
     *,
     today: date,
     k: int = DEFAULT_K,
     embedding_scores: Mapping[UUID, float] | None = None,
+    index: LexicalIndex | None = None,
 ) -> tuple[RecalledMemory, ...]:
     """The memories for a message, best first: retrieval's top k, then a due plan.
 
     A message with no terms retrieves nothing (only a due plan can come):
     a bare "hi" should not dump every memory into the prompt. `embedding_scores`
     (memory id → the cosine similarity of its vector with the message's) mix
-    with the lexical score in retrieval.
+    with the lexical score in retrieval. With the live memories by id and their
+    kept `index` (as a caller holds them between messages), ranking looks only at
+    the memories the message relates to.
     """
     scored: list[ScoredMemory] = (
-        retrieve(memories, query_terms, now, k=k, embedding_scores=embedding_scores)
+        retrieve(memories, query_terms, now, k=k, embedding_scores=embedding_scores, index=index)
         if query_terms
         else []
     )
     found = [recalled(s.memory, s.score) for s in scored]
-    plan = due_plan(memories, today, now)
+    live = list(memories.values()) if isinstance(memories, Mapping) else memories
+    plan = due_plan(live, today, now)
     if plan is not None and k > 0 and all(m.memory_id != plan.memory_id for m in found):
         score = plan.importance * recency(plan.last_reinforced_at, now)
         found = [*found[: k - 1], recalled(plan, score)]
