@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,6 +13,7 @@ from companion.domain.characters import Persona
 from companion.domain.conversations import Conversation
 from companion.domain.emotion import EmotionState
 from companion.domain.identity import emotion_state_id
+from companion.domain.memory import MemoryBook, MemoryCandidate
 from tests.integration.conftest import Companions
 from tests.personas import HANA
 
@@ -84,3 +86,37 @@ def test_a_long_mood_history_loads_from_its_snapshot_as_from_its_events(
     loaded, replayed = _loaded_and_replayed(app, state_id)
     assert isinstance(loaded, EmotionState)
     assert _state(loaded) == _state(replayed)
+
+
+def test_a_long_memory_book_loads_from_its_snapshot_as_from_its_events(
+    companions: Companions,
+) -> None:
+    companion = companions(aggregate_cache_size=0)
+    app = companion.application
+    interval = CompanionApplication.snapshotting_intervals[MemoryBook]
+    book = MemoryBook(user_id=uuid4(), character_id=uuid4())
+    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    n = 0
+    while book.version < interval + 10:
+        n += 1
+        fact = MemoryCandidate(
+            kind="preference",
+            key=("likes", f"thing {n}"),
+            value=f"thing {n}",
+            text=f"likes thing {n}",
+            importance=0.5,
+            source_message_id=uuid4(),
+            extractor="rule:test",
+            tags=("likes",),
+        )
+        book.record(fact, now, lemmas=("thing", str(n)))
+        app.save_all(book)
+
+    assert app.snapshots is not None
+    snapshots = list(app.snapshots.get(book.id))
+    assert [s.originator_version for s in snapshots] == [interval]
+
+    loaded, replayed = _loaded_and_replayed(app, book.id)
+    assert isinstance(replayed, MemoryBook)
+    assert loaded.version == replayed.version == book.version
+    assert loaded.memories(now) == replayed.memories(now) == book.memories(now)

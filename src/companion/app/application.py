@@ -65,6 +65,7 @@ from companion.domain.identity import (
     normalise_email,
     reply_id,
 )
+from companion.domain.memory import MemoryBook
 from companion.domain.ports import LoginThrottle, Passwords
 from companion.domain.prompt import ModelParameters, PromptBudget, prompt_provenance
 from companion.domain.relationship import next_bond, relationship_change
@@ -207,6 +208,7 @@ class CompanionApplication(Application[UUID]):
     snapshotting_intervals = {  # noqa: RUF012 - the library's class variable
         Conversation: 200,
         EmotionState: 200,
+        MemoryBook: 200,
     }
 
     def __init__(
