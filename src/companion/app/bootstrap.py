@@ -294,6 +294,7 @@ def memory_settings(settings: Settings) -> MemorySettings:
         query_embedder = replace(embedder, timeout=settings.memory_embedding_timeout_seconds)
     return MemorySettings(
         recall_k=settings.memory_recall_k,
+        capacity=settings.memory_capacity,
         lemmatizer=shared_lemmatizer(),
         extractor=extractor,
         embedder=embedder,

@@ -64,6 +64,8 @@ class MemorySettings:
     """Vectors of memories, after the reply (None: retrieval is lexical)."""
     query_embedder: TextEmbedder | None = None
     """The message's vector in the turn: the same model, with a short timeout."""
+    capacity: int | None = None
+    """Memories a book keeps, whatever the tier (None: the tier's)."""
     min_similarity: float = 0.3
     """Below this cosine similarity a vector relates nothing (real models give nearly every
     pair of texts a positive one)."""
@@ -190,7 +192,7 @@ def recall_and_remember(
             return None
         if book is None:
             book = MemoryBook(user_id=user_id, character_id=character_id)
-        _record(book, candidates, now, settings.lemmatizer, tier)
+        _record(book, candidates, now, settings, tier)
         return application.save_all(book) if book.pending_events else None
 
     position: int | None = application._retry_on_conflict(save)
@@ -275,13 +277,13 @@ def remember(
     tier: str,
 ) -> int | None:
     """Record candidates in the book (a repeat reinforces, a correction supersedes)."""
-    lemmatizer = application.memory.lemmatizer
+    settings = application.memory
 
     def save() -> int | None:
         book = _book_to_change(application, user_id, character_id) or MemoryBook(
             user_id=user_id, character_id=character_id
         )
-        _record(book, candidates, now, lemmatizer, tier)
+        _record(book, candidates, now, settings, tier)
         return application.save_all(book) if book.pending_events else None
 
     position: int | None = application._retry_on_conflict(save)
@@ -386,12 +388,12 @@ def _record(
     book: MemoryBook,
     candidates: Sequence[MemoryCandidate],
     now: datetime,
-    lemmatizer: Lemmatizer,
+    settings: MemorySettings,
     tier: str,
 ) -> None:
     for candidate in candidates:
-        book.record(candidate, now, lemmatizer=lemmatizer)
-    book.enforce_capacity(tier, now)
+        book.record(candidate, now, lemmatizer=settings.lemmatizer)
+    book.enforce_capacity(tier, now, capacity=settings.capacity)
 
 
 def _book_to_change(

@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         description="messages (and regenerated replies) a user may send a minute, whatever"
         " the tier; unset: the tier's (free 10, premium 30, ultimate 60)",
     )
+    memory_capacity: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="memories kept per user × character, whatever the tier (past it the least"
+        " valuable go); unset: the tier's (free 100, premium 1000, ultimate 10000)",
+    )
     messages_per_day: int | None = Field(
         default=None,
         ge=1,

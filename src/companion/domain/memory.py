@@ -451,13 +451,22 @@ class MemoryBook(Aggregate):
             self._memory_expired(memory_id=memory_id, over_capacity=False, at=now)
         return due
 
-    def enforce_capacity(self, tier: str, now: datetime) -> list[UUID]:
-        """Keep within the tier's capacity: the expired go first, then the least valuable
-        (importance × recency; the older, then the smaller id, on a tie). The ids let go."""
-        if memories_over_capacity(tier, len(self.entries)) == 0:
+    def enforce_capacity(
+        self, tier: str, now: datetime, *, capacity: int | None = None
+    ) -> list[UUID]:
+        """Keep within the tier's capacity (or `capacity`, when the operator set one): the
+        expired go first, then the least valuable (importance × recency; the older, then
+        the smaller id, on a tie). The ids let go."""
+
+        def over_capacity() -> int:
+            if capacity is None:
+                return memories_over_capacity(tier, len(self.entries))
+            return max(0, len(self.entries) - capacity)
+
+        if over_capacity() == 0:
             return []
         gone = self.expire(now)
-        over = memories_over_capacity(tier, len(self.entries))
+        over = over_capacity()
         if over == 0:
             return gone
         ranked = sorted(
