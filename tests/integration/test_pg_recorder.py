@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import resource
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -235,3 +237,25 @@ def test_the_check_before_use_finds_a_connection_the_server_closed_without_a_que
         idle_connection_alive(notified)  # something to read, but not an end
         with pytest.raises(psycopg.OperationalError):
             idle_connection_alive(closed)
+
+
+def test_the_check_before_use_works_on_descriptors_above_1024(postgres_url: str) -> None:
+    """A process holding thousands of sockets (WebSockets) gets connections with high
+    descriptors; the check must not be select()'s, which refuses them."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, 4096)
+    assert wanted > 1100, "the test needs an open-file limit above 1100"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    padding: list[int] = []
+    try:
+        while not padding or padding[-1] < 1100:
+            padding.append(os.open(os.devnull, os.O_RDONLY))
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            assert conn.pgconn.socket > 1024
+            idle_connection_alive(conn)
+            conn.execute("NOTIFY somewhere")
+            idle_connection_alive(conn)
+    finally:
+        for fd in padding:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

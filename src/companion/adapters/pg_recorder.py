@@ -416,20 +416,32 @@ def idle_connection_alive(conn: Connection[Any]) -> None:
 
     An idle connection has nothing to read unless the server said something:
     a notification, or the error and end of file of a closed session. Only
-    then is the input read, and the connection's state tells which it was.
+    then is the input read. A session being closed sends its FATAL error a
+    moment before its end of file, and libpq takes that error as a notice: so
+    whatever an idle connection heard that is not a notification counts as
+    its end too (at worst a healthy connection is replaced).
     """
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("the connection is closed")
     pgconn = conn.pgconn
-    # A closed session sends its last message, then end of file: reading stops
-    # at each, so read while there is something to read (a few times at most).
-    for _ in range(8):
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        if not readable:
-            break
-        pgconn.consume_input()  # raises at end of file
-        if pgconn.status != pq.ConnStatus.OK:
-            raise psycopg.OperationalError("the server closed the connection")
+    if not _readable(pgconn.socket):
+        return
+    pgconn.consume_input()  # raises at end of file
+    if pgconn.status != pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the server closed the connection")
+    notified = False
+    while pgconn.notifies() is not None:
+        notified = True
+    if not notified:
+        raise psycopg.OperationalError("the server is closing the connection")
+
+
+def _readable(fd: int) -> bool:
+    """Whether a socket has input, without select()'s limit of 1024 descriptors (a
+    process holding thousands of WebSockets has descriptors far above it)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 @contextlib.contextmanager
