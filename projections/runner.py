@@ -135,9 +135,10 @@ class ProjectionRunner:
         read: SharedRead | None = None,
         ahead: ReadAhead | None = None,
     ) -> tuple[int, int]:
-        # Every notification up to the head is committed (the recorder reads only
-        # below its oldest writer in progress), so a filtered read that comes back
-        # short may safely move the position up to the head, holes or not.
+        # Every notification up to the head is committed (ids are drawn in commit
+        # order: our PostgreSQL recorder's counter row, SQLite's single writer), so a
+        # filtered read that comes back short may safely move the position up to the
+        # head, holes or not.
         # test_runner_guarantees.py fails if the recorder stops keeping that order.
         if head <= start:
             return 0, start
