@@ -419,7 +419,7 @@ def idle_connection_alive(conn: Connection[Any]) -> None:
     then is the input read. A session being closed sends its FATAL error a
     moment before its end of file, and libpq takes that error as a notice: so
     whatever an idle connection heard that is not a notification counts as
-    its end too (at worst a healthy connection is replaced).
+    its end too, and the connection is closed (at worst a healthy one is replaced).
     """
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("the connection is closed")
@@ -433,6 +433,9 @@ def idle_connection_alive(conn: Connection[Any]) -> None:
     while pgconn.notifies() is not None:
         notified = True
     if not notified:
+        # Closed here: its status still says OK, and a pool given it back would lend
+        # it again (and check it again, until its wait runs out).
+        conn.close()
         raise psycopg.OperationalError("the server is closing the connection")
 
 
