@@ -168,3 +168,11 @@ def test_the_estimate_is_conservative_for_english_and_japanese() -> None:
     assert estimate_tokens("a" * 300) >= 75
     assert estimate_tokens("hello world, how are you today?") >= 8
     assert estimate_tokens("こんにちは") >= 5
+
+
+@given(st.text())
+def test_the_token_estimate_counts_ascii_by_threes_and_every_other_character_as_one(
+    text: str,
+) -> None:
+    ascii_chars = sum(1 for char in text if char < "\x80")
+    assert estimate_tokens(text) == -(-ascii_chars // 3) + (len(text) - ascii_chars)

@@ -50,7 +50,7 @@ MEMORY_SHARE = 4
 
 def estimate_tokens(text: str) -> int:
     """A conservative token estimate: ceil(ASCII chars / 3) + one per other character."""
-    ascii_chars = sum(1 for char in text if char < "\x80")
+    ascii_chars = len(text.encode("ascii", "ignore"))  # a prompt estimates every turn
     return -(-ascii_chars // 3) + (len(text) - ascii_chars)
 
 
