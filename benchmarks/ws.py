@@ -6,9 +6,9 @@
     in the same run and by the same client, a bare Litestar echo endpoint
     served by uvicorn the same way (the floor of Litestar + uvicorn).
 (b) a chat turn's overhead with the offline model (no think time): on one
-    socket, frame in → the ack, and frame in → the final chat_response (which
-    waits for the read models, as REST does), p50/p99, on SQLite and on
-    PostgreSQL.
+    socket, frame in → the ack, and frame in → the final chat_response (sent
+    once the reply is stored, with its position, not held for the read
+    models), p50/p99, on SQLite and on PostgreSQL.
 (c) fan-out: two server processes on one PostgreSQL and one Redis; a user's
     turn sent through the first, every frame of it timed from its creation on
     the first process (its `timestamp`) to its arrival on the user's socket on
@@ -287,7 +287,7 @@ def _turn_line(backend: str, timings: dict[str, list[float]], goal_ms: float) ->
         f" p99 {ack99:.1f} ms; frame in → final reply p50 {done50:.1f} ms,"
         f" p99 {done99:.1f} ms (goal p99 < {goal_ms:.0f} ms: {verdict}); of which the reply"
         f" was streamed by its last delta at p50 {delta50:.1f} ms, p99 {delta99:.1f} ms"
-        " (then stored, then read back: the final reply waits for the read models)"
+        " (then the reply is stored, and the final frame sent)"
     )
 
 
