@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import redis
 import structlog
 
+from companion.adapters.redis_outage import RedisOutage
+
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], float]
@@ -213,13 +215,10 @@ class RedisMessageLimiter:
         self._admit = client.register_script(_ADMIT)
         self._withdraw = client.register_script(_WITHDRAW)
         self.fallback = MemoryMessageLimiter(clock=clock)
-        self._recheck_seconds = recheck_seconds
-        self._degraded = False
-        self._recheck_at = 0.0  # time.monotonic(): an outage is not the policy's time
-        self._degraded_lock = threading.Lock()
+        self._outage = RedisOutage("rate_limit", recheck_seconds)
 
     def admit(self, user: str, allowance: Allowance, day: Day) -> Admission:
-        if self._skipping_redis():
+        if self._outage.skipping():
             return self.fallback.admit(user, allowance, day)
         now = self._clock()
         member = uuid.uuid4().hex
@@ -238,9 +237,9 @@ class RedisMessageLimiter:
                 )
             )
         except redis.RedisError as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
             return self.fallback.admit(user, allowance, day)
-        self._redis_works()
+        self._outage.works()
         if wait:
             return Admission(None, wait)
         return Admission(Ticket(user, member, now, day.name, shared=True))
@@ -252,28 +251,7 @@ class RedisMessageLimiter:
         try:
             self._withdraw(keys=self._keys(ticket.user, ticket.day), args=[ticket.member])
         except redis.RedisError as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
 
     def _keys(self, user: str, day: str) -> list[str]:
         return [f"{self._prefix}{{{user}}}:minute", f"{self._prefix}{{{user}}}:day:{day}"]
-
-    def _skipping_redis(self) -> bool:
-        with self._degraded_lock:
-            return self._degraded and time.monotonic() < self._recheck_at
-
-    def _redis_failed(self, error: redis.RedisError) -> None:
-        with self._degraded_lock:
-            started, self._degraded = not self._degraded, True
-            self._recheck_at = time.monotonic() + self._recheck_seconds
-        if started:
-            log.warning(
-                "rate_limit.redis_unavailable",
-                error=type(error).__name__,
-                fallback="per-process limits",
-            )
-
-    def _redis_works(self) -> None:
-        with self._degraded_lock:
-            ended, self._degraded = self._degraded, False
-        if ended:
-            log.info("rate_limit.redis_back")

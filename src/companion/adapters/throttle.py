@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import redis
 import structlog
 
+from companion.adapters.redis_outage import RedisOutage
+
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], float]
@@ -189,14 +191,11 @@ class RedisLoginThrottle:
         self._prefix = prefix
         self._admit = client.register_script(_ADMIT)
         self.fallback = MemoryLoginThrottle(self.policy, clock=clock)
-        self._recheck_seconds = recheck_seconds
-        self._degraded = False
-        self._recheck_at = 0.0  # time.monotonic(): a Redis outage is not the policy's time
-        self._degraded_lock = threading.Lock()
+        self._outage = RedisOutage("login_throttle", recheck_seconds)
 
     def admit(self, *, account: str, address: str | None) -> int:
         counters = self.policy.counters(account, address)
-        if self._skipping_redis():
+        if self._outage.skipping():
             return self.fallback.admit(account=account, address=address)
         try:
             wait = self._admit(
@@ -209,9 +208,9 @@ class RedisLoginThrottle:
                 ],
             )
         except redis.RedisError as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
             return self.fallback.admit(account=account, address=address)
-        self._redis_works()
+        self._outage.works()
         return int(wait)
 
     def succeeded(self, *, account: str, address: str | None) -> None:
@@ -225,11 +224,11 @@ class RedisLoginThrottle:
                     pipe.zpopmax(key)
                 pipe.execute()
         except redis.RedisError as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
         self.fallback.succeeded(account=account, address=address)
 
     def withdraw(self, *, account: str, address: str | None) -> None:
-        if self._skipping_redis():
+        if self._outage.skipping():
             self.fallback.withdraw(account=account, address=address)
             return
         try:
@@ -238,29 +237,8 @@ class RedisLoginThrottle:
                     pipe.zpopmax(self._key(key))
                 pipe.execute()
         except redis.RedisError as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
         self.fallback.withdraw(account=account, address=address)
 
     def _key(self, counter: str) -> str:
         return self._prefix + counter
-
-    def _skipping_redis(self) -> bool:
-        with self._degraded_lock:
-            return self._degraded and time.monotonic() < self._recheck_at
-
-    def _redis_failed(self, error: redis.RedisError) -> None:
-        with self._degraded_lock:
-            started, self._degraded = not self._degraded, True
-            self._recheck_at = time.monotonic() + self._recheck_seconds
-        if started:
-            log.warning(
-                "login_throttle.redis_unavailable",
-                error=type(error).__name__,
-                fallback="per-process limits",
-            )
-
-    def _redis_works(self) -> None:
-        with self._degraded_lock:
-            ended, self._degraded = self._degraded, False
-        if ended:
-            log.info("login_throttle.redis_back")
