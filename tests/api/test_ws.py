@@ -120,7 +120,7 @@ def test_a_turn_streams_ack_typing_deltas_done_then_mood_and_expression(
     assert "".join(f["payload"]["delta"] for f in deltas) == reply["text"] == done["text"]
 
     mood, expression = frames[-2]["payload"], frames[-1]["payload"]
-    emotion = client.get(f"/api/v1/characters/{character}/emotion", headers=user).json()
+    emotion = client.get(f"/api/v1/characters/{character}/emotion", headers=read_after).json()
     assert mood["character_id"] == character
     assert mood["mood"] == emotion["mood"]
     assert isinstance(mood["factors"], list)

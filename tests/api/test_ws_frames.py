@@ -51,7 +51,9 @@ def test_emotion_change_shows_the_emotion_as_rest_does_and_what_it_was(
     (change,) = of_type(first, "emotion_change")
     assert change["before"] is None  # no mood before the first turn
     later = of_type(second, "emotion_change")
-    emotion = client.get(f"/api/v1/characters/{character}/emotion", headers=user).json()
+    # The final frame is not held for the read models: read after its position.
+    read_after = {**user, "X-Consistency-Position": str(final_reply(second)["position"])}
+    emotion = client.get(f"/api/v1/characters/{character}/emotion", headers=read_after).json()
     if later:
         (latest,) = later
         assert latest["before"] == {"mood": change["mood"], "expression": change["expression"]}
