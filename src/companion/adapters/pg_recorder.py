@@ -158,6 +158,8 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
             channel=Literal(self.channel_name),
         )
         self._rows_statements: dict[int, Composed] = {}
+        self._rendered: dict[int, bytes] = {}
+        """Each insert statement as sent, by its number of VALUES rows (0: the arrays one)."""
         self.max_notification_id_statement = SQL(
             "SELECT MAX(notification_id) FROM {schema}.{table}"
         ).format(schema=schema, table=table)
@@ -273,7 +275,8 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
     def _insert(self, lane: _Lane, events: Sequence[StoredEvent]) -> list[int]:
         statement: Composed
         params: Any
-        if len(events) <= MAX_VALUES_ROWS:
+        shape = len(events) if len(events) <= MAX_VALUES_ROWS else 0
+        if shape:
             # A few events (the usual append is one) as rows of VALUES:
             # unnest of arrays cost as much again as the insert itself.
             statement = self._rows_statement(len(events))
@@ -294,7 +297,7 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
         with _translated_errors():
             conn = self._writer_connection(lane)
             try:
-                return self._insert_and_notify(conn, statement, params, len(events))
+                return self._insert_and_notify(conn, shape, statement, params, len(events))
             finally:
                 if conn.broken or conn.closed:
                     self._release_writer(lane)
@@ -327,13 +330,22 @@ class PgApplicationRecorder(PostgresApplicationRecorder):
         return statement
 
     def _insert_and_notify(
-        self, conn: Connection[DictRow], statement: Composed, params: Any, count: int
+        self,
+        conn: Connection[DictRow],
+        shape: int,
+        statement: Composed,
+        params: Any,
+        count: int,
     ) -> list[int]:
         # One prepared statement, its own transaction: one round trip. Ids follow
         # the events' order (the i-th event has the i-th id).
-        with conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            ids = sorted(row["notification_id"] for row in curs.fetchall())
+        text = self._rendered.get(shape)
+        if text is None:
+            # A Composed statement is rendered again at every execute: once is enough.
+            text = self._rendered[shape] = statement.as_bytes(conn)
+        with conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(text, params, prepare=True)
+            ids = sorted(row[0] for row in curs.fetchall())
         if len(ids) != count:
             raise ProgrammingError(f"inserted {len(ids)} events of {count}")
         return ids
