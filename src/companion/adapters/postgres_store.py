@@ -23,8 +23,10 @@ from urllib.parse import parse_qsl
 
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import (
+    ConnectionPool,
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
+    PostgresDatastore,
     PostgresFactory,
     PostgresTrackingRecorder,
 )
@@ -78,6 +80,32 @@ class SingleAttemptApplicationRecorder(PgApplicationRecorder):
     select_events = _single_attempt(PostgresApplicationRecorder.select_events)
 
 
+def _pool_checked_by(
+    pool: ConnectionPool[Any], datastore: PostgresDatastore
+) -> ConnectionPool[Any]:
+    """The same (unopened) pool, checking a connection before it is lent by what the
+    server sent to it (`idle_connection_alive`) rather than by a query."""
+    assert pool.closed, "a pool is replaced before it is opened"
+    return ConnectionPool(
+        pool.conninfo,
+        connection_class=pool.connection_class,
+        kwargs=pool.kwargs,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        open=False,
+        configure=datastore.after_connect_func(),
+        check=idle_connection_alive,
+        name=pool.name,
+        timeout=pool.timeout,
+        max_waiting=pool.max_waiting,
+        max_lifetime=pool.max_lifetime,
+        max_idle=pool.max_idle,
+        reconnect_timeout=pool.reconnect_timeout,
+        num_workers=pool.num_workers,
+        get_password_func=pool.get_password_func,
+    )
+
+
 class SingleAttemptTrackingRecorder(PostgresTrackingRecorder):
     insert_tracking = _single_attempt(PostgresTrackingRecorder.insert_tracking)
     max_tracking_id = _single_attempt(PostgresTrackingRecorder.max_tracking_id)
@@ -107,10 +135,11 @@ class PostgresStoreFactory(PostgresFactory):
         assert isinstance(pool.kwargs, dict)
         pool.kwargs.update(options)
         self._appenders: list[PgApplicationRecorder] = []
-        if pool._check is not None:
-            # The pre-ping without its round trip: the pool's own check sends an
+        if self.datastore.pre_ping:
+            # The pre-ping without its round trip: the library's check sends an
             # empty query before every use, a second round trip for each append.
-            pool._check = idle_connection_alive
+            # The pool is not open yet; one with our check takes its place.
+            self.datastore.pool = _pool_checked_by(pool, self.datastore)
 
     def application_recorder(self) -> ApplicationRecorder:
         recorder = super().application_recorder()
