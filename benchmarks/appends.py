@@ -21,6 +21,7 @@ its own user × character), so the only contention is the store's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import sqlite3
 import threading
@@ -39,6 +40,7 @@ from benchmarks.harness import (
     EVENT_TOPIC,
     USER_TEXT,
     Context,
+    Figure,
     companion,
     next_event,
     plural,
@@ -272,9 +274,11 @@ def postgres_recorders(ctx: Context) -> None:
 
     Writers of the recorders share one recorder (and its pool), as the threads
     of an API process do; raw writers have a connection each. Every figure
-    writes the same total, bounded so that a figure takes a few seconds.
+    writes the same total. The three take turns within each repeat (raw,
+    library, ours, then again), so that a disk whose speed drifts during the
+    run weighs on all three alike rather than on whichever ran last.
     """
-    total = max(200, ctx.config.raw_rows_per_thread * ctx.config.threads // 4)
+    total = max(200, ctx.config.raw_rows_per_thread * ctx.config.threads // 2)
     with (
         postgres_database(ctx.config.admin_url, "recorders") as url,
         sqlite_directory("pg-recorders") as folder,
@@ -293,22 +297,19 @@ def postgres_recorders(ctx: Context) -> None:
             library.create_table()
             recorders = {"library": library, "ours": factory.application_recorder()}
             for threads in RECORDER_WRITERS:
-                for kind, label in RECORDERS.items():
-                    writers: list[Any] = (
+                writers: dict[str, list[Any]] = {
+                    kind: (
                         [_PostgresWriter(url, "autocommit") for _ in range(threads)]
                         if kind == "raw"
                         else [_RecorderWriter(recorders[kind]) for _ in range(threads)]
                     )
-                    try:
-                        _measure_total(
-                            ctx,
-                            key=f"pg.append.{kind}.{threads}",
-                            label=f"(a2) {label}, 1 event/txn, {plural(threads, 'writer')}",
-                            writers=writers,
-                            total=total,
-                        )
-                    finally:
-                        for writer in writers:
+                    for kind in RECORDERS
+                }
+                try:
+                    _measure_in_turns(ctx, threads, writers, total)
+                finally:
+                    for kind_writers in writers.values():
+                        for writer in kind_writers:
                             writer.close()
         finally:
             factory.close()
@@ -323,21 +324,37 @@ def postgres_recorders(ctx: Context) -> None:
             )
 
 
-def _measure_total(ctx: Context, *, key: str, label: str, writers: list[Any], total: int) -> None:
-    per_writer = max(1, total // len(writers))
+def _measure_in_turns(
+    ctx: Context, threads: int, writers: dict[str, list[Any]], total: int
+) -> None:
+    """One figure per kind of writer, their timed runs interleaved."""
+    per_writer = max(1, total // threads)
 
-    def work(writer: Any, n: int) -> Callable[[], None]:
-        return lambda: writer.write(n)
+    def run(kind: str, rows: int) -> float:
+        return run_threads([functools.partial(w.write, rows) for w in writers[kind]])
 
-    ctx.measure(
-        key=key,
-        group=PG,
-        label=label,
-        unit="events/s",
-        count=per_writer * len(writers),
-        warmup=lambda: run_threads([work(w, max(5, per_writer // 10)) for w in writers]),
-        run=lambda: run_threads([work(w, per_writer) for w in writers]),
-    )
+    samples: dict[str, list[float]] = {kind: [] for kind in writers}
+    for kind in writers:
+        ctx.status(f"{PG}: {kind}, {plural(threads, 'writer')} (warm-up)")
+        run(kind, max(5, per_writer // 10))
+    for index in range(ctx.config.repeats):
+        for kind in writers:
+            ctx.status(
+                f"{PG}: {kind}, {plural(threads, 'writer')} (run {index + 1}/{ctx.config.repeats})"
+            )
+            samples[kind].append(per_writer * threads / run(kind, per_writer))
+    for kind, label in RECORDERS.items():
+        figure = Figure(
+            key=f"pg.append.{kind}.{threads}",
+            group=PG,
+            label=f"(a2) {label}, 1 event/txn, {plural(threads, 'writer')}",
+            unit="events/s",
+            count=per_writer * threads,
+            samples=samples[kind],
+        )
+        ctx.figures.append(figure)
+        spread = f"{min(figure.samples):,.0f}–{max(figure.samples):,.0f}"
+        ctx.echo(f"{PG} · {figure.label}: {figure.median:,.0f} events/s (runs {spread})")
 
 
 # -- (b1) chat turns -----------------------------------------------------------------------
