@@ -3,28 +3,31 @@
 The library's JSON transcoder decodes with an ``object_hook``: a Python call for
 every JSON object of every event, each checking for a ``{"_type_", "_data_"}``
 pair, and UUIDs rebuilt through ``UUID.__init__``'s checks. A catch-up spends
-most of its time there. This decoder parses with plain ``json.loads``, then
-visits only the values that are objects or arrays, and rebuilds the two
-transcodings nearly every event carries (UUIDs as hex, datetimes as ISO
-strings) directly. Anything else — other transcodings, a cipher, a compressor,
-upcasting — goes the library's way, so the events are equal to the mapper's.
-With a transcoder that is not the library's JSON one, it is the mapper itself.
+most of its time there. This decoder parses with msgspec (in C, from the bytes,
+about three times as fast as ``json.loads``), then visits only the values that
+are objects or arrays, and rebuilds the two transcodings nearly every event
+carries (UUIDs as hex, datetimes as ISO strings) directly. Anything else — other
+transcodings, a cipher, a compressor, upcasting, a document msgspec refuses
+where ``json`` would not (a lone surrogate, a number out of range) — goes the
+library's way, so the events are equal to the mapper's. With a transcoder that
+is not the library's JSON one, it is the mapper itself.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID, SafeUUID
 
+import msgspec
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     DatetimeAsISO,
     JSONTranscoder,
     Mapper,
     Notification,
+    StoredEvent,
     Transcoding,
     UUIDAsHex,
     find_id_convertor,
@@ -32,6 +35,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 Decode = Callable[[Notification], DomainEventProtocol[Any]]
+DecodeFields = Callable[[str, Any, int, bytes], DomainEventProtocol[Any]]
+"""(topic, originator_id, originator_version, state) → the domain event."""
 _new = object.__new__
 _set = object.__setattr__
 _UNKNOWN = SafeUUID.unknown
@@ -47,9 +52,19 @@ def _uuid(hex_: str) -> UUID:
 
 def decoder_for(mapper: Mapper) -> Decode:  # type: ignore[type-arg]
     """A function from a notification to the domain event `mapper` would make of it."""
+    if type(mapper.transcoder) is not JSONTranscoder:
+        return mapper.to_domain_event
+    decode = fields_decoder_for(mapper)
+    return lambda n: decode(n.topic, n.originator_id, n.originator_version, n.state)
+
+
+def fields_decoder_for(mapper: Mapper) -> DecodeFields:  # type: ignore[type-arg]
+    """The same from a stored event's fields, as a read of the log gives them."""
     transcoder = mapper.transcoder
     if type(transcoder) is not JSONTranscoder:
-        return mapper.to_domain_event
+        return lambda topic, originator_id, version, state: mapper.to_domain_event(
+            StoredEvent(originator_id, version, topic, state)
+        )
     names: dict[str, Transcoding] = transcoder.names
     fast: dict[str, Callable[[Any], Any]] = {}
     if type(names.get("uuid_hex")) is UUIDAsHex:
@@ -72,41 +87,52 @@ def decoder_for(mapper: Mapper) -> Decode:  # type: ignore[type-arg]
         return item
 
     cipher, compressor = mapper.cipher, mapper.compressor
-    container = (dict, list)
-    loads = json.JSONDecoder().decode
+    loads = msgspec.json.decode
     classes: dict[tuple[str, type], tuple[type, int, Callable[[Any], Any]]] = {}
 
-    def decode(notification: Notification) -> DomainEventProtocol[Any]:
-        originator_id = notification.originator_id
-        found = classes.get((notification.topic, type(originator_id)))
+    def slow(topic: str, originator_id: Any, version: int, state: bytes) -> Any:
+        return mapper.to_domain_event(StoredEvent(originator_id, version, topic, state))
+
+    def decode(topic: str, originator_id: Any, version: int, state: bytes) -> Any:
+        found = classes.get((topic, type(originator_id)))
         if found is None:
-            cls = resolve_topic(notification.topic)
+            cls = resolve_topic(topic)
             convert = find_id_convertor(cls, cast(Hashable, type(originator_id)))
             found = (cls, getattr(cls, "class_version", 1), convert)
-            classes[(notification.topic, type(originator_id))] = found
+            classes[(topic, type(originator_id))] = found
         cls, class_version, convert = found
-        state = notification.state
         try:
+            plain = state
             if cipher:
-                state = cipher.decrypt(state)
+                plain = cipher.decrypt(plain)
             if compressor:
-                state = compressor.decompress(state)
-            event_state: dict[str, Any] = loads(state.decode())
+                plain = compressor.decompress(plain)
+            event_state: dict[str, Any] = loads(plain)
             for key, item in event_state.items():
-                if type(item) in container:
+                kind = type(item)
+                if kind is dict:
+                    # Nearly always a transcoded value: take it without a call.
+                    if len(item) == 2 and "_type_" in item and "_data_" in item:
+                        data = item["_data_"]
+                        quick = fast.get(item["_type_"])
+                        if quick is not None and type(data) is str:
+                            event_state[key] = quick(data)
+                            continue
+                    event_state[key] = value(item)
+                elif kind is list:
                     event_state[key] = value(item)
         except Exception:
             # The library's own message says which event could not be read.
-            return mapper.to_domain_event(notification)
+            return slow(topic, originator_id, version, state)
         if "class_version" in event_state:
             if event_state.pop("class_version") != class_version:
-                return mapper.to_domain_event(notification)  # an older shape to upcast
+                return slow(topic, originator_id, version, state)  # an older shape to upcast
         elif class_version != 1:
-            return mapper.to_domain_event(notification)
+            return slow(topic, originator_id, version, state)
         event_state["originator_id"] = convert(originator_id)
-        event_state["originator_version"] = notification.originator_version
+        event_state["originator_version"] = version
         event: Any = _new(cls)
         _set(event, "__dict__", event_state)
-        return event  # type: ignore[no-any-return]
+        return event
 
     return decode
