@@ -20,6 +20,7 @@ from companion.app.cli.common import (
     progress_bar,
     shown_url,
 )
+from projections.rebuild_guard import RebuildInProgress, exclusive_rebuild
 
 log = structlog.get_logger(__name__)
 projections_app = typer.Typer(help="Read models: list, status, rebuild, run.", no_args_is_help=True)
@@ -68,7 +69,8 @@ def rebuild_projections(
     """Rebuild read models from the start of the event log, into fresh tables.
 
     The live tables keep answering (and following the log) until the rebuilt
-    ones have caught up and take their place in one transaction.
+    ones have caught up and take their place in one transaction. A read model
+    being rebuilt by another process is refused, not rebuilt twice at once.
     """
     if (name is None) == (not all_):
         fail("give a projection NAME or --all (not both)")
@@ -79,13 +81,19 @@ def rebuild_projections(
         chosen = list(runner.projections.values()) if name is None else [runner.projections[name]]
         for projection in chosen:
             started = time.perf_counter()
-            with progress_bar() as progress:
-                task = progress.add_task(f"rebuilding {projection.key}", total=None)
-                applied = runner.rebuild(
-                    projection,
-                    bar_updater(progress, task),
-                    batch_size=max(REBUILD_BATCH_SIZE, runner.batch_size),
-                )
+            try:
+                with (
+                    exclusive_rebuild(companion.views, projection.key),
+                    progress_bar() as progress,
+                ):
+                    task = progress.add_task(f"rebuilding {projection.key}", total=None)
+                    applied = runner.rebuild(
+                        projection,
+                        bar_updater(progress, task),
+                        batch_size=max(REBUILD_BATCH_SIZE, runner.batch_size),
+                    )
+            except RebuildInProgress as busy:
+                fail(str(busy))
             took = time.perf_counter() - started
             out.print(f"rebuilt {projection.key}: {applied} events applied in {took:.2f} s")
 
