@@ -36,9 +36,11 @@ def test_a_second_rebuild_of_the_same_read_model_is_refused_until_the_first_ends
     characters = first.read_models.characters.key
 
     with exclusive_rebuild(first.views, conversations):
-        with pytest.raises(RebuildInProgress, match="being rebuilt by another process"):
-            with exclusive_rebuild(second.views, conversations):
-                pass
+        with (
+            pytest.raises(RebuildInProgress, match="being rebuilt by another process"),
+            exclusive_rebuild(second.views, conversations),
+        ):
+            pass
         # Another read model may be rebuilt meanwhile.
         with exclusive_rebuild(second.views, characters):
             pass
@@ -58,9 +60,11 @@ def test_a_refused_rebuild_leaves_the_running_one_and_the_read_model_alone(
     live = projection.dump(first.views)
 
     with exclusive_rebuild(first.views, projection.key):
-        with pytest.raises(RebuildInProgress):
-            with exclusive_rebuild(second.views, projection.key):
-                second.runner.rebuild(second.read_models.conversations)
+        with (
+            pytest.raises(RebuildInProgress),
+            exclusive_rebuild(second.views, projection.key),
+        ):
+            second.runner.rebuild(second.read_models.conversations)
         first.runner.rebuild(projection)
     assert projection.dump(first.views) == live
 
