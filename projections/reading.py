@@ -1,12 +1,39 @@
-"""How the runner reads the log: once for several read models, and a batch ahead."""
+"""How the runner reads the log: once for several read models, and a batch ahead.
+
+A catch-up reads the log as rows (id, originator_id, originator_version, topic,
+state) rather than as the library's `Notification` dataclasses: a recorder that
+can read them so (ours on PostgreSQL) is asked for them, any other's
+notifications are taken apart.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Notification
+
+Row = tuple[int, Any, int, str, bytes]
+"""(id, originator_id, originator_version, topic, state)."""
+
+
+def rows_of(notifications: Sequence[Notification]) -> list[Row]:
+    return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
+
+
+def read_rows(
+    recorder: ApplicationRecorder, start: int, limit: int, stop: int, topics: Sequence[str]
+) -> Sequence[Row]:
+    """The notifications from `start` to `stop` (both included) of `topics`, up to `limit`."""
+    select = getattr(recorder, "select_notification_rows", None)
+    if select is not None:
+        rows: Sequence[Row] = select(start=start, limit=limit, stop=stop, topics=topics)
+        return rows
+    return rows_of(
+        recorder.select_notifications(start=start, limit=limit, stop=stop, topics=topics)
+    )
 
 
 @dataclass(frozen=True)
@@ -39,7 +66,7 @@ class ReadAhead:
         self.head = head
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="projection-read-ahead")
         self._after: int | None = None
-        self._future: Future[Sequence[Notification]] | None = None
+        self._future: Future[Sequence[Row]] | None = None
 
     def start(self, after: int) -> None:
         """Read the batch after `after`, unless the head is reached."""
@@ -47,14 +74,10 @@ class ReadAhead:
         if after < self.head:
             self._after = after
             self._future = self._pool.submit(
-                self._recorder.select_notifications,
-                start=after + 1,
-                limit=self.limit,
-                stop=self.head,
-                topics=self._topics,
+                read_rows, self._recorder, after + 1, self.limit, self.head, self._topics
             )
 
-    def take(self, after: int, limit: int, head: int) -> Sequence[Notification] | None:
+    def take(self, after: int, limit: int, head: int) -> Sequence[Row] | None:
         """The batch after `after` if that is the one read ahead (None otherwise)."""
         future, matches = self._future, (after, limit, head) == (self._after, self.limit, self.head)
         self._future, self._after = None, None

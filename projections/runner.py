@@ -19,13 +19,13 @@ from uuid import uuid4
 
 import psycopg
 import structlog
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
 from projections.base import Projection
-from projections.decoding import decoder_for
-from projections.reading import ReadAhead, SharedRead
+from projections.decoding import fields_decoder_for
+from projections.reading import ReadAhead, Row, SharedRead, read_rows, rows_of
 from projections.store import PostgresViewStore, ViewCursor, ViewStore, Worker
 
 log = structlog.get_logger(__name__)
@@ -50,7 +50,7 @@ class ProjectionRunner:
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
-        self._decode = decoder_for(mapper)
+        self._decode = fields_decoder_for(mapper)
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
@@ -144,33 +144,31 @@ class ProjectionRunner:
             return 0, start
         limit = batch_size or self.batch_size
         topics = projection._topics
-        notifications: Sequence[Notification]
+        rows: Sequence[Row]
         if read is not None and read.covers(start, head):
-            notifications = [n for n in read.notifications if n.id > start and n.topic in topics]
-            limit = len(notifications) + 1  # all there is up to the head
+            rows = rows_of([n for n in read.notifications if n.id > start and n.topic in topics])
+            limit = len(rows) + 1  # all there is up to the head
         else:
             fetched = ahead.take(start, limit, head) if ahead is not None else None
-            notifications = (
+            rows = (
                 fetched
                 if fetched is not None
-                else self.recorder.select_notifications(
-                    start=start + 1, limit=limit, stop=head, topics=projection.topics
-                )
+                else read_rows(self.recorder, start + 1, limit, head, projection.topics)
             )
             if ahead is not None:
-                ahead.start(head if len(notifications) < limit else notifications[-1].id)
+                ahead.start(head if len(rows) < limit else rows[-1][0])
         decode, handle = self._decode, projection.handle
-        for notification in notifications:
+        for position, originator_id, version, topic, state in rows:
             # The read is filtered by topic already; a recorder that ignores the
             # filter costs a comparison an event, never a decoding.
-            if notification.topic in topics:
-                handle(cursor, decode(notification), notification.id)
+            if topic in topics:
+                handle(cursor, decode(topic, originator_id, version, state), position)
         projection.before_commit(cursor)
         cursor.flush()
-        reached = head if len(notifications) < limit else notifications[-1].id
+        reached = head if len(rows) < limit else rows[-1][0]
         if reached > start:
             self.store.advance(cursor, projection.key, reached)
-        return len(notifications), reached
+        return len(rows), reached
 
     def catch_up(
         self,
