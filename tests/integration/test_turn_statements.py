@@ -3,7 +3,9 @@
 A turn reads the aggregates it only reads in one statement, reads nothing of
 the aggregates it changes (the store's version check decides), never asks for
 the head of the log, and writes in two saves: the user's message, then the
-reply with the mood: at most two round trips a stored event.
+reply with the mood: at most two round trips a stored event. Its admission
+against the message limits, counted here as the API counts it, reads the
+user's tier from that same statement.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from uuid import UUID
 import pytest
 
 from benchmarks.wire import Traffic, Wire
-from companion.app.application import CompanionApplication
+from companion.adapters.rate_limit import MemoryMessageLimiter
+from companion.app.application import ChatTurn, CompanionApplication
+from companion.app.message_limits import MessageLimits
 from companion.domain.characters import Persona
 from companion.domain.sessions import Session
 from tests.integration.conftest import Companions
@@ -49,19 +53,26 @@ def test_a_steady_chat_turn_reads_once_and_writes_two_saves(
 ) -> None:
     # One connection: what it prepares once, it has prepared for every later turn.
     app = postgres_companions(postgres_pool_size=1).application
+    limits = MessageLimits(app, MemoryMessageLimiter(), per_minute=1000, per_day=1000)
     user_id, character_id = _pair(app)
+
+    def turn() -> ChatTurn:
+        return app.send_message(
+            user_id=user_id, character_id=character_id, text=TEXT, limits=limits
+        )
+
     wire = Wire(tmp_path)
     try:
         for _ in range(3):
-            app.send_message(user_id=user_id, character_id=character_id, text=TEXT)
+            turn()
         wire.watch(app.recorder.datastore.pool, "events")  # type: ignore[attr-defined]
         for _ in range(3):  # every pooled connection traced from here on
-            app.send_message(user_id=user_id, character_id=character_id, text=TEXT)
+            turn()
 
         before = wire.traffic()
-        first = app.send_message(user_id=user_id, character_id=character_id, text=TEXT).position
+        first = turn().position
         for _ in range(TURNS - 1):
-            last = app.send_message(user_id=user_id, character_id=character_id, text=TEXT)
+            last = turn()
         turns = wire.traffic() - before
 
         before = wire.traffic()

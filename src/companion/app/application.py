@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import random
 import secrets
@@ -9,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 import anyio.to_thread
@@ -18,6 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
+from companion.adapters.rate_limit import Ticket
 from companion.app.aggregate_cache import AggregateCache
 from companion.app.errors import ConcurrencyConflict, TooManyAttempts
 from companion.app.memories import (
@@ -109,6 +111,14 @@ class TurnDone:
     turn: ChatTurn
 
 
+class MessageAdmission(Protocol):
+    """Counts a user's chat message against their limits (app.message_limits.MessageLimits)."""
+
+    def admit(self, user_id: UUID, account: User | None = None) -> Ticket: ...
+
+    def withdraw(self, ticket: Ticket) -> None: ...
+
+
 @dataclass(frozen=True)
 class _OpenTurn:
     """A turn whose user message is stored and whose reply is still to be made."""
@@ -126,6 +136,14 @@ class _OpenTurn:
     request: ChatRequest
     emotion: EmotionState | None
     """The emotion state as the turn found it, a private copy the reply's save builds on."""
+    limits: MessageAdmission | None = None
+    ticket: Ticket | None = None
+    """The message's place in the user's limits, given back if the turn fails."""
+
+    def give_back(self) -> None:
+        """The turn failed before its reply was stored: the message does not count."""
+        if self.limits is not None and self.ticket is not None:
+            self.limits.withdraw(self.ticket)
 
 
 @dataclass(frozen=True)
@@ -179,7 +197,9 @@ def _checked_turn(
     usually not there, nor is a memory book before the first memory, and that
     is checked in the same read. The conversation
     and the emotion state are saved by the turn: the store's version check
-    decides for them.
+    decides for them. The user's tier and time zone, which the message limits
+    go by, come from the same read, so a tier changed by any process counts
+    for the next message at no further cost.
     """
 
     @functools.wraps(open_turn)
@@ -488,6 +508,7 @@ class CompanionApplication(Application[UUID]):
         character_id: UUID,
         text: str,
         client_message_id: str | None = None,
+        limits: MessageAdmission | None = None,
     ) -> ChatTurn:
         """One whole chat turn: store the message, ask the model, store the reply.
 
@@ -496,17 +517,25 @@ class CompanionApplication(Application[UUID]):
         a writer that loses reloads the conversation and tries again, so no
         message is lost. A client retry with the same client_message_id returns
         the turn already stored.
+
+        With `limits`, the message is counted against the user's limits before
+        anything is stored (RateLimited when none is left), and given back if
+        the turn fails.
         """
-        opened = self._open_turn(user_id, character_id, text, client_message_id)
+        opened = self._open_turn(user_id, character_id, text, client_message_id, limits)
         if isinstance(opened, ChatTurn):
             return opened
         started = time.perf_counter()
         try:
-            made = self._made(opened, self.chat_model.reply(opened.request), started)
-        except Exception:
-            log.exception("chat_model.failed", model=self.chat_model.name)
-            made = self._fallback(opened, started)
-        return self._close_turn(opened, made)
+            try:
+                made = self._made(opened, self.chat_model.reply(opened.request), started)
+            except Exception:
+                log.exception("chat_model.failed", model=self.chat_model.name)
+                made = self._fallback(opened, started)
+            return self._close_turn(opened, made)
+        except BaseException:
+            opened.give_back()
+            raise
 
     async def send_message_streaming(
         self,
@@ -515,6 +544,7 @@ class CompanionApplication(Application[UUID]):
         character_id: UUID,
         text: str,
         client_message_id: str | None = None,
+        limits: MessageAdmission | None = None,
     ) -> AsyncIterator[TurnAccepted | ChatDelta | ChatRestart | TurnDone]:
         """The turn of send_message, streamed: accepted, the model's deltas, done.
 
@@ -525,48 +555,78 @@ class CompanionApplication(Application[UUID]):
         stream in the caller's event loop.
         """
         opened = await anyio.to_thread.run_sync(
-            self._open_turn, user_id, character_id, text, client_message_id
+            self._open_turn, user_id, character_id, text, client_message_id, limits
         )
         if isinstance(opened, ChatTurn):
             yield TurnAccepted(opened.user_message_id)
             yield TurnDone(opened)
             return
-        yield TurnAccepted(opened.message_id)
-        started = time.perf_counter()
-        shown = False
         try:
-            answer = None
-            stream = getattr(self.chat_model, "stream", None)
-            if stream is None:
-                answer = await anyio.to_thread.run_sync(self.chat_model.reply, opened.request)
-                shown = True
-                yield ChatDelta(answer.text)
-            else:
-                async for item in stream(opened.request):
-                    if isinstance(item, ChatDone):
-                        answer = item.reply
-                        break
-                    shown = shown or isinstance(item, ChatDelta)
-                    yield item
-            if answer is None:
-                raise RuntimeError("the model's stream ended without its reply")
-            made = self._made(opened, answer, started)
-        except Exception:
-            log.exception("chat_model.failed", model=self.chat_model.name)
-            made = self._fallback(opened, started)
-            if shown:
-                yield ChatRestart()
-            yield ChatDelta(made.text)
-        turn = await anyio.to_thread.run_sync(self._close_turn, opened, made)
+            yield TurnAccepted(opened.message_id)
+            started = time.perf_counter()
+            shown = False
+            try:
+                answer = None
+                stream = getattr(self.chat_model, "stream", None)
+                if stream is None:
+                    answer = await anyio.to_thread.run_sync(self.chat_model.reply, opened.request)
+                    shown = True
+                    yield ChatDelta(answer.text)
+                else:
+                    async for item in stream(opened.request):
+                        if isinstance(item, ChatDone):
+                            answer = item.reply
+                            break
+                        shown = shown or isinstance(item, ChatDelta)
+                        yield item
+                if answer is None:
+                    raise RuntimeError("the model's stream ended without its reply")
+                made = self._made(opened, answer, started)
+            except Exception:
+                log.exception("chat_model.failed", model=self.chat_model.name)
+                made = self._fallback(opened, started)
+                if shown:
+                    yield ChatRestart()
+                yield ChatDelta(made.text)
+            turn = await anyio.to_thread.run_sync(self._close_turn, opened, made)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(opened.give_back)
+            raise
         yield TurnDone(turn)
 
     @_checked_turn
     def _open_turn(
-        self, user_id: UUID, character_id: UUID, text: str, client_message_id: str | None
+        self,
+        user_id: UUID,
+        character_id: UUID,
+        text: str,
+        client_message_id: str | None,
+        limits: MessageAdmission | None = None,
     ) -> _OpenTurn | ChatTurn:
         """Store the user's message; the stored turn if this is a retry of a replied one."""
         character = self.character(user_id=user_id, character_id=character_id)
         user = self.user(user_id)
+        # Counted before anything is stored, on the user as this turn's read found them.
+        ticket = None if limits is None else limits.admit(user_id, user)
+        try:
+            opened = self._opened(user, character, text, client_message_id)
+        except BaseException:
+            if limits is not None and ticket is not None:
+                limits.withdraw(ticket)
+            raise
+        if isinstance(opened, ChatTurn):
+            return opened
+        return dataclasses.replace(opened, limits=limits, ticket=ticket)
+
+    def _opened(
+        self,
+        user: User,
+        character: Character,
+        text: str,
+        client_message_id: str | None,
+    ) -> _OpenTurn | ChatTurn:
+        user_id, character_id = user.id, character.id
         conv_id = conversation_id(user_id, character_id)
         now = self.clock()
         sentiment = self._score(text)

@@ -6,6 +6,13 @@ the operator overrides them for every tier (COMPANION_MESSAGES_PER_MINUTE,
 COMPANION_MESSAGES_PER_DAY). A day is the user's own calendar day, in their
 time zone. Chat messages and regenerated replies count alike, over REST and
 the WebSocket; a refused message is refused before anything is written.
+
+A chat turn is counted inside the turn (CompanionApplication.send_message),
+on the user as the turn's one read of the store found them: a tier changed by
+any process (an upgrade after a purchase, a downgrade at expiry) counts for
+the next message, and the steady turn pays no statement for it. A
+regenerated reply is counted before its use case, on the user read from the
+store.
 """
 
 from __future__ import annotations
@@ -78,9 +85,15 @@ class MessageLimits:
             per_day=self.per_day or rights.messages_per_day,
         )
 
-    def admit(self, user_id: UUID) -> Ticket:
-        """Count one message of the user, or raise RateLimited (nothing counted)."""
-        account = self.users.user(user_id)  # the aggregate: a new tier counts at once
+    def admit(self, user_id: UUID, account: _Account | None = None) -> Ticket:
+        """Count one message of the user, or raise RateLimited (nothing counted).
+
+        `account` is the user as the caller has just read them from the store;
+        without it the user is read here, brought up to date, so a new tier
+        counts at once.
+        """
+        if account is None:
+            account = self.users.user(user_id)
         admission = self.limiter.admit(
             str(user_id), self.allowance(account.tier), self.day(account.timezone)
         )

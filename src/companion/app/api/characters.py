@@ -107,13 +107,13 @@ class CharacterController(Controller):
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.TurnOut:
-        with sending(companion.message_limits, user_id):
-            turn = companion.application.send_message(
-                user_id=user_id,
-                character_id=character_id,
-                text=data.text,
-                client_message_id=data.client_message_id,
-            )
+        turn = companion.application.send_message(
+            user_id=user_id,
+            character_id=character_id,
+            text=data.text,
+            client_message_id=data.client_message_id,
+            limits=companion.message_limits,
+        )
         read_your_writes(
             request, companion, turn.position, ["conversations", "emotion_states", "memories"]
         )

@@ -52,7 +52,6 @@ from litestar.config.app import AppConfig
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from companion.adapters.rate_limit import Ticket
 from companion.app.api.auth import token_user
 from companion.app.api.ws_frames import (
     AvatarCustomizationIn,
@@ -373,31 +372,14 @@ class _Connection:
     async def chat(self, message: ChatMessageIn, in_reply_to: str | None) -> None:
         """A streamed turn, counted against the user's message limits before anything is
         stored (a refused one is an error frame rate_limited with retry_after)."""
-        ticket, before = await anyio.to_thread.run_sync(self.admit, message.character_id)
-        try:
-            await self.turn(message, in_reply_to, before)
-        except BaseException:
-            if ticket is not None and self.companion.message_limits is not None:
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(self.companion.message_limits.withdraw, ticket)
-            raise
-
-    def admit(self, character_id: UUID) -> tuple[Ticket | None, tuple[int, str] | None]:
-        """One message counted (RateLimited if none is left), and the mood before the turn."""
-        limits = self.companion.message_limits
-        ticket = None if limits is None else limits.admit(self.user_id)
-        state = self.companion.application.emotion_state(self.user_id, character_id)
-        return ticket, None if state is None else (state.mood, state.expression.name)
-
-    async def turn(
-        self, message: ChatMessageIn, in_reply_to: str | None, before: tuple[int, str] | None
-    ) -> None:
         character_id = message.character_id
+        before = await anyio.to_thread.run_sync(self.mood, character_id)
         turn = self.companion.application.send_message_streaming(
             user_id=self.user_id,
             character_id=character_id,
             text=message.text,
             client_message_id=message.client_message_id,
+            limits=self.companion.message_limits,
         )
         reply_message_id: UUID | None = None
         async for step in turn:
@@ -465,6 +447,10 @@ class _Connection:
             self.companion.runner.wait_for, position, READ_MODELS_OF_A_TURN, 0.0
         )
         return "applied" if applied else "pending"
+
+    def mood(self, character_id: UUID) -> tuple[int, str] | None:
+        state = self.companion.application.emotion_state(self.user_id, character_id)
+        return None if state is None else (state.mood, state.expression.name)
 
     async def emotion(self, character_id: UUID, before: tuple[int, str] | None) -> None:
         state = await anyio.to_thread.run_sync(
