@@ -9,14 +9,27 @@ outcome of writing them one by one; an UPDATE run goes this way only when no
 two of its rows name the same key (two would meet in one join and one would be
 lost). Anything less plain (a parameter inside a sub-select, an ON CONFLICT, a
 WHERE of more than one condition) is not read here and goes row by row.
+
+An INSERT run whose row is only parameters and plain constants (TRUE, FALSE,
+NULL, a whole number) goes by binary COPY instead, when every value is of the
+Python type its column's binary form is made from (a UUID for a uuid column, an
+aware datetime for a timestamptz one, a dict or list for jsonb…): the rows are
+formatted in C, with no array of each column built in Python, and land as the
+INSERT would land them (COPY checks the same constraints and fills the same
+defaults). A value of any other type sends the run as arrays, where the server
+converts it as a row-by-row write would.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from operator import itemgetter
 from typing import Any, Protocol
+from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
@@ -45,6 +58,10 @@ class Cursor(Protocol):
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]: ...
 
+    def outside_pipeline(self) -> AbstractContextManager[None]:
+        """COPY cannot be pipelined: what was sent is settled first, the pipeline left."""
+        ...
+
 
 def _top_level_items(text: str) -> list[str]:
     """`a, f(b, c), 'x,y'` → ["a", "f(b, c)", "'x,y'"]."""
@@ -61,6 +78,100 @@ def _top_level_items(text: str) -> list[str]:
             start = index + 1
     items.append(text[start:].strip())
     return items
+
+
+_COPY_TYPES: dict[str, tuple[str, frozenset[type]]] = {
+    "uuid": ("uuid", frozenset({UUID})),
+    "text": ("text", frozenset({str})),
+    "bigint": ("int8", frozenset({int})),
+    "integer": ("int4", frozenset({int})),
+    "smallint": ("int2", frozenset({int})),
+    "boolean": ("bool", frozenset({bool})),
+    "double precision": ("float8", frozenset({float})),
+    "timestamp with time zone": ("timestamptz", frozenset({datetime})),
+    "jsonb": ("jsonb", frozenset({dict, list})),
+}
+"""A column type COPY may write: its binary type, and the Python types (exactly, or
+None) whose values it takes as an INSERT would. A bool is not an int here."""
+_CONSTANTS: dict[str, tuple[Any, frozenset[str]]] = {
+    "TRUE": (True, frozenset({"boolean"})),
+    "FALSE": (False, frozenset({"boolean"})),
+    "NULL": (None, frozenset(_COPY_TYPES)),
+}
+_WHOLE_NUMBER = re.compile(r"-?\d{1,18}")
+_NONE = type(None)
+
+
+class _Copy:
+    """An INSERT run as one binary COPY: parameters' columns first, then constants'."""
+
+    def __init__(self, statement: str, types: list[str], columns: list[str], params: list[str]):
+        self.statement, self.types, self.column_types = statement, types, columns
+        self._params = params
+        self._constants: tuple[Any, ...] = ()
+
+    @classmethod
+    def plan(
+        cls, table: str, columns: list[str], row: list[str], types: dict[str, str]
+    ) -> _Copy | None:
+        """How to COPY the INSERT of `row` into `columns`, or None when it cannot be."""
+        params: list[tuple[str, str]] = []
+        constants: list[tuple[str, Any]] = []
+        for column, item in zip(columns, row, strict=True):
+            kind = types.get(column)
+            if kind not in _COPY_TYPES:
+                return None
+            param = _ONE_PARAM.fullmatch(item)
+            if param is not None:
+                params.append((column, param.group(1)))
+            elif item.upper() in _CONSTANTS:
+                value, fits = _CONSTANTS[item.upper()]
+                if kind not in fits:
+                    return None
+                constants.append((column, value))
+            elif _WHOLE_NUMBER.fullmatch(item) and kind in ("bigint", "integer", "smallint"):
+                constants.append((column, int(item)))
+            else:
+                return None
+        if not params:
+            return None
+        order = [c for c, _ in params] + [c for c, _ in constants]
+        plan = cls(
+            f"COPY {table} ({', '.join(order)}) FROM STDIN (FORMAT BINARY)",
+            [_COPY_TYPES[types[c]][0] for c in order],
+            [types[c] for c, _ in params],
+            [p for _, p in params],
+        )
+        plan._constants = tuple(v for _, v in constants)
+        return plan
+
+    def rows(self, params: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]] | None:
+        """The run's rows in COPY's column order, or None when a value does not fit."""
+        if len(self._params) == 1:
+            name = self._params[0]
+            rows: list[tuple[Any, ...]] = [(p[name],) for p in params]
+        else:
+            rows = list(map(itemgetter(*self._params), params))
+        for kind, values in zip(self.column_types, zip(*rows, strict=True), strict=True):
+            found = set(map(type, values))
+            found.discard(_NONE)
+            if not found <= _COPY_TYPES[kind][1]:
+                return None
+            if kind == "timestamp with time zone" and any(
+                v is not None and v.tzinfo is None for v in values
+            ):
+                return None  # a naive datetime: the server's time zone makes it aware
+        if self._constants:
+            constants = self._constants
+            rows = [row + constants for row in rows]
+        return rows
+
+    def run(self, cursor: Cursor, rows: list[tuple[Any, ...]]) -> None:
+        with cursor.outside_pipeline(), cursor._cursor.copy(self.statement) as copy:
+            copy.set_types(self.types)
+            write = copy.write_row
+            for row in rows:
+                write(row)
 
 
 _column_types: dict[str, dict[str, str]] = {}
@@ -114,6 +225,10 @@ class ArrayStatement(ABC):
     def run(self, cursor: Cursor, params: list[Mapping[str, Any]]) -> None:
         if self._statement is None:
             self._statement = self._build(_types(cursor, self.table))
+        self._run_arrays(cursor, params)
+
+    def _run_arrays(self, cursor: Cursor, params: list[Mapping[str, Any]]) -> None:
+        assert self._statement is not None
         names = list(self.params)
         for start in range(0, len(params), ROWS):
             chunk = params[start : start + ROWS]
@@ -137,6 +252,7 @@ class ArrayInsert(ArrayStatement):
     def __init__(self, table: str, columns: list[str], row: list[str]) -> None:
         super().__init__(table)
         self.columns, self.row = columns, row
+        self._copy: _Copy | None = None
         for column, item in zip(columns, row, strict=True):
             match = _ONE_PARAM.fullmatch(item)
             if match is not None:
@@ -154,6 +270,18 @@ class ArrayInsert(ArrayStatement):
         if any(_ONE_PARAM.fullmatch(i) is None and NAMED_PARAM.search(i) for i in row):
             return None  # a parameter inside an expression: its type is not its column's
         return cls(match["table"], columns, row)
+
+    def run(self, cursor: Cursor, params: list[Mapping[str, Any]]) -> None:
+        if self._statement is None:
+            types = _types(cursor, self.table)
+            self._copy = _Copy.plan(self.table, self.columns, self.row, types)
+            self._statement = self._build(types)
+        rows = self._copy.rows(params) if self._copy is not None else None
+        if rows is None:
+            self._run_arrays(cursor, params)
+        else:
+            assert self._copy is not None
+            self._copy.run(cursor, rows)
 
     def _build(self, types: dict[str, str]) -> str:
         source, alias = self._arrays(types)

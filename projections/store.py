@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -331,10 +331,36 @@ def _postgres_value(value: Any) -> Any:
 class _PostgresCursor(ViewCursor):
     _translated: dict[str, str] = {}  # noqa: RUF012 - a process-wide cache of SQL texts
 
-    def __init__(self, cursor: Any, pipeline: Any = None) -> None:
+    def __init__(self, cursor: Any, *, pipelined: bool = False) -> None:
         super().__init__()
         self._cursor = cursor
-        self._pipeline = pipeline
+        self._pipeline: Any = None
+        self._pipeline_context: AbstractContextManager[Any] | None = None
+        if pipelined:
+            self._enter_pipeline()
+
+    def _enter_pipeline(self) -> None:
+        context = self._cursor.connection.pipeline()
+        self._pipeline = context.__enter__()
+        self._pipeline_context = context
+
+    def _leave_pipeline(self, error: BaseException | None = None) -> None:
+        """Settle what was sent and leave pipeline mode (an error: as its block would)."""
+        context, self._pipeline_context, self._pipeline = self._pipeline_context, None, None
+        if context is None:
+            return
+        if error is None:
+            context.__exit__(None, None, None)
+        else:
+            context.__exit__(type(error), error, error.__traceback__)
+
+    @contextmanager
+    def outside_pipeline(self) -> Iterator[None]:
+        pipelined = self._pipeline_context is not None
+        self._leave_pipeline()
+        yield
+        if pipelined:
+            self._enter_pipeline()
 
     def sync(self) -> None:
         """Settle every statement sent so far, so the next fetch reads its own result."""
@@ -417,19 +443,26 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
     def write(self, key: str) -> Iterator[ViewCursor]:
         # Pipeline mode: a batch's statements go out without waiting for each
         # answer, which is where a projection's time would otherwise go.
+        # Inside the transaction, not around it: a run written by COPY leaves pipeline
+        # mode for its while (see arrays), which a transaction begun in it forbids.
         with (
             self.datastore.get_connection() as connection,
-            connection.pipeline() as pipeline,
             connection.transaction(),
             connection.cursor() as cursor,
         ):
-            self._use_schema(cursor)
-            # A read model's commit need not wait for the disk: a crash can lose
-            # only whole transactions, rows and position together, which the
-            # runner then applies again. That wait is most of the live lag.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-            yield _PostgresCursor(cursor, pipeline)
+            view = _PostgresCursor(cursor, pipelined=True)
+            try:
+                self._use_schema(cursor)
+                # A read model's commit need not wait for the disk: a crash can lose
+                # only whole transactions, rows and position together, which the
+                # runner then applies again. That wait is most of the live lag.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+                yield view
+            except BaseException as error:
+                view._leave_pipeline(error)
+                raise
+            view._leave_pipeline()
 
     @contextmanager
     def read(self) -> Iterator[ViewCursor]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from projections import arrays
 from projections.arrays import ArrayInsert, ArrayStatement, ArrayUpdate
 from tests.integration.conftest import Companions
 
@@ -70,3 +73,75 @@ def test_inserts_and_updates_of_a_run_land_as_one_by_one(postgres_companions: Co
         (3, 3, None, {"n": [3]}, False),
         (4, 14, "moved 4", {"n": [4]}, False),
     ]
+
+
+COPIED = "copied_inserts_test"
+COPY_INSERT = (
+    f"INSERT INTO {COPIED} (id, n, at, label, tags, seen, seven, flag)"
+    " VALUES (:id, :n, :at, :label, :tags, FALSE, 7, :flag)"
+)
+NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def copy_rows(count: int, **changes: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": uuid4(),
+            "n": i,
+            "at": NOW + timedelta(seconds=i),
+            "label": None if i % 3 == 0 else f"{i} ✨ \\ \t 'x'",
+            "tags": [None, {"i": i, "s": "é"}, [i, "a"]][i % 3],
+            "flag": i % 2 == 0,
+            **changes,
+        }
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "copied"),
+    [
+        ({}, True),
+        ({"at": datetime(2026, 1, 2, 3, 4, 5)}, False),  # naive: the session's zone decides
+        ({"id": "6f1c54d3-0d5b-4d52-9a3e-2a3f2e6b3d11"}, False),  # text for a uuid
+        ({"n": "5"}, False),  # text the server reads as a number
+    ],
+    ids=["fitting", "naive-datetime", "uuid-as-text", "number-as-text"],
+)
+def test_an_insert_run_by_copy_lands_as_one_by_one(
+    postgres_companions: Companions,
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+    copied: bool,
+) -> None:
+    store = postgres_companions().views
+    store.create_tables(
+        [
+            f"CREATE TABLE {COPIED} (id {{uuid}}, n {{bigint}}, at {{timestamp}} NOT NULL,"
+            " label TEXT, tags {json}, seen {bool} NOT NULL, seven {bigint} NOT NULL,"
+            " flag {bool} NOT NULL DEFAULT TRUE, extra TEXT DEFAULT 'default')"
+        ]
+    )
+    runs: list[Any] = []
+    real_run = arrays._Copy.run
+    monkeypatch.setattr(
+        arrays._Copy,
+        "run",
+        lambda self, cursor, rows: runs.append(rows) or real_run(self, cursor, rows),
+    )
+    params = copy_rows(40, **changes)
+
+    def written(one_by_one: bool) -> list[dict[str, Any]]:
+        with store.write("copies") as cursor:
+            cursor.execute(f"TRUNCATE {COPIED}")
+            for row in params:
+                (cursor.execute if one_by_one else cursor.defer)(COPY_INSERT, row)
+            cursor.flush()
+        with store.read() as cursor:
+            return cursor.query(f"SELECT * FROM {COPIED} ORDER BY n, id")
+
+    one_by_one = written(True)
+    assert not runs
+    assert written(False) == one_by_one
+    assert len(one_by_one) == 40
+    assert bool(runs) == copied
