@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +25,10 @@ from companion.adapters.rate_limit import (
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.message_limits import MessageLimits
+from companion.domain.chat import ChatModel, ChatReply, ChatRequest
 from companion.domain.identity import conversation_id
 from tests.api.conftest import api_settings, new_character, sign_up
-from tests.api.test_ws import connect, heartbeat, opened, receive, send, whole_turn
+from tests.api.test_ws import connect, final_reply, heartbeat, opened, receive, send, whole_turn
 
 # 2026-11-26 09:00:00 UTC: 18:00 in Tokyo, six hours before its midnight.
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC).timestamp()
@@ -323,3 +325,118 @@ def test_redis_out_of_reach_counts_in_this_process_with_one_warning(tmp_path: Pa
     assert len(warnings) == 1
     assert warnings[0]["log_level"] == "warning"
     assert json.dumps(warnings[0]["fallback"]) == '"per-process limits"'
+
+
+# -- retries -------------------------------------------------------------------------------
+
+
+WAIT = 10.0
+"""How long a test waits for another thread before it gives up (never reached when it works)."""
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def counted_in(
+    request: pytest.FixtureRequest, client: TestClient[Any], companion: Companion, clock: Clock
+) -> str:
+    """The limits counted in this process's memory, or in Redis."""
+    if request.param == "redis":
+        redis_url = request.getfixturevalue("redis_url")
+        limited(companion, clock, RedisMessageLimiter(redis.Redis.from_url(redis_url), clock=clock))
+    return str(request.param)
+
+
+def post_once(
+    client: TestClient[Any], headers: dict[str, str], character: str, text: str, client_id: str
+) -> Any:
+    return client.post(
+        f"/api/v1/characters/{character}/messages",
+        headers=headers,
+        json={"text": text, "client_message_id": client_id},
+    )
+
+
+def test_a_retried_message_is_answered_again_and_not_counted_even_at_the_limit(
+    client: TestClient[Any], counted_in: str, user: dict[str, str], character: str
+) -> None:
+    sent = [post_once(client, user, character, f"message {n}", f"m-{n}") for n in range(9)]
+    assert [answer.status_code for answer in sent] == [200] * 9
+    for _ in range(3):
+        again = post_once(client, user, character, "message 0", "m-0")
+        assert again.status_code == 200, again.text
+        assert again.json()["message_id"] == sent[0].json()["message_id"]
+        assert again.json()["reply"] == sent[0].json()["reply"]
+    tenth = post_once(client, user, character, "message 9", "m-9")
+    assert tenth.status_code == 200  # the retries took none of the ten
+    assert post_once(client, user, character, "one too many", "m-10").status_code == 429
+
+    at_the_limit = post_once(client, user, character, "message 9", "m-9")
+    assert at_the_limit.status_code == 200, at_the_limit.text
+    assert at_the_limit.json()["reply"] == tenth.json()["reply"]
+
+
+def test_a_retried_frame_is_answered_again_at_the_limit(
+    client: TestClient[Any], counted_in: str, user: dict[str, str], character: str
+) -> None:
+    for n in range(9):
+        assert post(client, user, character, f"message {n}").status_code == 200
+    tenth = {"character_id": character, "text": "tenth", "client_message_id": "m-10"}
+    with connect(client, user) as socket:
+        opened(socket)
+        send(socket, "chat_message", tenth)
+        first = whole_turn(socket)
+        send(socket, "chat_message", tenth)
+        again = whole_turn(socket)
+        send(socket, "chat_message", {"character_id": character, "text": "eleventh"})
+        assert receive(socket)["payload"]["code"] == "rate_limited"
+
+    assert again[0]["payload"]["message_id"] == first[0]["payload"]["message_id"]
+    assert final_reply(again)["text"] == final_reply(first)["text"]
+
+
+class Meeting:
+    """A model whose first caller waits until a second caller comes."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model, self.name = model, model.name
+        self.first, self.second = threading.Event(), threading.Event()
+
+    def reply(self, request: ChatRequest) -> ChatReply:
+        if not self.first.is_set():
+            self.first.set()
+            assert self.second.wait(WAIT)
+        else:
+            self.second.set()
+        return self.model.reply(request)
+
+
+def test_a_retry_sent_while_its_original_is_in_flight_takes_no_second_slot(
+    client: TestClient[Any],
+    companion: Companion,
+    counted_in: str,
+    user: dict[str, str],
+    character: str,
+) -> None:
+    for n in range(9):
+        assert post(client, user, character, f"message {n}").status_code == 200
+    meeting = Meeting(companion.application.chat_model)
+    companion.application.chat_model = meeting
+    tenth = {"character_id": character, "text": "tenth", "client_message_id": "m-10"}
+    with connect(client, user) as phone, connect(client, user) as tablet:
+        opened(phone)
+        opened(tablet)
+        send(phone, "chat_message", tenth)  # the last of the ten, waiting for its reply
+        assert meeting.first.wait(WAIT)
+        send(tablet, "chat_message", tenth)  # the phone timed out; the tablet tries again
+        frames: list[dict[str, Any]] = []
+        while sum(f["type"] == "avatar_expression" for f in frames) < 2:
+            frames.append(receive(tablet))
+            assert frames[-1]["type"] != "error", frames[-1]
+
+    acks = {f["payload"]["message_id"] for f in frames if f["type"] == "chat_message"}
+    replies = {
+        final_reply([f])["text"]
+        for f in frames
+        if f["type"] == "chat_response" and f["payload"]["done"]
+    }
+    assert len(acks) == len(replies) == 1  # one message, one reply, answered twice
+    assert post(client, user, character, "eleventh").status_code == 429

@@ -2,21 +2,26 @@
 
 The tier comes from the turn's own read of the store: a tier changed by another
 API process counts for the very next message here, though this process keeps
-the user in its cache.
+the user in its cache. A retry that races its original past that read is
+counted by whichever turn stores the message, once.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import replace
 from uuid import UUID, uuid4
 
 import pytest
 
-from companion.adapters.rate_limit import MemoryMessageLimiter
-from companion.app.application import CompanionApplication
+from companion.adapters.rate_limit import Admission, Allowance, Day, MemoryMessageLimiter, Ticket
+from companion.app.application import ChatTurn, CompanionApplication
 from companion.app.bootstrap import Companion
 from companion.app.message_limits import MessageLimits, RateLimited
 from companion.domain.characters import Persona
+from companion.domain.chat import ChatModel, ChatReply, ChatRequest
+from companion.domain.identity import conversation_id
 from companion.domain.payments import GatewayEvent, SubscriptionState
 from tests.integration.conftest import Companions
 from tests.personas import HANA
@@ -87,3 +92,104 @@ def test_a_new_tier_counts_for_the_next_message(
     _end_subscription(there, user_id)
     with pytest.raises(RateLimited):  # twenty this minute: room for premium, not for free
         send("free again")
+
+
+WAIT = 10.0
+"""How long a test waits for another thread before it gives up (never reached when it works)."""
+
+
+class _Racing:
+    """A limiter that, while it admits the retry, lets the original turn run (in a thread):
+    to its end, or until it waits in the model for the retry to get there too."""
+
+    def __init__(self, original: threading.Thread, in_the_model: threading.Event | None) -> None:
+        self.counted = MemoryMessageLimiter(clock=lambda: START)
+        self.original, self.in_the_model = original, in_the_model
+        self.admitted = 0
+
+    def admit(self, user: str, allowance: Allowance, day: Day) -> Admission:
+        self.admitted += 1
+        if self.admitted == 1:  # the retry: the original runs now, past the retry's read
+            self.original.start()
+            if self.in_the_model is None:
+                self.original.join(WAIT)
+            else:
+                assert self.in_the_model.wait(WAIT)
+        return self.counted.admit(user, allowance, day)
+
+    def withdraw(self, ticket: Ticket) -> None:
+        self.counted.withdraw(ticket)
+
+
+class _Meeting:
+    """A model whose first caller waits until a second caller comes."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model, self.name = model, model.name
+        self.first, self.second = threading.Event(), threading.Event()
+
+    def reply(self, request: ChatRequest) -> ChatReply:
+        if not self.first.is_set():
+            self.first.set()
+            assert self.second.wait(WAIT)
+        else:
+            self.second.set()
+        return self.model.reply(request)
+
+
+@pytest.mark.parametrize("backend", ["memory", "postgres"])
+@pytest.mark.parametrize("original", ["replied", "awaiting its reply"])
+def test_a_retry_racing_its_original_past_its_read_is_counted_once(
+    request: pytest.FixtureRequest, backend: str, original: str
+) -> None:
+    companions: Companions = request.getfixturevalue(f"{backend}_companions")
+    app = companions().application
+    user_id, character_id = _pair(app)
+    turns: list[ChatTurn] = []
+
+    def send() -> None:
+        turns.append(
+            app.send_message(
+                user_id=user_id,
+                character_id=character_id,
+                text="are you there?",
+                client_message_id="m-1",
+                limits=limits,
+            )
+        )
+
+    # The retry has read the store (no message m-1 yet) when the original runs:
+    # the original stores the message, and the retry's save finds it there.
+    first = threading.Thread(target=send)
+    meeting = None
+    if original == "awaiting its reply":
+        meeting = _Meeting(app.chat_model)
+        app.chat_model = meeting
+    racing = _Racing(first, None if meeting is None else meeting.first)
+    limits = MessageLimits(app, racing, per_minute=2)
+    send()
+    first.join(WAIT)
+
+    assert len(turns) == 2
+    assert turns[0].user_message_id == turns[1].user_message_id
+    assert turns[0].reply_text == turns[1].reply_text
+    events = list(app.events.get(conversation_id(user_id, character_id)))
+    assert len(events) == 3  # created, the message once, its reply once
+    # One of the two messages a minute is left.
+    app.send_message(user_id=user_id, character_id=character_id, text="second", limits=limits)
+    with pytest.raises(RateLimited):
+        app.send_message(user_id=user_id, character_id=character_id, text="third", limits=limits)
+
+
+def test_a_retry_of_a_stored_message_is_not_counted_even_at_the_limit(
+    memory_companions: Companions,
+) -> None:
+    app = memory_companions().application
+    limits = MessageLimits(app, MemoryMessageLimiter(clock=lambda: START), per_minute=1)
+    user_id, character_id = _pair(app)
+    sent = {"user_id": user_id, "character_id": character_id, "text": "hi", "limits": limits}
+    first = app.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
+    again = app.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
+    assert replace(again, position=None) == replace(first, position=None)
+    with pytest.raises(RateLimited):
+        app.send_message(**sent, client_message_id="m-2")  # type: ignore[arg-type]

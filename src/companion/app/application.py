@@ -38,7 +38,7 @@ from companion.domain.chat import (
     ChatRequest,
     ChatRestart,
 )
-from companion.domain.conversations import Conversation
+from companion.domain.conversations import Conversation, check_client_message_id
 from companion.domain.daily_life import DailyLife
 from companion.domain.emotion import (
     Cycle,
@@ -136,6 +136,8 @@ class _OpenTurn:
     request: ChatRequest
     emotion: EmotionState | None
     """The emotion state as the turn found it, a private copy the reply's save builds on."""
+    retried: bool = False
+    """The message was stored by an earlier turn of it (a client's retry), still unreplied."""
     limits: MessageAdmission | None = None
     ticket: Ticket | None = None
     """The message's place in the user's limits, given back if the turn fails."""
@@ -199,22 +201,32 @@ def _checked_turn(
     and the emotion state are saved by the turn: the store's version check
     decides for them. The user's tier and time zone, which the message limits
     go by, come from the same read, so a tier changed by any process counts
-    for the next message at no further cost.
+    for the next message at no further cost; so does the conversation when
+    the message has a client id, to tell a retry from a new message before it
+    is counted.
     """
 
     @functools.wraps(open_turn)
-    def opened(self: CompanionApplication, user_id: UUID, character_id: UUID, *args: Any) -> T:
+    def opened(
+        self: CompanionApplication,
+        user_id: UUID,
+        character_id: UUID,
+        text: str,
+        client_message_id: str | None,
+        *args: Any,
+    ) -> T:
         today = self.clock().astimezone(UTC).date()
         days = [today + timedelta(days=offset) for offset in (-1, 0, 1)]
+        retried = [] if client_message_id is None else [conversation_id(user_id, character_id)]
         with self.aggregates.checked(
-            [user_id, character_id],
+            [user_id, character_id, *retried],
             # Whatever the user's time zone, their today is one of these days.
             maybe_missing=[
                 memory_book_id(user_id, character_id),
                 *(daily_life_id(character_id, day.isoformat()) for day in days),
             ],
         ):
-            return open_turn(self, user_id, character_id, *args)
+            return open_turn(self, user_id, character_id, text, client_message_id, *args)
 
     return opened
 
@@ -607,17 +619,49 @@ class CompanionApplication(Application[UUID]):
         """Store the user's message; the stored turn if this is a retry of a replied one."""
         character = self.character(user_id=user_id, character_id=character_id)
         user = self.user(user_id)
-        # Counted before anything is stored, on the user as this turn's read found them.
-        ticket = None if limits is None else limits.admit(user_id, user)
+        conv_id = conversation_id(user_id, character_id)
+        ticket = self._admit(limits, user, conv_id, client_message_id)
         try:
             opened = self._opened(user, character, text, client_message_id)
         except BaseException:
             if limits is not None and ticket is not None:
                 limits.withdraw(ticket)
             raise
+        if isinstance(opened, ChatTurn) or opened.retried:
+            # Another turn of this message stored it first, and counted it.
+            if limits is not None and ticket is not None:
+                limits.withdraw(ticket)
+            ticket = None
         if isinstance(opened, ChatTurn):
             return opened
         return dataclasses.replace(opened, limits=limits, ticket=ticket)
+
+    def _admit(
+        self,
+        limits: MessageAdmission | None,
+        user: User,
+        conv_id: UUID,
+        client_message_id: str | None,
+    ) -> Ticket | None:
+        """Count the message, unless the conversation already holds it (a client's retry).
+
+        The user and the conversation are as this turn's read of the store found
+        them. A retry racing its original past that read is counted here and
+        given back once its save finds the message stored (`_open_turn`): of the
+        turns of one message, the one that stores it keeps the count.
+        """
+        if limits is None:
+            return None
+        client_id = check_client_message_id(client_message_id)
+        if client_id is not None:
+            try:
+                conversation = self._load(Conversation, conv_id, to_change=False)
+            except AggregateNotFoundError:
+                pass
+            else:
+                if conversation.known_message(client_id) is not None:
+                    return None
+        return limits.admit(user.id, user)
 
     def _opened(
         self,
@@ -631,17 +675,21 @@ class CompanionApplication(Application[UUID]):
         now = self.clock()
         sentiment = self._score(text)
 
-        def store_user_message() -> tuple[Conversation, UUID, int | None]:
+        def store_user_message() -> tuple[Conversation, UUID, int | None, bool]:
             try:
                 conversation = self._load(Conversation, conv_id)
             except AggregateNotFoundError:
                 conversation = Conversation(user_id=user_id, character_id=character_id)
+            client_id = check_client_message_id(client_message_id)
+            stored_before = client_id is not None and bool(conversation.known_message(client_id))
             message_id = conversation.send_user_message(
                 text, client_message_id=client_message_id, message_id=uuid4()
             )
-            return conversation, message_id, self.save_all(conversation)
+            return conversation, message_id, self.save_all(conversation), stored_before
 
-        conversation, message_id, position = self._retry_on_conflict(store_user_message)
+        conversation, message_id, position, stored_before = self._retry_on_conflict(
+            store_user_message
+        )
         if not conversation.is_awaiting_reply(message_id):
             # A retry of a turn that already has its reply: answer the stored one.
             text_stored = self._stored_reply(conversation, reply_id(message_id))
@@ -690,6 +738,7 @@ class CompanionApplication(Application[UUID]):
             today,
             request,
             emotion,
+            retried=stored_before,
         )
 
     def _made(self, opened: _OpenTurn, answer: ChatReply, started: float) -> _Made:

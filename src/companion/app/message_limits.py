@@ -10,9 +10,12 @@ the WebSocket; a refused message is refused before anything is written.
 A chat turn is counted inside the turn (CompanionApplication.send_message),
 on the user as the turn's one read of the store found them: a tier changed by
 any process (an upgrade after a purchase, a downgrade at expiry) counts for
-the next message, and the steady turn pays no statement for it. A
-regenerated reply is counted before its use case, on the user read from the
-store.
+the next message, and the steady turn pays no statement for it. A client's
+retry of a message the conversation already holds (same client_message_id)
+is answered without being counted, at the limit too; of a retry racing its
+original, the turn that stores the message keeps the count and the other
+gives its own back. A regenerated reply is counted before its use case, on
+the user read from the store.
 """
 
 from __future__ import annotations

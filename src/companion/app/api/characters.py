@@ -97,7 +97,8 @@ class CharacterController(Controller):
         sync_to_thread=True,
         responses=errors(409, 429),
         description="A whole turn. Messages count against the plan's limits per minute and"
-        " per day (429 with Retry-After beyond them; nothing is stored then).",
+        " per day (429 with Retry-After beyond them; nothing is stored then). A retry with"
+        " the client_message_id of a stored message answers that turn and is not counted.",
     )
     def send_message(
         self,

@@ -371,7 +371,8 @@ class _Connection:
 
     async def chat(self, message: ChatMessageIn, in_reply_to: str | None) -> None:
         """A streamed turn, counted against the user's message limits before anything is
-        stored (a refused one is an error frame rate_limited with retry_after)."""
+        stored (a refused one is an error frame rate_limited with retry_after); a retry of
+        a stored message is answered without being counted."""
         character_id = message.character_id
         before = await anyio.to_thread.run_sync(self.mood, character_id)
         turn = self.companion.application.send_message_streaming(
