@@ -20,11 +20,13 @@ IntegrityError.
 
 Writers in one process share commits (group commit): while a statement is in
 flight, the appends that arrive queue up and go together in the next one, each
-keeping its own contiguous ids. Two such lanes, each on a connection it keeps,
-have a commit in flight at once: while one waits for the disk, the other's
-statement already waits on the counter row. A batch that breaks
-the primary key is rolled back as a whole and its appends are retried one by
-one, so only the conflicting one fails.
+keeping its own contiguous ids, on a connection the recorder keeps. One such
+lane: a second one, its statement already waiting on the counter row while
+the first commit waits for the disk, overlapped nothing (the counter row
+makes the two commits take turns anyway) and halved each commit's batch; with
+4 and 8 writers one lane appended 10 to 50 % more. A batch that breaks the
+primary key is rolled back as a whole and its appends are retried one by one,
+so only the conflicting one fails.
 
 The wake-up for listeners (a notification on the channel the projection
 runner LISTENs to) is part of the same statement, ``pg_notify`` in a CTE: it
@@ -69,9 +71,9 @@ log = structlog.get_logger(__name__)
 MAX_BATCH_EVENTS = 1000
 # Up to this many events go as rows of VALUES, beyond it as arrays.
 MAX_VALUES_ROWS = 32
-# Commits in flight at once from one process, each on its own connection: while
-# one waits for the disk, the next is already queued for the counter row.
-LANES = 2
+# Commits in flight at once from one process, each on its own connection. The
+# counter row makes commits take turns, so a second lane only splits the batches.
+LANES = 1
 
 
 NotificationRow = tuple[int, Any, int, str, bytes]
