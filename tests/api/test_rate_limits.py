@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +24,10 @@ from companion.adapters.rate_limit import (
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.message_limits import MessageLimits
-from companion.domain.chat import ChatModel, ChatReply, ChatRequest
 from companion.domain.identity import conversation_id
 from tests.api.conftest import api_settings, new_character, sign_up
 from tests.api.test_ws import connect, final_reply, heartbeat, opened, receive, send, whole_turn
+from tests.meeting import WAIT, Meeting
 
 # 2026-11-26 09:00:00 UTC: 18:00 in Tokyo, six hours before its midnight.
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC).timestamp()
@@ -330,10 +329,6 @@ def test_redis_out_of_reach_counts_in_this_process_with_one_warning(tmp_path: Pa
 # -- retries -------------------------------------------------------------------------------
 
 
-WAIT = 10.0
-"""How long a test waits for another thread before it gives up (never reached when it works)."""
-
-
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def counted_in(
     request: pytest.FixtureRequest, client: TestClient[Any], companion: Companion, clock: Clock
@@ -391,22 +386,6 @@ def test_a_retried_frame_is_answered_again_at_the_limit(
 
     assert again[0]["payload"]["message_id"] == first[0]["payload"]["message_id"]
     assert final_reply(again)["text"] == final_reply(first)["text"]
-
-
-class Meeting:
-    """A model whose first caller waits until a second caller comes."""
-
-    def __init__(self, model: ChatModel) -> None:
-        self.model, self.name = model, model.name
-        self.first, self.second = threading.Event(), threading.Event()
-
-    def reply(self, request: ChatRequest) -> ChatReply:
-        if not self.first.is_set():
-            self.first.set()
-            assert self.second.wait(WAIT)
-        else:
-            self.second.set()
-        return self.model.reply(request)
 
 
 def test_a_retry_sent_while_its_original_is_in_flight_takes_no_second_slot(

@@ -22,6 +22,7 @@ from tests.api.test_ws import (
     send,
     whole_turn,
 )
+from tests.meeting import Meeting
 
 
 def of_type(frames: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -192,3 +193,31 @@ def test_a_regenerate_frame_swipes_the_latest_reply_on_every_device(
     page = client.get(f"/api/v1/characters/{character}/messages", headers=read_after).json()
     latest = page["messages"][0]
     assert (latest["text"], latest["alternatives"]) == (swiped["text"], 2)
+
+
+def test_two_devices_sending_at_once_get_emotion_changes_that_chain(
+    client: TestClient[Any], companion: Companion, user: dict[str, str], character: str
+) -> None:
+    with connect(client, user) as phone:
+        opened(phone)
+        send(phone, "chat_message", {"character_id": character, "text": "hello there!"})
+        (start,) = of_type(whole_turn(phone), "emotion_change")
+        with connect(client, user) as tablet:
+            opened(tablet)
+            # Both turns have read the mood when either stores its reply.
+            companion.application.chat_model = Meeting(companion.application.chat_model)
+            for device, text in ((phone, "I love you so much!"), (tablet, "You are wonderful!")):
+                send(device, "chat_message", {"character_id": character, "text": text})
+            frames: list[dict[str, Any]] = []
+            while len(of_type(frames, "avatar_expression")) < 2:
+                frames.append(receive(tablet))
+
+    def face(change: dict[str, Any]) -> dict[str, Any]:
+        return {"mood": change["mood"], "expression": change["expression"]}
+
+    changes = of_type(frames, "emotion_change")
+    assert len(changes) == 2, changes
+    first, second = sorted(changes, key=lambda change: change["before"] != face(start))
+    assert first["before"] == face(start)
+    assert second["before"] == face(first)
+    assert face(second) != face(first)

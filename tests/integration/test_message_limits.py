@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from uuid import UUID, uuid4
 
 import pytest
@@ -20,10 +19,10 @@ from companion.app.application import ChatTurn, CompanionApplication
 from companion.app.bootstrap import Companion
 from companion.app.message_limits import MessageLimits, RateLimited
 from companion.domain.characters import Persona
-from companion.domain.chat import ChatModel, ChatReply, ChatRequest
 from companion.domain.identity import conversation_id
 from companion.domain.payments import GatewayEvent, SubscriptionState
 from tests.integration.conftest import Companions
+from tests.meeting import WAIT, Meeting
 from tests.personas import HANA
 
 START = 1_790_000_000.0
@@ -94,10 +93,6 @@ def test_a_new_tier_counts_for_the_next_message(
         send("free again")
 
 
-WAIT = 10.0
-"""How long a test waits for another thread before it gives up (never reached when it works)."""
-
-
 class _Racing:
     """A limiter that, while it admits the retry, lets the original turn run (in a thread):
     to its end, or until it waits in the model for the retry to get there too."""
@@ -119,22 +114,6 @@ class _Racing:
 
     def withdraw(self, ticket: Ticket) -> None:
         self.counted.withdraw(ticket)
-
-
-class _Meeting:
-    """A model whose first caller waits until a second caller comes."""
-
-    def __init__(self, model: ChatModel) -> None:
-        self.model, self.name = model, model.name
-        self.first, self.second = threading.Event(), threading.Event()
-
-    def reply(self, request: ChatRequest) -> ChatReply:
-        if not self.first.is_set():
-            self.first.set()
-            assert self.second.wait(WAIT)
-        else:
-            self.second.set()
-        return self.model.reply(request)
 
 
 @pytest.mark.parametrize("backend", ["memory", "postgres"])
@@ -163,7 +142,7 @@ def test_a_retry_racing_its_original_past_its_read_is_counted_once(
     first = threading.Thread(target=send)
     meeting = None
     if original == "awaiting its reply":
-        meeting = _Meeting(app.chat_model)
+        meeting = Meeting(app.chat_model)
         app.chat_model = meeting
     racing = _Racing(first, None if meeting is None else meeting.first)
     limits = MessageLimits(app, racing, per_minute=2)
@@ -190,6 +169,6 @@ def test_a_retry_of_a_stored_message_is_not_counted_even_at_the_limit(
     sent = {"user_id": user_id, "character_id": character_id, "text": "hi", "limits": limits}
     first = app.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
     again = app.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
-    assert replace(again, position=None) == replace(first, position=None)
+    assert (again.user_message_id, again.reply_text) == (first.user_message_id, first.reply_text)
     with pytest.raises(RateLimited):
         app.send_message(**sent, client_message_id="m-2")  # type: ignore[arg-type]

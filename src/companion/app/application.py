@@ -95,6 +95,20 @@ class ChatTurn:
     """The character's mood after this turn, -100..100."""
     expression: str | None = None
     """The avatar's expression after this turn."""
+    emotion: EmotionState | None = None
+    """The emotion state as this turn's MoodChanged left it, to read only (None when the
+    turn repeats a stored one: it changed nothing)."""
+    before: tuple[int, str] | None = None
+    """The mood and expression this turn's MoodChanged moved from: the state just before
+    it, whatever other turns saved meanwhile (None: the first mood of this state)."""
+
+
+@dataclass(frozen=True)
+class Felt:
+    """A turn's MoodChanged: the state it left, and the mood and expression it moved from."""
+
+    before: tuple[int, str] | None
+    state: EmotionState
 
 
 @dataclass(frozen=True)
@@ -775,7 +789,7 @@ class CompanionApplication(Application[UUID]):
         emotions = [opened.emotion]
 
         stored: list[str] = []
-        felt: list[tuple[int, str]] = []
+        felt: list[Felt] = []
 
         def store_reply() -> int | None:
             conversation = unsaved.pop() if unsaved else self._load(Conversation, conv_id)
@@ -821,14 +835,27 @@ class CompanionApplication(Application[UUID]):
             now=opened.now,
             model_failed=made.fallback,
         )
-        mood, expression = felt[-1] if felt else self._mood_now(user_id, character_id)
+        if stored or not felt:
+            # Another turn of this message stored the reply, with its own MoodChanged.
+            mood, expression = self._mood_now(user_id, character_id)
+            return ChatTurn(
+                message_id,
+                reply_id(message_id),
+                stored[-1] if stored else made.text,
+                reply_position or opened.position,
+                mood,
+                expression,
+            )
+        feeling = felt[-1]  # the attempt that was saved
         return ChatTurn(
             message_id,
             reply_id(message_id),
-            stored[-1] if stored else made.text,
+            made.text,
             reply_position or opened.position,
-            mood,
-            expression,
+            feeling.state.mood,
+            feeling.state.expression.name,
+            feeling.state,
+            feeling.before,
         )
 
     def model_parameters(self) -> ModelParameters:
@@ -1123,7 +1150,7 @@ class CompanionApplication(Application[UUID]):
         now: datetime,
         reply_message_id: UUID,
         shared: DailyLife | None,
-        felt: list[tuple[int, str]],
+        felt: list[Felt],
         state: EmotionState | None,
     ) -> list[Aggregate]:
         """What a replied turn changes besides the conversation, to save with the reply.
@@ -1133,6 +1160,7 @@ class CompanionApplication(Application[UUID]):
         `character` is read only: a copy to change is loaded only when the
         relationship level moves.
         """
+        before = None if state is None else (state.mood, state.expression.name)
         if state is None:
             state = EmotionState(
                 user_id=character.owner_id,
@@ -1149,7 +1177,7 @@ class CompanionApplication(Application[UUID]):
             silence=silence,
         )
         state.record(outcome, cause="message", at=now, sentiment=sentiment, bond=bond)
-        felt.append((state.mood, state.expression.name))
+        felt.append(Felt(before, state))
         changed: list[Aggregate] = [state]
         if change is not None:
             to_change = self._load(Character, character.id)

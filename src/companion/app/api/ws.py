@@ -67,7 +67,7 @@ from companion.app.api.ws_frames import (
     parse,
     refusal,
 )
-from companion.app.application import AlternativeReply, TurnAccepted, TurnDone
+from companion.app.application import AlternativeReply, ChatTurn, TurnAccepted, TurnDone
 from companion.app.bootstrap import Companion
 from companion.app.daily_life import DayLived
 from companion.app.settings import Settings
@@ -374,7 +374,6 @@ class _Connection:
         stored (a refused one is an error frame rate_limited with retry_after); a retry of
         a stored message is answered without being counted."""
         character_id = message.character_id
-        before = await anyio.to_thread.run_sync(self.mood, character_id)
         turn = self.companion.application.send_message_streaming(
             user_id=self.user_id,
             character_id=character_id,
@@ -434,7 +433,7 @@ class _Connection:
                         "consistency": await self.consistency(position),
                     },
                 )
-                await self.emotion(character_id, before)
+                await self.emotion(character_id, step.turn)
 
     async def consistency(self, position: int | None) -> str:
         """Whether the read models already show the turn, without waiting for them.
@@ -449,16 +448,19 @@ class _Connection:
         )
         return "applied" if applied else "pending"
 
-    def mood(self, character_id: UUID) -> tuple[int, str] | None:
-        state = self.companion.application.emotion_state(self.user_id, character_id)
-        return None if state is None else (state.mood, state.expression.name)
-
-    async def emotion(self, character_id: UUID, before: tuple[int, str] | None) -> None:
-        state = await anyio.to_thread.run_sync(
-            self.companion.application.emotion_state, self.user_id, character_id
-        )
+    async def emotion(self, character_id: UUID, turn: ChatTurn) -> None:
+        """The turn's mood frames: emotion_change is what the turn's own MoodChanged moved
+        from and to, whatever another device's turn saved just before or after it, so the
+        changes of concurrent turns chain. A turn that repeats a stored one changed
+        nothing: the mood as it is, without emotion_change."""
+        state, before = turn.emotion, turn.before
         if state is None:
-            return
+            state = await anyio.to_thread.run_sync(
+                self.companion.application.emotion_state, self.user_id, character_id
+            )
+            if state is None:
+                return
+            before = (state.mood, state.expression.name)
         for kind, payload in mood_frames(character_id, state, before):
             self.publish(kind, payload)
 
