@@ -231,9 +231,10 @@ def _checked_turn(
     ) -> T:
         today = self.clock().astimezone(UTC).date()
         days = [today + timedelta(days=offset) for offset in (-1, 0, 1)]
-        retried = [] if client_message_id is None else [conversation_id(user_id, character_id)]
+        # A message with a client id may be a retry: the conversation tells before it counts.
+        conversation = [] if client_message_id is None else [conversation_id(user_id, character_id)]
         with self.aggregates.checked(
-            [user_id, character_id, *retried],
+            [user_id, character_id, *conversation],
             # Whatever the user's time zone, their today is one of these days.
             maybe_missing=[
                 memory_book_id(user_id, character_id),
