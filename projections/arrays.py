@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -100,6 +100,7 @@ _CONSTANTS: dict[str, tuple[Any, frozenset[str]]] = {
 }
 _WHOLE_NUMBER = re.compile(r"-?\d{1,18}")
 _NONE = type(None)
+_TZINFO = attrgetter("tzinfo")
 
 
 class _Copy:
@@ -157,8 +158,8 @@ class _Copy:
             found.discard(_NONE)
             if not found <= _COPY_TYPES[kind][1]:
                 return None
-            if kind == "timestamp with time zone" and any(
-                v is not None and v.tzinfo is None for v in values
+            if kind == "timestamp with time zone" and None in set(
+                map(_TZINFO, filter(None, values))  # (a datetime is never false)
             ):
                 return None  # a naive datetime: the server's time zone makes it aware
         if self._constants:

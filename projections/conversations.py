@@ -56,7 +56,11 @@ class ConversationView:
     last_activity_at: datetime
 
 
-@dataclass
+_INSERT_MESSAGE: dict[str, str] = {}
+"""The messages table → the INSERT of a message into it."""
+
+
+@dataclass(slots=True)
 class _Summary:
     added: int = 0
     preview: str = ""
@@ -318,15 +322,23 @@ class ConversationsProjection(Projection):
         latency_ms: int | None = None,
         audio_ref: str | None = None,
     ) -> None:
+        # A catch-up comes here for most events: the statement is made once per table.
+        table = self.messages_table
+        statement = _INSERT_MESSAGE.get(table)
+        if statement is None:
+            statement = _INSERT_MESSAGE[table] = (
+                f"INSERT INTO {table}"
+                " (message_id, conversation_id, seq, sender, kind, text, in_reply_to,"
+                " model, fallback, latency_ms, audio_ref, is_read, created_at)"
+                " VALUES (:message_id, :conversation_id, :seq, :sender, :kind, :text,"
+                " :in_reply_to, :model, :fallback, :latency_ms, :audio_ref, FALSE, :at)"
+            )
+        conversation_id, at = event.originator_id, event.timestamp
         cursor.defer(
-            f"INSERT INTO {self.messages_table}"
-            " (message_id, conversation_id, seq, sender, kind, text, in_reply_to,"
-            " model, fallback, latency_ms, audio_ref, is_read, created_at)"
-            " VALUES (:message_id, :conversation_id, :seq, :sender, :kind, :text,"
-            " :in_reply_to, :model, :fallback, :latency_ms, :audio_ref, FALSE, :at)",
+            statement,
             {
                 "message_id": event.message_id,
-                "conversation_id": event.originator_id,
+                "conversation_id": conversation_id,
                 "seq": position,
                 "sender": sender,
                 "kind": kind,
@@ -336,16 +348,21 @@ class ConversationsProjection(Projection):
                 "fallback": fallback,
                 "latency_ms": latency_ms,
                 "audio_ref": audio_ref,
-                "at": event.timestamp,
+                "at": at,
             },
         )
         # A conversation's summary changes once per batch, not once per message.
-        summaries: dict[UUID, _Summary] = cursor.scratch.setdefault(self.key, {})
-        summary = summaries.setdefault(event.originator_id, _Summary())
+        scratch = cursor.scratch
+        summaries: dict[UUID, _Summary] | None = scratch.get(self.key)
+        if summaries is None:
+            summaries = scratch[self.key] = {}
+        summary = summaries.get(conversation_id)
+        if summary is None:
+            summary = summaries[conversation_id] = _Summary()
         summary.added += 1
         summary.preview = text[:PREVIEW_CHARS]
         summary.last_message_id = event.message_id
-        summary.at = event.timestamp
+        summary.at = at
 
     def before_commit(self, cursor: ViewCursor) -> None:
         summaries: dict[UUID, _Summary] = cursor.scratch.pop(self.key, {})

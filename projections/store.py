@@ -74,6 +74,10 @@ class ViewCursor(ABC):
     def defer(self, sql: str, params: Mapping[str, Any]) -> None:
         self._deferred.append((sql, params))
 
+    def extend(self, statements: list[tuple[str, Mapping[str, Any]]]) -> None:
+        """Defer each of `statements`, in their order."""
+        self._deferred.extend(statements)
+
     def flush(self) -> None:
         deferred, self._deferred = self._deferred, []
         start = 0
@@ -104,6 +108,9 @@ class ViewStore(ABC):
 
     dialect: Literal["sqlite", "postgres"]
     types: Mapping[str, str]
+    writes_behind = False
+    """Whether a catch-up may write a batch from a thread of its own while it handles
+    the next (see `projections.writing`): a server's connections may, SQLite's not."""
 
     def ddl(self, statement: str) -> str:
         return statement.format(**self.types)
@@ -404,6 +411,7 @@ class _PostgresCursor(ViewCursor):
 
 class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
     dialect = "postgres"
+    writes_behind = True
     # One attempt, without the library's retry loop (ten tries, each waiting for the
     # pool): a request that reads a position during an outage is answered in seconds.
     max_tracking_id = getattr(
