@@ -56,12 +56,13 @@ class ConversationView:
     last_activity_at: datetime
 
 
-_INSERT_MESSAGE: dict[str, str] = {}
-"""The messages table → the INSERT of a message into it."""
+_INSERT_MESSAGE: dict[tuple[type, str], str] = {}
+"""The INSERT of a message, by read model and fresh suffix (which name its table)."""
 
 
 @dataclass(slots=True)
 class _Summary:
+    conversation_id: UUID
     added: int = 0
     preview: str = ""
     last_message_id: UUID | None = None
@@ -269,8 +270,8 @@ class ConversationsProjection(Projection):
 
     def _show_in_preview(self, cursor: ViewCursor, event: Any, text: str) -> None:
         """A new text of the conversation's last message is its preview; older ones are not."""
-        summaries: dict[UUID, _Summary] = cursor.scratch.setdefault(self.key, {})
-        summary = summaries.get(event.originator_id)
+        summaries: dict[int, _Summary] = cursor.scratch.setdefault(self.key, {})
+        summary = summaries.get(event.originator_id.int)
         if summary is not None and summary.added:
             # The batch added messages to this conversation: its summary decides.
             if summary.last_message_id == event.message_id:
@@ -323,11 +324,10 @@ class ConversationsProjection(Projection):
         audio_ref: str | None = None,
     ) -> None:
         # A catch-up comes here for most events: the statement is made once per table.
-        table = self.messages_table
-        statement = _INSERT_MESSAGE.get(table)
+        statement = _INSERT_MESSAGE.get((type(self), self._fresh_suffix))
         if statement is None:
-            statement = _INSERT_MESSAGE[table] = (
-                f"INSERT INTO {table}"
+            statement = _INSERT_MESSAGE[type(self), self._fresh_suffix] = (
+                f"INSERT INTO {self.messages_table}"
                 " (message_id, conversation_id, seq, sender, kind, text, in_reply_to,"
                 " model, fallback, latency_ms, audio_ref, is_read, created_at)"
                 " VALUES (:message_id, :conversation_id, :seq, :sender, :kind, :text,"
@@ -352,31 +352,35 @@ class ConversationsProjection(Projection):
             },
         )
         # A conversation's summary changes once per batch, not once per message.
+        # (Kept by the id's number: a UUID's hash and equality are Python code.)
         scratch = cursor.scratch
-        summaries: dict[UUID, _Summary] | None = scratch.get(self.key)
+        summaries: dict[int, _Summary] | None = scratch.get(self.key)
         if summaries is None:
             summaries = scratch[self.key] = {}
-        summary = summaries.get(conversation_id)
+        summary = summaries.get(conversation_id.int)
         if summary is None:
-            summary = summaries[conversation_id] = _Summary()
+            summary = summaries[conversation_id.int] = _Summary(conversation_id)
         summary.added += 1
         summary.preview = text[:PREVIEW_CHARS]
         summary.last_message_id = event.message_id
         summary.at = at
 
     def before_commit(self, cursor: ViewCursor) -> None:
-        summaries: dict[UUID, _Summary] = cursor.scratch.pop(self.key, {})
-        for conversation_id, summary in summaries.items():
+        summaries: dict[int, _Summary] = cursor.scratch.pop(self.key, {})
+        statement = (
+            f"UPDATE {self.conversations_table}"
+            " SET message_count = message_count + :added,"
+            " last_message_preview = :preview, last_activity_at = :at"
+            " WHERE conversation_id = :id"
+        )
+        for summary in summaries.values():
             cursor.defer(
-                f"UPDATE {self.conversations_table}"
-                " SET message_count = message_count + :added,"
-                " last_message_preview = :preview, last_activity_at = :at"
-                " WHERE conversation_id = :id",
+                statement,
                 {
                     "added": summary.added,
                     "preview": summary.preview,
                     "at": summary.at,
-                    "id": conversation_id,
+                    "id": summary.conversation_id,
                 },
             )
 

@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
     Transcoding,
     UUIDAsHex,
     find_id_convertor,
+    pass_through_convertor,
 )
 from eventsourcing.utils import resolve_topic
 
@@ -88,19 +89,25 @@ def fields_decoder_for(mapper: Mapper) -> DecodeFields:  # type: ignore[type-arg
 
     cipher, compressor = mapper.cipher, mapper.compressor
     loads = msgspec.json.decode
-    classes: dict[tuple[str, type], tuple[type, int, Callable[[Any], Any]]] = {}
+    # topic → (class, its version, the originator id's type, its convertor or None)
+    classes: dict[str, tuple[type, int, type, Callable[[Any], Any] | None]] = {}
 
     def slow(topic: str, originator_id: Any, version: int, state: bytes) -> Any:
         return mapper.to_domain_event(StoredEvent(originator_id, version, topic, state))
 
     def decode(topic: str, originator_id: Any, version: int, state: bytes) -> Any:
-        found = classes.get((topic, type(originator_id)))
-        if found is None:
+        found = classes.get(topic)
+        if found is None or found[2] is not type(originator_id):
             cls = resolve_topic(topic)
-            convert = find_id_convertor(cls, cast(Hashable, type(originator_id)))
-            found = (cls, getattr(cls, "class_version", 1), convert)
-            classes[(topic, type(originator_id))] = found
-        cls, class_version, convert = found
+            convertor = find_id_convertor(cls, cast(Hashable, type(originator_id)))
+            found = (
+                cls,
+                getattr(cls, "class_version", 1),
+                type(originator_id),
+                None if convertor is pass_through_convertor else convertor,
+            )
+            classes[topic] = found
+        cls, class_version, _, convert = found
         try:
             plain = state
             if cipher:
@@ -112,10 +119,10 @@ def fields_decoder_for(mapper: Mapper) -> DecodeFields:  # type: ignore[type-arg
                 kind = type(item)
                 if kind is dict:
                     # Nearly always a transcoded value: take it without a call.
-                    if len(item) == 2 and "_type_" in item and "_data_" in item:
-                        data = item["_data_"]
-                        quick = fast.get(item["_type_"])
-                        if quick is not None and type(data) is str:
+                    quick = fast.get(item.get("_type_"))
+                    if quick is not None and len(item) == 2:
+                        data = item.get("_data_")
+                        if type(data) is str:
                             event_state[key] = quick(data)
                             continue
                     event_state[key] = value(item)
@@ -124,12 +131,9 @@ def fields_decoder_for(mapper: Mapper) -> DecodeFields:  # type: ignore[type-arg
         except Exception:
             # The library's own message says which event could not be read.
             return slow(topic, originator_id, version, state)
-        if "class_version" in event_state:
-            if event_state.pop("class_version") != class_version:
-                return slow(topic, originator_id, version, state)  # an older shape to upcast
-        elif class_version != 1:
-            return slow(topic, originator_id, version, state)
-        event_state["originator_id"] = convert(originator_id)
+        if event_state.pop("class_version", 1) != class_version:
+            return slow(topic, originator_id, version, state)  # an older shape to upcast
+        event_state["originator_id"] = originator_id if convert is None else convert(originator_id)
         event_state["originator_version"] = version
         event: Any = _new(cls)
         _set(event, "__dict__", event_state)
