@@ -324,14 +324,15 @@ class ConversationsProjection(Projection):
         audio_ref: str | None = None,
     ) -> None:
         # A catch-up comes here for most events: the statement is made once per table.
+        # A new message is unread: is_read is left to its default, FALSE.
         statement = _INSERT_MESSAGE.get((type(self), self._fresh_suffix))
         if statement is None:
             statement = _INSERT_MESSAGE[type(self), self._fresh_suffix] = (
                 f"INSERT INTO {self.messages_table}"
                 " (message_id, conversation_id, seq, sender, kind, text, in_reply_to,"
-                " model, fallback, latency_ms, audio_ref, is_read, created_at)"
+                " model, fallback, latency_ms, audio_ref, created_at)"
                 " VALUES (:message_id, :conversation_id, :seq, :sender, :kind, :text,"
-                " :in_reply_to, :model, :fallback, :latency_ms, :audio_ref, FALSE, :at)"
+                " :in_reply_to, :model, :fallback, :latency_ms, :audio_ref, :at)"
             )
         conversation_id, at = event.originator_id, event.timestamp
         cursor.defer(
