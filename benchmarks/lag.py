@@ -105,9 +105,11 @@ class _Announcements:
             self._ready.set()
             while not self._stop.is_set():
                 for notify in conn.notifies(timeout=0.2, stop_after=1):
-                    name, _, position = notify.payload.rpartition(" ")
-                    if name == "conversations":
-                        self.seen.append((int(position), time.perf_counter()))
+                    at = time.perf_counter()
+                    for line in notify.payload.splitlines():  # "name position" a read model
+                        name, _, position = line.rpartition(" ")
+                        if name == "conversations":
+                            self.seen.append((int(position), at))
 
     def lags(self, appended: list[tuple[int, float]]) -> list[float]:
         """Milliseconds from each append to the first announcement that covers it."""

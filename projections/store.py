@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +23,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
@@ -117,9 +117,30 @@ class ViewStore(ABC):
     def create_tables(self, statements: list[str]) -> None: ...
 
     @abstractmethod
-    @contextmanager
-    def write(self, key: str) -> Iterator[ViewCursor]:
+    def write(self, key: str) -> AbstractContextManager[ViewCursor]:
         """A transaction that holds the projection's write lock until it ends."""
+
+    @abstractmethod
+    def write_all(self, keys: Sequence[str]) -> AbstractContextManager[ViewCursor]:
+        """One transaction holding the write locks of several projections until it ends,
+        taken in one order (the keys sorted) so that two such transactions never wait
+        for each other in a circle."""
+
+    def positions_in(self, cursor: ViewCursor, keys: Sequence[str]) -> dict[str, int]:
+        """The positions of `keys` (0 for one never advanced), in one query."""
+        params = {f"key{index}": key for index, key in enumerate(keys)}
+        rows = cursor.query(
+            f"SELECT application_name, notification_id FROM {TRACKING_TABLE}"
+            f" WHERE application_name IN ({', '.join(':' + name for name in params)})",
+            params,
+        )
+        found = {str(row["application_name"]): int(row["notification_id"]) for row in rows}
+        return {key: found.get(key, 0) for key in keys}
+
+    def advance_all(self, cursor: ViewCursor, positions: Mapping[str, int]) -> None:
+        """Move several projections forward in this transaction (see `advance`)."""
+        for key, position in positions.items():
+            self.advance(cursor, key, position)
 
     @abstractmethod
     @contextmanager
@@ -139,6 +160,11 @@ class ViewStore(ABC):
 
         Only PostgreSQL can (NOTIFY); other processes on SQLite poll.
         """
+
+    def announce_all(self, cursor: ViewCursor, positions: Mapping[str, int]) -> None:
+        """`announce` for several read models at once."""
+        for name, position in positions.items():
+            self.announce(cursor, name, position)
 
     def drop_tables(self, cursor: ViewCursor, tables: list[str]) -> None:
         for table in tables:
@@ -268,8 +294,15 @@ class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
             for statement in statements:
                 cursor.execute(self.ddl(statement))
 
+    def write(self, key: str) -> AbstractContextManager[ViewCursor]:
+        return self._immediate()
+
+    def write_all(self, keys: Sequence[str]) -> AbstractContextManager[ViewCursor]:
+        # SQLite's write lock, taken by BEGIN IMMEDIATE, is every projection's.
+        return self._immediate()
+
     @contextmanager
-    def write(self, key: str) -> Iterator[ViewCursor]:
+    def _immediate(self) -> Iterator[ViewCursor]:
         with self.datastore.get_connection(commit=True) as connection:
             cursor = connection.cursor()
             # IMMEDIATE takes SQLite's write lock now, which serialises writers of
@@ -445,8 +478,11 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
             for statement in statements:
                 cursor.execute(self.ddl(statement))
 
+    def write(self, key: str) -> AbstractContextManager[ViewCursor]:
+        return self.write_all([key])
+
     @contextmanager
-    def write(self, key: str) -> Iterator[ViewCursor]:
+    def write_all(self, keys: Sequence[str]) -> Iterator[ViewCursor]:
         # Pipeline mode: a batch's statements go out without waiting for each
         # answer, which is where a projection's time would otherwise go.
         # Inside the transaction, not around it: a run written by COPY leaves pipeline
@@ -463,7 +499,15 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
                 # only whole transactions, rows and position together, which the
                 # runner then applies again. That wait is most of the live lag.
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+                if len(keys) == 1:
+                    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (keys[0],))
+                else:
+                    # In the keys' order: unnest's rows come in the array's.
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext(key))"
+                        " FROM unnest(%s::text[]) AS key",
+                        (sorted(set(keys)),),
+                    )
                 yield view
             except BaseException as error:
                 view._leave_pipeline(error)
@@ -472,7 +516,10 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
 
     @contextmanager
     def read(self) -> Iterator[ViewCursor]:
-        with self.datastore.transaction(commit=False) as cursor:
+        # Ended by COMMIT, not ROLLBACK: it wrote nothing, and after a ROLLBACK
+        # psycopg forgets every statement it prepared on the connection (DEALLOCATE
+        # ALL), so the next request on it would prepare them all again.
+        with self.datastore.transaction(commit=True) as cursor:
             self._use_schema(cursor)
             yield _PostgresCursor(cursor)
 
@@ -526,10 +573,17 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
         return f"companion.projections.{self.datastore.schema}"
 
     def announce(self, cursor: ViewCursor, name: str, position: int) -> None:
+        self.announce_all(cursor, {name: position})
+
+    def announce_all(self, cursor: ViewCursor, positions: Mapping[str, int]) -> None:
         # NOTIFY is transactional: it goes out when (and only if) the batch commits.
+        # One notification, a line "name position" for each read model.
         cursor.execute(
             "SELECT pg_notify(:channel, :payload)",
-            {"channel": self.channel, "payload": f"{name} {position}"},
+            {
+                "channel": self.channel,
+                "payload": "\n".join(f"{name} {position}" for name, position in positions.items()),
+            },
         )
 
     def listen(self, stopping: Callable[[], bool], timeout: float) -> Iterator[tuple[str, int]]:
@@ -547,13 +601,38 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
             yield "", 0
             while not stopping():
                 for notify in conn.notifies(timeout=timeout, stop_after=1):
-                    name, _, position = notify.payload.rpartition(" ")
-                    yield name, int(position)
+                    for line in notify.payload.splitlines():
+                        name, _, position = line.rpartition(" ")
+                        yield name, int(position)
 
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None:
         assert isinstance(cursor, _PostgresCursor)
         cursor.sync()
         self._insert_tracking(cursor._cursor, Tracking(key, position))
+
+    def advance_all(self, cursor: ViewCursor, positions: Mapping[str, int]) -> None:
+        """One statement for every position, refused as a whole if one would not move
+        forward (the library's upsert, for several rows: a row it does not return was
+        at or past its new position, which means another runner applied its events)."""
+        if len(positions) == 1:
+            super().advance_all(cursor, positions)
+            return
+        assert isinstance(cursor, _PostgresCursor)
+        cursor.sync()
+        cursor._cursor.execute(
+            f"INSERT INTO {TRACKING_TABLE} (application_name, notification_id)"
+            " SELECT * FROM unnest(%s::text[], %s::bigint[])"
+            " ON CONFLICT (application_name) DO UPDATE"
+            " SET notification_id = EXCLUDED.notification_id"
+            f" WHERE {TRACKING_TABLE}.notification_id < EXCLUDED.notification_id"
+            " RETURNING application_name",
+            (list(positions), list(positions.values())),
+            prepare=True,
+        )
+        rows = cursor._cursor.fetchall()
+        if len(rows) != len(positions):
+            moved = sorted(set(positions) - {str(row["application_name"]) for row in rows})
+            raise IntegrityError(f"Failed to record tracking for {', '.join(moved)}")
 
     def position(self, key: str) -> int:
         return self.max_tracking_id(key) or 0
