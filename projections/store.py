@@ -149,6 +149,13 @@ class ViewStore(ABC):
     @abstractmethod
     def position_in(self, cursor: ViewCursor, key: str) -> int: ...
 
+    def position_sent(self, cursor: ViewCursor, key: str) -> Callable[[], int]:
+        """`position_in`, read when the returned function is called: a store that can
+        sends the query now and reads its answer then, with no round trip of its own
+        when something else has waited for the server meanwhile."""
+        position = self.position_in(cursor, key)
+        return lambda: position
+
     @abstractmethod
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None: ...
 
@@ -529,6 +536,26 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
             {"key": key},
         )
         return int(row[0]["notification_id"]) if row else 0
+
+    def position_sent(self, cursor: ViewCursor, key: str) -> Callable[[], int]:
+        # A cursor of its own, so that no later statement's result takes its place;
+        # in pipeline mode its answer is kept when the pipeline is next settled (a
+        # COPY, a read, the position's advance), so reading it then costs nothing.
+        assert isinstance(cursor, _PostgresCursor)
+        cursor.flush()
+        raw = cursor._cursor.connection.cursor()
+        raw.execute(
+            f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = %s",
+            (key,),
+            prepare=True,
+        )
+
+        def position() -> int:
+            row = raw.fetchone()
+            raw.close()
+            return int(row["notification_id"]) if row else 0
+
+        return position
 
     def replace_tables(
         self, cursor: ViewCursor, renames: Mapping[str, str], ddl: list[str]

@@ -21,6 +21,7 @@ previous batch's commit, so it sees what a read made in turn would.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -186,23 +187,44 @@ class BatchWriter:
         store, key = self._store, self._key
         try:
             with store.write(key) as cursor:
-                position = store.position_in(cursor, key)
-                if position != batch.start:
-                    raise PositionMoved(f"{key} is at {position}, not at {batch.start}")
-                while True:
-                    step = batch.steps.get()
-                    if isinstance(step, _Abandon):
-                        raise _Abandoned
-                    cursor.extend(step.statements)
-                    if isinstance(step, _End):
-                        break
-                    try:
-                        rows = cursor.query(step.sql, step.params)
-                    except BaseException as error:
-                        step.rows.set_exception(error)
-                        raise
-                    step.rows.set_result(rows)
-                cursor.flush()
+                # The position is asked for now and read at the first wait for the
+                # server that comes anyway (a read, the batch's COPY, the advance):
+                # under the lock it cannot move before the batch commits, and a
+                # moved one rolls back whatever of the batch was sent before it.
+                position = store.position_sent(cursor, key)
+                checked = False
+                try:
+                    while True:
+                        step = batch.steps.get()
+                        if isinstance(step, _Abandon):
+                            raise _Abandoned
+                        cursor.extend(step.statements)
+                        if isinstance(step, _End):
+                            break
+                        if not checked:
+                            _check(position(), batch.start, key)
+                            checked = True
+                        try:
+                            rows = cursor.query(step.sql, step.params)
+                        except BaseException as error:
+                            step.rows.set_exception(error)
+                            raise
+                        step.rows.set_result(rows)
+                    cursor.flush()
+                    if not checked:
+                        _check(position(), batch.start, key)
+                        checked = True
+                except (PositionMoved, _Abandoned):
+                    raise
+                except Exception as error:
+                    # A batch that fails on rows another runner wrote says why.
+                    moved = None
+                    if not checked:
+                        with contextlib.suppress(Exception):
+                            moved = position()
+                        if moved is not None and moved != batch.start:
+                            raise PositionMoved(_moved(key, moved, batch.start)) from error
+                    raise
                 if step.reached > batch.start:
                     store.advance(cursor, key, step.reached)
                     if self._announce is not None:
@@ -210,6 +232,15 @@ class BatchWriter:
         except _Abandoned:
             return None
         return step
+
+
+def _moved(key: str, position: int, start: int) -> str:
+    return f"{key} is at {position}, not at {start}"
+
+
+def _check(position: int, start: int, key: str) -> None:
+    if position != start:
+        raise PositionMoved(_moved(key, position, start))
 
 
 class _Abandoned(Exception):

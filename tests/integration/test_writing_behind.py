@@ -4,16 +4,19 @@
   and no later batch commits anything: a restart applies again from the last
   committed position, exactly once;
 - a batch whose position another runner moved since it was read writes nothing;
-- a read inside a batch sees the previous batch and the batch's own earlier writes.
+- a read inside a batch sees the previous batch and the batch's own earlier writes;
+- a batch reads its position with no round trip of its own.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
+from benchmarks.wire import Wire
 from companion.app.bootstrap import Companion
 from companion.domain.conversations import Conversation
 from projections.base import handles
@@ -208,3 +211,61 @@ def test_a_batch_abandoned_by_its_handlers_commits_nothing(
     assert store.position(key) == 1
     with store.read() as cursor:
         assert [row["id"] for row in cursor.query("SELECT id FROM writing_behind")] == [1]
+
+
+def test_a_batch_clashing_with_rows_another_runner_wrote_says_its_position_moved(
+    postgres_companions: Companions,
+) -> None:
+    # The position is read at the batch's first wait for the server, here its
+    # COPY, which the other runner's row has already made fail.
+    companion = postgres_companions()
+    store = companion.views
+    key = "writing-behind@v1"
+    store.create_tables(["CREATE TABLE writing_behind (id {bigint} PRIMARY KEY)"])
+    with store.write(key) as cursor:
+        cursor.execute("INSERT INTO writing_behind (id) VALUES (1)")
+        store.advance(cursor, key, 5)  # another runner got there first
+    writer = BatchWriter(store, key, lambda position: None)
+    batch = writer.begin(0)
+    for row in (1, 2):
+        batch.defer("INSERT INTO writing_behind (id) VALUES (:id)", {"id": row})
+    writer.end(batch, 10, 2)
+
+    with pytest.raises(PositionMoved):
+        writer.close()
+
+    assert store.position(key) == 5
+    with store.read() as cursor:
+        assert [row["id"] for row in cursor.query("SELECT id FROM writing_behind")] == [1]
+
+
+def test_a_batch_checks_its_position_without_a_round_trip_of_its_own(
+    postgres_companions: Companions, tmp_path: Path
+) -> None:
+    # BEGIN; the setting, the lock and the position's query, sent together and
+    # settled before the COPY; the COPY's start and its rows; the settled
+    # pipeline and the position's upsert; leaving the pipeline; COMMIT.
+    companion = postgres_companions()
+    store = companion.views
+    key = "writing-behind@v1"
+    store.create_tables(["CREATE TABLE writing_behind (id {bigint} PRIMARY KEY)"])
+
+    def write(start: int) -> None:
+        writer = BatchWriter(store, key, lambda position: None)
+        batch = writer.begin(start)
+        for row in range(start, start + 3):
+            batch.defer("INSERT INTO writing_behind (id) VALUES (:id)", {"id": row})
+        writer.end(batch, start + 3, 3)
+        writer.close()
+
+    write(0)  # the statements prepared, the table's column types read
+    (tmp_path / "wire").mkdir()
+    wire = Wire(tmp_path / "wire")
+    try:
+        wire.watch(store.datastore.pool, "views")  # type: ignore[attr-defined]
+        write(3)
+        traffic = wire.traffic()
+    finally:
+        wire.close()
+    assert store.position(key) == 6
+    assert traffic.round_trips == 8
