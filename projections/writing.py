@@ -11,10 +11,12 @@ are committed together; its position counts as committed (and is announced)
 only once they are. Batches are written in their order, one transaction each,
 and the first that fails stops the writer: no later batch is begun, so no later
 position is committed, and the catch-up raises that error (a restart applies
-again from the last committed position). A batch's transaction begins by
-checking, under the projection's lock, that the position is the one the batch
-was read from, else nothing of it is written (`PositionMoved`): another runner
-applied those events meanwhile. A read inside a batch (`query`) is made by the
+again from the last committed position). A batch's transaction asks, under
+the projection's lock, for the position and reads the answer at its first wait
+for the server (before a read, at its COPY, at the latest before its advance):
+if it is not the one the batch was read from, nothing of it is written
+(`PositionMoved`, also when the batch failed on rows another runner wrote), as
+another runner applied those events meanwhile. A read inside a batch (`query`) is made by the
 writer in the batch's transaction, after the batch's earlier statements and the
 previous batch's commit, so it sees what a read made in turn would.
 """
