@@ -159,6 +159,12 @@ class ViewStore(ABC):
     @abstractmethod
     def advance(self, cursor: ViewCursor, key: str, position: int) -> None: ...
 
+    def advance_last(self, cursor: ViewCursor, key: str, position: int) -> None:
+        """`advance` as the transaction's last statement, before it commits: a store
+        that can sends it with whatever is still unanswered and waits for them all
+        at once."""
+        self.advance(cursor, key, position)
+
     def reset(self, cursor: ViewCursor, key: str) -> None:
         cursor.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name = :key", {"key": key})
 
@@ -636,6 +642,23 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
         assert isinstance(cursor, _PostgresCursor)
         cursor.sync()
         self._insert_tracking(cursor._cursor, Tracking(key, position))
+
+    def advance_last(self, cursor: ViewCursor, key: str, position: int) -> None:
+        # The upsert goes out behind the statements still unanswered and the
+        # pipeline is left in the one round trip that answers them all; nothing
+        # may be sent after it but the COMMIT.
+        assert isinstance(cursor, _PostgresCursor)
+        cursor.flush()
+        with cursor._cursor.connection.cursor() as raw:
+            self._check_has_multi_row_tracking_table(raw)
+            raw.execute(
+                self.insert_tracking_statement,
+                {"application_name": key, "notification_id": position},
+                prepare=True,
+            )
+            cursor._leave_pipeline()
+            if self.datastore.single_row_tracking and raw.fetchone() is None:
+                raise IntegrityError(f"Failed to record tracking for {key} {position}")
 
     def advance_all(self, cursor: ViewCursor, positions: Mapping[str, int]) -> None:
         """One statement for every position, refused as a whole if one would not move

@@ -228,9 +228,9 @@ class BatchWriter:
                             raise PositionMoved(_moved(key, moved, batch.start)) from error
                     raise
                 if step.reached > batch.start:
-                    store.advance(cursor, key, step.reached)
                     if self._announce is not None:
                         store.announce(cursor, self._announce, step.reached)
+                    store.advance_last(cursor, key, step.reached)
         except _Abandoned:
             return None
         return step

@@ -5,7 +5,7 @@
   committed position, exactly once;
 - a batch whose position another runner moved since it was read writes nothing;
 - a read inside a batch sees the previous batch and the batch's own earlier writes;
-- a batch reads its position with no round trip of its own.
+- a batch reads its position, and advances it, with no round trip of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from benchmarks.wire import Wire
 from companion.app.bootstrap import Companion
@@ -239,12 +240,12 @@ def test_a_batch_clashing_with_rows_another_runner_wrote_says_its_position_moved
         assert [row["id"] for row in cursor.query("SELECT id FROM writing_behind")] == [1]
 
 
-def test_a_batch_checks_its_position_without_a_round_trip_of_its_own(
+def test_a_batch_checks_and_advances_its_position_without_round_trips_of_their_own(
     postgres_companions: Companions, tmp_path: Path
 ) -> None:
     # BEGIN; the setting, the lock and the position's query, sent together and
-    # settled before the COPY; the COPY's start and its rows; the settled
-    # pipeline and the position's upsert; leaving the pipeline; COMMIT.
+    # answered before the COPY; the COPY's start and its rows; the position's
+    # upsert, answered as the pipeline is left; COMMIT.
     companion = postgres_companions()
     store = companion.views
     key = "writing-behind@v1"
@@ -268,4 +269,19 @@ def test_a_batch_checks_its_position_without_a_round_trip_of_its_own(
     finally:
         wire.close()
     assert store.position(key) == 6
-    assert traffic.round_trips == 8
+    assert traffic.round_trips == 6
+
+
+def test_the_last_advance_of_a_batch_refuses_to_move_the_position_back(
+    postgres_companions: Companions,
+) -> None:
+    companion = postgres_companions()
+    store = companion.views
+    key = "writing-behind@v1"
+    with store.write(key) as cursor:
+        store.advance(cursor, key, 5)
+
+    with pytest.raises(IntegrityError), store.write(key) as cursor:
+        store.advance_last(cursor, key, 3)
+
+    assert store.position(key) == 5
