@@ -22,15 +22,19 @@ converts it as a row-by-row write would.
 
 from __future__ import annotations
 
+import io
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from itertools import groupby
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 from uuid import UUID
 
+import psycopg
+from psycopg.copy import Copy, FileWriter
 from psycopg.types.json import Jsonb
 
 NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -101,6 +105,7 @@ _CONSTANTS: dict[str, tuple[Any, frozenset[str]]] = {
 _WHOLE_NUMBER = re.compile(r"-?\d{1,18}")
 _NONE = type(None)
 _TZINFO = attrgetter("tzinfo")
+_SQL, _PARAMS = itemgetter(0), itemgetter(1)
 
 
 class _Copy:
@@ -110,6 +115,7 @@ class _Copy:
         self.statement, self.types, self.column_types = statement, types, columns
         self._params = params
         self._constants: tuple[Any, ...] = ()
+        self._connection: psycopg.Connection[Any] | None = None
 
     @classmethod
     def plan(
@@ -168,11 +174,61 @@ class _Copy:
         return rows
 
     def run(self, cursor: Cursor, rows: list[tuple[Any, ...]]) -> None:
+        self._connection = cursor._cursor.connection
         with cursor.outside_pipeline(), cursor._cursor.copy(self.statement) as copy:
             copy.set_types(self.types)
             write = copy.write_row
             for row in rows:
                 write(row)
+
+    def formatted(self, rows: list[tuple[Any, ...]]) -> bytes | None:
+        """The rows as this COPY's data, formatted by the calling thread with the
+        adapters of the connection that last sent one (None before any did, or when
+        it is closed): a cursor of its is only asked to adapt, nothing is sent."""
+        if self._connection is None:
+            return None
+        try:
+            cursor = self._connection.cursor()
+        except psycopg.Error:
+            return None
+        data = io.BytesIO()
+        with Copy(cursor, binary=True, writer=FileWriter(data)) as copy:
+            copy.set_types(self.types)
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        return data.getvalue()
+
+
+class CopiedRun(dict[str, Any]):
+    """A run of one INSERT already formatted as its COPY's data, in a batch's statements
+    where the run's rows were: it stands for all of them (see `copied`)."""
+
+    def __init__(self, copy: _Copy, data: bytes) -> None:
+        super().__init__()
+        self.plan, self.data = copy, data
+
+    def send(self, cursor: Cursor) -> None:
+        with cursor.outside_pipeline(), cursor._cursor.copy(self.plan.statement) as copy:
+            copy.write(self.data)
+
+
+def copied(statements: list[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """`statements` with each run that a view cursor's flush would send by COPY already
+    formatted, as one `CopiedRun`: a catch-up formats a batch's rows in the thread that
+    handled them while the writer's thread sends the batch before."""
+    result: list[tuple[str, Mapping[str, Any]]] = []
+    for sql, run in groupby(statements, _SQL):
+        params = list(map(_PARAMS, run))
+        statement = ArrayStatement.of(sql) if len(params) > 1 else None
+        copy = statement._copy if isinstance(statement, ArrayInsert) else None
+        rows = copy.rows(params) if copy is not None else None
+        data = copy.formatted(rows) if copy is not None and rows is not None else None
+        if copy is not None and data is not None:
+            result.append((sql, CopiedRun(copy, data)))
+        else:
+            result.extend((sql, param) for param in params)
+    return result
 
 
 _column_types: dict[str, dict[str, str]] = {}

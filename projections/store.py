@@ -29,7 +29,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
-from projections.arrays import NAMED_PARAM, ArrayStatement
+from projections.arrays import NAMED_PARAM, ArrayStatement, CopiedRun
 
 Row = dict[str, Any]
 _SQL, _PARAMS = itemgetter(0), itemgetter(1)
@@ -433,6 +433,9 @@ class _PostgresCursor(ViewCursor):
     def _executemany(self, sql: str, params: list[Mapping[str, Any]]) -> None:
         # A cursor of its own: in pipeline mode a later fetch on the main cursor
         # could otherwise be handed the result of executemany's last statement.
+        if type(params[0]) is CopiedRun:
+            params[0].send(self)
+            return
         statement = ArrayStatement.of(sql) if len(params) > 1 else None
         if statement is not None and statement.accepts(params):
             statement.run(self, params)

@@ -30,6 +30,7 @@ from concurrent.futures import Future
 from queue import SimpleQueue
 from typing import Any
 
+from projections.arrays import copied
 from projections.store import Row, ViewCursor, ViewStore
 
 Statements = list[tuple[str, Mapping[str, Any]]]
@@ -149,7 +150,9 @@ class BatchWriter:
     def end(self, batch: BatchCursor, reached: int, count: int) -> None:
         """Write the batch (of `count` events) and its new position `reached`, and commit,
         in the background."""
-        batch.steps.put(_End(batch._take(), reached, count))
+        # Its runs for COPY formatted here, while the writer's thread waits for the
+        # server with the batch before.
+        batch.steps.put(_End(copied(batch._take()), reached, count))
 
     def abandon(self, batch: BatchCursor) -> None:
         batch.steps.put(_Abandon())

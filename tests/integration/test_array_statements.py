@@ -145,3 +145,40 @@ def test_an_insert_run_by_copy_lands_as_one_by_one(
     assert written(False) == one_by_one
     assert len(one_by_one) == 40
     assert bool(runs) == copied
+
+
+def test_an_insert_run_formatted_ahead_for_copy_lands_as_one_by_one(
+    postgres_companions: Companions,
+) -> None:
+    # A catch-up formats a batch's COPY data in the thread that handled it (`copied`),
+    # once a COPY of the statement has been sent on some connection.
+    store = postgres_companions().views
+    store.create_tables(
+        [
+            f"CREATE TABLE {COPIED} (id {{uuid}}, n {{bigint}}, at {{timestamp}} NOT NULL,"
+            " label TEXT, tags {json}, seen {bool} NOT NULL, seven {bigint} NOT NULL,"
+            " flag {bool} NOT NULL DEFAULT TRUE, extra TEXT DEFAULT 'default')"
+        ]
+    )
+    params = copy_rows(40)
+    other = (MOVE, {"id": 1, "by": 1, "label": None})
+
+    def written(statements: list[tuple[str, Any]], extend: bool) -> list[dict[str, Any]]:
+        with store.write("copies") as cursor:
+            cursor.execute(f"TRUNCATE {COPIED}")
+            if extend:
+                cursor.extend(statements)
+            else:
+                for sql, row in statements:
+                    cursor.execute(sql, row)
+            cursor.flush()
+        with store.read() as cursor:
+            return cursor.query(f"SELECT * FROM {COPIED} ORDER BY n, id")
+
+    plain = [(COPY_INSERT, row) for row in params]
+    one_by_one = written(plain, extend=False)
+    assert written(plain, extend=True) == one_by_one  # by COPY, formatted as it is sent
+    ahead = arrays.copied([*plain[:20], other])
+    assert [type(params) for _, params in ahead] == [arrays.CopiedRun, dict]
+
+    assert written(arrays.copied(plain), extend=True) == one_by_one

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -20,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from benchmarks.wire import Wire
 from companion.app.bootstrap import Companion
 from companion.domain.conversations import Conversation
+from projections import arrays
 from projections.base import handles
 from projections.conversations import ConversationsProjection
 from projections.runner import ProjectionRunner
@@ -285,3 +287,34 @@ def test_the_last_advance_of_a_batch_refuses_to_move_the_position_back(
         store.advance_last(cursor, key, 3)
 
     assert store.position(key) == 5
+
+
+def test_a_batch_is_formatted_for_copy_by_the_thread_that_handled_it(
+    postgres_companions: Companions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once its statement has gone by COPY: the writer's thread then only sends it.
+    companion = postgres_companions()
+    store = companion.views
+    key = "writing-behind@v1"
+    store.create_tables(["CREATE TABLE writing_behind (id {bigint} PRIMARY KEY)"])
+    formatted_by: list[str] = []
+    real = arrays._Copy.formatted
+
+    def formatted(self: Any, rows: Any) -> Any:
+        formatted_by.append(threading.current_thread().name)
+        return real(self, rows)
+
+    monkeypatch.setattr(arrays._Copy, "formatted", formatted)
+    writer = BatchWriter(store, key, lambda position: None)
+    for start in (0, 3):
+        batch = writer.begin(start)
+        for row in range(start, start + 3):
+            batch.defer("INSERT INTO writing_behind (id) VALUES (:id)", {"id": row})
+        writer.end(batch, start + 3, 3)
+    writer.close()
+
+    assert threading.current_thread().name in formatted_by
+    with store.read() as cursor:
+        assert [r["id"] for r in cursor.query("SELECT id FROM writing_behind ORDER BY id")] == [
+            *range(6)
+        ]
