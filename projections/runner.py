@@ -23,7 +23,7 @@ from uuid import uuid4
 
 import psycopg
 import structlog
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, InterfaceError, Mapper, OperationalError
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
@@ -434,7 +434,25 @@ class ProjectionRunner:
             applied = self._step_together(behind, head, read)
             if applied is not None:
                 return applied
-        return sum(self.catch_up(p, head=head, read=read) for p in behind)
+        return self._each_alone(behind, head, read)
+
+    def _each_alone(
+        self, projections: Sequence[Projection], head: int, read: SharedRead | None
+    ) -> int:
+        """Catch each read model up in transactions of its own. One that fails does not
+        keep the others from the head: its error is raised once they have had their
+        turn. The database lost is the end of the pass: the others would wait for it too."""
+        applied, failure = 0, None
+        for projection in projections:
+            try:
+                applied += self.catch_up(projection, head=head, read=read)
+            except (OperationalError, InterfaceError, psycopg.OperationalError):
+                raise
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        return applied
 
     def _step_together(
         self, projections: Sequence[Projection], head: int, read: SharedRead
@@ -445,8 +463,8 @@ class ProjectionRunner:
         Each read model in a transaction of its own cost about seven statements,
         several of them round trips, for every read model after every save. If
         anything fails here, nothing of it is committed and None is returned: the
-        caller then applies them one by one, so one read model's failure holds back
-        only itself.
+        caller then applies them one by one (`_each_alone`), so one read model's
+        failure holds back only itself.
         """
         keys = [p.key for p in projections]
         reached: dict[str, int] = {}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 import pytest
 
-from companion.domain.conversations import Conversation
 from projections.runner import ProjectionRunner
 from tests.integration.conftest import Companions
+from tests.integration.test_writing_behind import turns
 
 pytestmark = pytest.mark.postgres
 
@@ -16,22 +14,7 @@ pytestmark = pytest.mark.postgres
 def test_repeated_rebuilds_and_catch_ups_of_a_busy_log(postgres_companions: Companions) -> None:
     companion = postgres_companions(projection_batch_size=50)
     app, runner = companion.application, companion.runner
-    conversations = [Conversation(user_id=uuid4(), character_id=uuid4()) for _ in range(40)]
-    for _ in range(20):
-        for conversation in conversations:
-            message = conversation.send_user_message(
-                "hello", client_message_id=None, message_id=uuid4()
-            )
-            conversation.reply(
-                in_reply_to=message,
-                text="hi",
-                model="m",
-                latency_ms=1,
-                prompt_tokens=1,
-                completion_tokens=1,
-                fallback=False,
-            )
-        app.save_all(*conversations)
+    turns(companion, conversations=40, rounds=20)
     projection = companion.read_models.conversations
     expected = runner.head()
     runner.catch_up(projection)
