@@ -15,7 +15,13 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: help venv dev run services lint fmt test bench clean
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+# The tool that writes the lock files; only `make lock` uses it.
+UV_VERSION := 0.13.10
+UV := var/lock-tool/bin/uv
+
+.PHONY: help venv dev run services lint fmt test bench lock clean
 
 help:
 	@echo "make run       serve the API on $(HOST):$(PORT) (HOST=… PORT=… to change)"
@@ -24,21 +30,29 @@ help:
 	@echo "make fmt       format and autofix"
 	@echo "make test      services + lint + pytest (PYTEST_ARGS=… passed to pytest)"
 	@echo "make bench     services + benchmarks"
+	@echo "make lock      resolve the dependencies again into $(LOCK) and $(DEV_LOCK)"
 	@echo "make clean     remove var/ and caches (keeps .venv)"
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
 
-# The stamps make pip run again only when pyproject.toml changes. Its output
-# (build backend warnings included) is shown only when the install fails.
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	@echo "installing companion into $(VENV)"
-	@$(PIP) install -e . >$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+# Installs come from the lock files, every package pinned and checked by its
+# hash; the project itself is installed on top, without dependencies and with
+# the locked setuptools (no build isolation: nothing unlocked is fetched). The
+# stamps make pip run again only when a lock file or pyproject.toml changes;
+# pip's output is shown only when the install fails.
+$(RUN_STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	@echo "installing companion into $(VENV) from $(LOCK)"
+	@{ $(PIP) install --require-hashes --no-deps -r $(LOCK) \
+		&& $(PIP) install --no-deps --no-build-isolation -e . ; } >$(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
 	@touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	@echo "installing companion[dev] into $(VENV)"
-	@$(PIP) install -e '.[dev]' >$(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+$(DEV_STAMP): $(DEV_LOCK) pyproject.toml | $(BIN)/python
+	@echo "installing companion[dev] into $(VENV) from $(DEV_LOCK)"
+	@{ $(PIP) install --require-hashes --no-deps -r $(DEV_LOCK) \
+		&& $(PIP) install --no-deps --no-build-isolation -e . ; } >$(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
 	@touch $@ $(RUN_STAMP)
 
 venv: $(RUN_STAMP)
@@ -66,6 +80,17 @@ test: dev services lint
 
 bench: dev services
 	$(BIN)/python -m benchmarks
+
+# Resolve pyproject.toml's ranges again (newest releases that fit), for every
+# platform, with hashes. Commit both files; a fresh clone then installs exactly them.
+lock:
+	@test -x $(UV) || { python3 -m venv var/lock-tool && var/lock-tool/bin/python -m pip \
+		--quiet --disable-pip-version-check install uv==$(UV_VERSION); }
+	$(UV) pip compile pyproject.toml requirements-build.in --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" --quiet -o $(LOCK)
+	$(UV) pip compile pyproject.toml requirements-build.in --extra dev --universal \
+		--python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet \
+		-o $(DEV_LOCK)
 
 clean:
 	@scripts/services.sh stop

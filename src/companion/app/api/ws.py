@@ -221,7 +221,7 @@ class FanOutBackend(ChannelsBackend):
                 self._lost(exc)
             finally:
                 with contextlib.suppress(*_REDIS_DOWN):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(self._retry)
 
     def _lost(self, exc: BaseException) -> None:
