@@ -24,7 +24,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.postgres_views import PostgresViewStore
+from projections.sqlite_views import SQLiteViewStore
+from projections.store import ViewStore
 
 _local_locks: dict[tuple[int, str], threading.Lock] = {}
 _local_guard = threading.Lock()

@@ -32,7 +32,8 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from companion.adapters.pg_recorder import PgApplicationRecorder, idle_connection_alive
+from companion.adapters.pg_connections import idle_connection_alive
+from companion.adapters.pg_recorder import PgApplicationRecorder
 
 # libpq connection parameters a database URL may carry, passed to the driver as they are.
 LIBPQ_OPTIONS = frozenset(

@@ -23,184 +23,36 @@ their whole history:
 - `MemoryEmbedded`: a live memory's vector from an embeddings model, kept
   beside it for retrieval (one per model name); it leaves with the memory.
 
-Everything here is a pure function of the events and of the `now` each
+The book applies the policies of `memory_policy` (horizons, reinforcement,
+capacity) to the values of `memory_values` (a `MemoryCandidate` in, a `Memory`
+out). Everything here is a pure function of the events and of the `now` each
 command is given: replaying the events gives the same book.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from companion.domain import validation
-from companion.domain.entitlements import memories_over_capacity
-from companion.domain.errors import InvalidInput
 from companion.domain.identity import memory_book_id
-from companion.domain.lemmas import Lemmatizer, PlainLemmatizer, normalise
-from companion.domain.sentiment import EMOTIONS
+from companion.domain.lemmas import Lemmatizer, PlainLemmatizer
+from companion.domain.memory_policy import (
+    beyond_capacity,
+    expiry,
+    horizon_of,
+    least_valuable,
+    reinforced_importance,
+)
+from companion.domain.memory_values import Memory, MemoryCandidate, key_text, normalise_value
 
-MemoryKind = Literal["event", "preference", "relationship", "significant"]
-Horizon = Literal["short", "long", "significant"]
 RecordAction = Literal["recorded", "reinforced", "superseded", "unchanged"]
 
-KINDS: tuple[str, ...] = get_args(MemoryKind)
-HORIZON_DAYS: dict[str, int] = {"short": 7, "long": 365}
-"""How long a memory is kept after it was last reinforced; significant ones have no horizon."""
-LONG_TERM_IMPORTANCE = 0.6
-"""An event memory at least this important is kept long term rather than short."""
-SIGNIFICANT_IMPORTANCE = 0.9
-"""Any memory that reaches this importance is kept until forgotten."""
-REINFORCEMENT_GAIN = 0.15
-"""The share of the way to 1 a memory's importance moves each time the fact is repeated."""
-RECENCY_HALF_LIFE = timedelta(days=30)
-RECENCY_FLOOR = 0.25
-"""The recency of a memory long unreinforced: old memories fade but never to nothing."""
-MAX_MEMORY_TEXT_CHARS = 300
-MAX_KEY_PART_CHARS = 100
-MAX_TAGS = 10
-MAX_TAG_CHARS = 40
 MAX_LEMMAS = 200
-
-
-def clamp_importance(value: float) -> float:
-    """An importance in [0, 1] (NaN counts as 0)."""
-    if value != value:  # NaN
-        return 0.0
-    return max(0.0, min(1.0, float(value)))
-
-
-def horizon_of(kind: str, importance: float) -> Horizon:
-    """How long a memory of this kind and importance is kept."""
-    if kind == "significant" or importance >= SIGNIFICANT_IMPORTANCE:
-        return "significant"
-    if kind == "event" and importance < LONG_TERM_IMPORTANCE:
-        return "short"
-    return "long"
-
-
-def expiry(horizon: str, since: datetime) -> datetime | None:
-    days = HORIZON_DAYS.get(horizon)
-    return None if days is None else since + timedelta(days=days)
-
-
-def recency(last_reinforced_at: datetime, now: datetime) -> float:
-    """In (RECENCY_FLOOR, 1]: 1 for a memory reinforced now, halving its distance to the floor
-    every RECENCY_HALF_LIFE."""
-    age = max(timedelta(0), now - last_reinforced_at)
-    return RECENCY_FLOOR + (1.0 - RECENCY_FLOOR) * float(0.5 ** (age / RECENCY_HALF_LIFE))
-
-
-def reinforced_importance(current: float, repeated: float) -> float:
-    """The importance after the fact is said again (with `repeated` importance this time)."""
-    base = max(clamp_importance(current), clamp_importance(repeated))
-    return clamp_importance(base + REINFORCEMENT_GAIN * (1.0 - base))
-
-
-def normalise_value(value: str) -> str:
-    """The form two statements of a fact are compared in (case, width and spaces ignored)."""
-    return " ".join(normalise(value).split())
-
-
-def key_text(key: Sequence[str]) -> str:
-    """A key as one string (an index key and part of a memory's id)."""
-    return json.dumps(list(key), ensure_ascii=False)
-
-
-@dataclass(frozen=True)
-class MemoryCandidate:
-    """A fact an extractor found in one message, before the book decides what it means.
-
-    `key` names what the fact is about (("pet", "cat", "name"), ("birthday",),
-    ("likes", "coffee")); two candidates of one key are the same fact when
-    their `value`s agree (a repeat) and a correction when they do not.
-    `text` is the fact in a short normalised sentence, as a prompt shows it.
-    """
-
-    kind: MemoryKind
-    key: tuple[str, ...]
-    value: str
-    text: str
-    importance: float
-    source_message_id: UUID
-    extractor: str
-    tags: tuple[str, ...] = ()
-    emotion: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InvalidInput("kind", f"must be one of {', '.join(KINDS)}")
-        key = tuple(
-            validation.text("key", normalise_value(part), max_length=MAX_KEY_PART_CHARS)
-            for part in self.key
-        )
-        if not key:
-            raise InvalidInput("key", "must name what the fact is about")
-        object.__setattr__(self, "key", key)
-        object.__setattr__(
-            self, "text", validation.text("text", self.text, max_length=MAX_MEMORY_TEXT_CHARS)
-        )
-        object.__setattr__(
-            self, "value", validation.text("value", self.value, max_length=MAX_MEMORY_TEXT_CHARS)
-        )
-        object.__setattr__(self, "importance", clamp_importance(self.importance))
-        object.__setattr__(
-            self, "extractor", validation.text("extractor", self.extractor, max_length=100)
-        )
-        tags = tuple(
-            dict.fromkeys(normalise_value(tag)[:MAX_TAG_CHARS] for tag in self.tags if tag.strip())
-        )
-        object.__setattr__(self, "tags", tags[:MAX_TAGS])
-        if self.emotion not in EMOTIONS:
-            object.__setattr__(self, "emotion", None)
-
-    @property
-    def subject(self) -> str:
-        return self.key[0]
-
-    @property
-    def index_text(self) -> str:
-        """What the memory is found by: its text and its tags."""
-        return " ".join((self.text, *self.tags))
-
-
-@dataclass(frozen=True)
-class Memory:
-    """One live (or, in history, past) memory with its provenance."""
-
-    memory_id: UUID
-    kind: MemoryKind
-    key: tuple[str, ...]
-    value: str
-    text: str
-    importance: float
-    tags: tuple[str, ...]
-    emotion: str | None
-    source_message_ids: tuple[UUID, ...]
-    extractor: str
-    recorded_at: datetime
-    last_reinforced_at: datetime
-    reinforcements: int
-    horizon: Horizon
-    expires_at: datetime | None
-    lemmas: tuple[str, ...]
-    supersedes: UUID | None
-
-    @property
-    def subject(self) -> str:
-        return self.key[0]
-
-    def is_live(self, now: datetime) -> bool:
-        return self.expires_at is None or now < self.expires_at
-
-    def value_at(self, now: datetime) -> float:
-        """What keeping this memory is worth now: importance × recency."""
-        return self.importance * recency(self.last_reinforced_at, now)
 
 
 @dataclass(frozen=True)
@@ -457,23 +309,14 @@ class MemoryBook(Aggregate):
         """Keep within the tier's capacity (or `capacity`, when the operator set one): the
         expired go first, then the least valuable (importance × recency; the older, then
         the smaller id, on a tie). The ids let go."""
-
-        def over_capacity() -> int:
-            if capacity is None:
-                return memories_over_capacity(tier, len(self.entries))
-            return max(0, len(self.entries) - capacity)
-
-        if over_capacity() == 0:
+        if beyond_capacity(tier, len(self.entries), capacity) == 0:
             return []
         gone = self.expire(now)
-        over = over_capacity()
+        over = beyond_capacity(tier, len(self.entries), capacity)
         if over == 0:
             return gone
-        ranked = sorted(
-            (_memory_of(entry) for entry in self.entries.values()),
-            key=lambda m: (m.value_at(now), m.recorded_at, str(m.memory_id)),
-        )
-        for memory in ranked[:over]:
+        live = (_memory_of(entry) for entry in self.entries.values())
+        for memory in least_valuable(live, over, now):
             self._memory_expired(memory_id=memory.memory_id, over_capacity=True, at=now)
             gone.append(memory.memory_id)
         return gone

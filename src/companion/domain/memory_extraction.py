@@ -22,8 +22,8 @@ from companion.domain import memory_rules_en as en
 from companion.domain import memory_rules_ja as ja
 from companion.domain.errors import InvalidInput
 from companion.domain.lemmas import normalise
-from companion.domain.memory import MemoryCandidate
 from companion.domain.memory_facts import Rule
+from companion.domain.memory_values import MemoryCandidate
 
 __all__ = [
     "RULES",

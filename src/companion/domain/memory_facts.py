@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from companion.domain.memory import MemoryKind
+from companion.domain.memory_values import MemoryKind
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from companion.domain.chat import RecalledMemory
-from companion.domain.memory import Memory, recency
+from companion.domain.memory_policy import recency
+from companion.domain.memory_values import Memory
 from companion.domain.retrieval import DEFAULT_K, LexicalIndex, ScoredMemory, retrieve
 
 PLAN = "plan"

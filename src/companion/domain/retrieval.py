@@ -21,7 +21,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from companion.domain.memory import Memory, recency
+from companion.domain.memory_policy import recency
+from companion.domain.memory_values import Memory
 
 BM25_K1 = 1.2
 BM25_B = 0.75

@@ -28,7 +28,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion.domain.errors import InvalidInput
-from companion.domain.memory import MAX_MEMORY_TEXT_CHARS, MemoryCandidate
+from companion.domain.memory_values import MAX_MEMORY_TEXT_CHARS, MemoryCandidate
 from companion.domain.sentiment import EMOTIONS
 
 log = structlog.get_logger(__name__)
