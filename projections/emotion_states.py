@@ -4,6 +4,10 @@ The current row answers `GET …/emotion` and the avatar; the history (one
 point per MoodChanged) answers `GET …/emotion?at=` (the state at a past
 moment) and `GET …/emotion/history` (a mood chart), without replaying the log.
 A character has its row from its creation, at the persona's baseline.
+
+Every value here is one the write side decided and put on its events (the
+baseline, the expressions): this read model copies them and decides nothing,
+so a rebuild after a policy changes shows what was decided, not what would be.
 """
 
 from __future__ import annotations
@@ -13,9 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from companion.domain.characters import Character, Persona
-from companion.domain.emotion import EmotionState, baseline
-from companion.domain.expression import expression_of_change, mood_expression
+from companion.domain.characters import Character
+from companion.domain.emotion import EmotionState
 from companion.domain.identity import emotion_state_id
 from projections.base import Projection, handles
 from projections.store import Row, ViewCursor, ViewStore, as_datetime, as_json, as_uuid
@@ -48,7 +51,7 @@ class EmotionStatesProjection(Projection):
     """One row per character (its mood towards its user) and one history point per change."""
 
     name = "emotion_states"
-    version = 1
+    version = 2  # v2: the expression at the baseline is a column, copied from the events
     table_stems = ("emotion_states", "emotion_history")
 
     @property
@@ -68,6 +71,7 @@ class EmotionStatesProjection(Projection):
             " user_id {uuid} NOT NULL,"
             " mood {bigint} NOT NULL,"
             " baseline {bigint} NOT NULL,"
+            " baseline_expression TEXT NOT NULL,"
             " factors {json} NOT NULL,"
             " expression TEXT NOT NULL,"
             " cause TEXT,"
@@ -88,19 +92,18 @@ class EmotionStatesProjection(Projection):
 
     @handles(Character.Created)
     def _character_created(self, cursor: ViewCursor, event: Any, position: int) -> None:
-        mood = baseline(Persona.from_state(event.persona).personality)
         cursor.execute(
             f"INSERT INTO {self.states_table} (state_id, character_id, user_id, mood, baseline,"
-            " factors, expression, cause, created_at, updated_at)"
-            " VALUES (:state_id, :character_id, :user_id, :mood, :mood, :factors, :expression,"
-            " NULL, :at, :at)",
+            " baseline_expression, factors, expression, cause, created_at, updated_at)"
+            " VALUES (:state_id, :character_id, :user_id, :mood, :mood, :expression, :factors,"
+            " :expression, NULL, :at, :at)",
             {
                 "state_id": emotion_state_id(event.owner_id, event.originator_id),
                 "character_id": event.originator_id,
                 "user_id": event.owner_id,
-                "mood": mood,
+                "mood": event.baseline,
                 "factors": [],
-                "expression": mood_expression(mood),
+                "expression": event.baseline_expression,
                 "at": _utc(event.timestamp),
             },
         )
@@ -108,9 +111,11 @@ class EmotionStatesProjection(Projection):
     @handles(Character.PersonaUpdated)
     def _persona_updated(self, cursor: ViewCursor, event: Any, position: int) -> None:
         cursor.execute(
-            f"UPDATE {self.states_table} SET baseline = :baseline WHERE character_id = :id",
+            f"UPDATE {self.states_table} SET baseline = :baseline,"
+            " baseline_expression = :expression WHERE character_id = :id",
             {
-                "baseline": baseline(Persona.from_state(event.persona).personality),
+                "baseline": event.baseline,
+                "expression": event.baseline_expression,
                 "id": event.originator_id,
             },
         )
@@ -118,13 +123,13 @@ class EmotionStatesProjection(Projection):
     @handles(EmotionState.Started)
     def _started(self, cursor: ViewCursor, event: Any, position: int) -> None:
         cursor.execute(
-            f"UPDATE {self.states_table} SET baseline = :baseline WHERE state_id = :id",
-            {"baseline": event.baseline, "id": event.originator_id},
+            f"UPDATE {self.states_table} SET baseline = :baseline,"
+            " baseline_expression = :expression WHERE state_id = :id",
+            {"baseline": event.baseline, "expression": event.expression, "id": event.originator_id},
         )
 
     @handles(EmotionState.MoodChanged)
     def _mood_changed(self, cursor: ViewCursor, event: Any, position: int) -> None:
-        expression = expression_of_change(event.after, event.factors, event.emotions).name
         at = _utc(event.at)
         cursor.execute(
             f"UPDATE {self.states_table} SET mood = :mood, factors = :factors,"
@@ -132,7 +137,7 @@ class EmotionStatesProjection(Projection):
             {
                 "mood": event.after,
                 "factors": list(event.factors),
-                "expression": expression,
+                "expression": event.expression,
                 "cause": event.cause,
                 "at": at,
                 "id": event.originator_id,
@@ -149,7 +154,7 @@ class EmotionStatesProjection(Projection):
                 "before": event.before,
                 "mood": event.after,
                 "factors": list(event.factors),
-                "expression": expression,
+                "expression": event.expression,
                 "cause": event.cause,
             },
         )
@@ -200,7 +205,7 @@ class EmotionStatesProjection(Projection):
                 mood=state.baseline,
                 baseline=state.baseline,
                 factors=[],
-                expression=mood_expression(state.baseline),
+                expression=rows[0]["baseline_expression"],
                 cause=None,
                 updated_at=as_datetime(rows[0]["created_at"]),
             )

@@ -39,6 +39,8 @@ CATEGORY_FIELDS = frozenset(
         "horizon",  # how long a memory is kept: short, long, significant
         "extractor",  # the rule or model that found a memory
         "emotion",  # the feeling a memory is tied to, one of the sentiment's emotions
+        "expression",  # the avatar's expression a mood change decided, one of a few names
+        "baseline_expression",  # the expression of a persona's baseline mood
     }
 )
 # Fields whose values are personal wherever they sit (top level or nested):

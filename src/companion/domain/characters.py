@@ -10,7 +10,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from companion.domain import validation
+from companion.domain.emotion import baseline
 from companion.domain.errors import CharacterNotFound, InvalidInput
+from companion.domain.expression import mood_expression
+from companion.domain.frozen_policies import baseline_v1, mood_expression_v1
 from companion.domain.limits import (
     MAX_AGE,
     MAX_BACKSTORY_CHARS,
@@ -136,9 +139,28 @@ class Character(Aggregate):
     class Created(Aggregate.Created):
         owner_id: UUID
         persona: dict[str, Any]
+        baseline: int
+        """The mood the persona returns to, as the emotion engine decided it."""
+        baseline_expression: str
+        """The avatar's expression at that mood, as the expression policy decided it."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _decided_v1(state)
 
     class PersonaUpdated(Aggregate.Event):
         persona: dict[str, Any]
+        baseline: int
+        """The new persona's baseline mood, decided as for Created."""
+        baseline_expression: str
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            _decided_v1(state)
 
     class RelationshipLevelChanged(Aggregate.Event):
         before: int
@@ -151,14 +173,22 @@ class Character(Aggregate):
 
     @classmethod
     def create(cls, *, character_id: UUID, owner_id: UUID, persona: Persona) -> Character:
+        mood = baseline(persona.personality)
         return cls(  # type: ignore[call-arg]  # the library's metaclass takes id=
-            id=character_id, owner_id=owner_id, persona=persona.to_state()
+            id=character_id,
+            owner_id=owner_id,
+            persona=persona.to_state(),
+            baseline=mood,
+            baseline_expression=mood_expression(mood),
         )
 
     @event(Created)
-    def __init__(self, owner_id: UUID, persona: dict[str, Any]) -> None:
+    def __init__(
+        self, owner_id: UUID, persona: dict[str, Any], baseline: int, baseline_expression: str
+    ) -> None:
         self.owner_id = owner_id
         self.persona_state = persona
+        self.baseline = baseline
         self.relationship_level = 1
         self.equipped: dict[str, UUID] = {}
 
@@ -173,11 +203,17 @@ class Character(Aggregate):
     def update_persona(self, persona: Persona) -> None:
         state = persona.to_state()
         if state != self.persona_state:
-            self._update_persona(persona=state)
+            mood = baseline(persona.personality)
+            self._update_persona(
+                persona=state, baseline=mood, baseline_expression=mood_expression(mood)
+            )
 
     @event(PersonaUpdated)
-    def _update_persona(self, persona: dict[str, Any]) -> None:
+    def _update_persona(
+        self, persona: dict[str, Any], baseline: int, baseline_expression: str
+    ) -> None:
         self.persona_state = persona
+        self.baseline = baseline
 
     def change_relationship_level(self, level: int, reason: str) -> None:
         if isinstance(level, bool) or not 1 <= level <= MAX_RELATIONSHIP_LEVEL:
@@ -199,3 +235,10 @@ class Character(Aggregate):
     @event(ItemEquipped)
     def _equip(self, slot: str, item_id: UUID) -> None:
         self.equipped[slot] = item_id
+
+
+def _decided_v1(state: dict[str, Any]) -> None:
+    """A v1 Created or PersonaUpdated: its baseline and expression as the policies gave them."""
+    mood = baseline_v1(state["persona"].get("personality", {}))
+    state["baseline"] = mood
+    state["baseline_expression"] = mood_expression_v1(mood)

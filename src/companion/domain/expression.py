@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeGuard
 
 ExpressionName = Literal[
     "neutral",
@@ -139,6 +139,17 @@ def expression_for(
 ) -> Expression:
     name = expression_name(mood, emotions=emotions, sleepy=sleepy)
     return Expression(name, parameters(name, mood), transition_ms, EASING)
+
+
+def is_expression_name(name: str) -> TypeGuard[ExpressionName]:
+    return name in EXPRESSIONS
+
+
+def expression_named(name: str, mood: int) -> Expression:
+    """An expression the policy decided earlier, by its name: its face follows from the mood."""
+    if not is_expression_name(name):
+        raise ValueError(f"no expression named {name!r}")
+    return Expression(name, parameters(name, mood), TRANSITION_MS, EASING)
 
 
 def _clamp(key: str, value: float) -> float:
