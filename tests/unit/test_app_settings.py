@@ -12,6 +12,7 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from companion.app import settings as settings_module
 from companion.app.persistence import store_for
@@ -174,3 +175,38 @@ def test_a_secret_file_from_before_the_end_marker_is_still_read(tmp_path: Path) 
     os.utime(path, (an_hour_ago, an_hour_ago))
 
     assert settings(tmp_path).resolved_jwt_secret() == "an-older-secret"
+
+
+def test_the_model_deadlines_default_to_30_and_10_seconds_and_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = settings(tmp_path)
+    assert (defaults.llm_deadline_seconds, defaults.llm_first_token_seconds) == (30.0, 10.0)
+
+    monkeypatch.setenv("COMPANION_LLM_DEADLINE_SECONDS", "12.5")
+    monkeypatch.setenv("COMPANION_LLM_FIRST_TOKEN_SECONDS", "4")
+    given = settings(tmp_path)
+    assert (given.llm_deadline_seconds, given.llm_first_token_seconds) == (12.5, 4.0)
+
+
+@pytest.mark.parametrize("name", ["llm_deadline_seconds", "llm_first_token_seconds"])
+@pytest.mark.parametrize("value", [0, -1])
+def test_the_model_deadlines_must_be_positive(tmp_path: Path, name: str, value: float) -> None:
+    with pytest.raises(ValidationError) as raised:
+        settings(tmp_path, **{name: value})
+    assert [error["loc"] for error in raised.value.errors()] == [(name,)]
+
+
+def test_a_first_token_time_beyond_the_deadline_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as raised:
+        settings(tmp_path, llm_deadline_seconds=5, llm_first_token_seconds=6)
+    (error,) = raised.value.errors()
+    assert "COMPANION_LLM_FIRST_TOKEN_SECONDS (6)" in error["msg"]
+    assert "COMPANION_LLM_DEADLINE_SECONDS (5)" in error["msg"]
+    assert "\n" not in error["msg"]
+    assert settings(tmp_path, llm_deadline_seconds=5, llm_first_token_seconds=5)
+
+
+def test_a_deadline_alone_below_the_default_first_token_time_bounds_both(tmp_path: Path) -> None:
+    short = settings(tmp_path, llm_deadline_seconds=4)
+    assert (short.llm_deadline_seconds, short.llm_first_token_seconds) == (4.0, 4.0)

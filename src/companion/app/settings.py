@@ -160,10 +160,27 @@ class Settings(BaseSettings):
     )
     openai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=200)
     llm_timeout_seconds: float = Field(
-        default=30.0, gt=0, le=600, description="connect / between-bytes timeout of a model call"
+        default=30.0,
+        gt=0,
+        le=600,
+        description="connect / between-bytes timeout of a model call (at most the deadline)",
     )
     llm_retries: int = Field(
         default=3, ge=0, le=10, description="attempts after the first on timeouts, 429 and 5xx"
+    )
+    llm_deadline_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="the longest the model may take over a reply, all attempts and the waits"
+        " between them included; past it the reply is the in-character fallback",
+    )
+    llm_first_token_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="the longest an attempt may take to its first token before it is"
+        " abandoned (and retried while the deadline allows); at most the deadline",
     )
     prompt_budget_tokens: int = Field(
         default=3000, ge=MIN_PROMPT_TOKENS, description="the most (estimated) tokens of a prompt"
@@ -215,6 +232,15 @@ class Settings(BaseSettings):
                 "COMPANION_MODEL_CONTEXT_TOKENS must exceed COMPANION_REPLY_MAX_TOKENS by at"
                 f" least {MIN_PROMPT_TOKENS} tokens, to leave room for a prompt"
             )
+        if self.llm_first_token_seconds > self.llm_deadline_seconds:
+            if "llm_first_token_seconds" in self.model_fields_set:
+                raise SettingsError(
+                    f"COMPANION_LLM_FIRST_TOKEN_SECONDS ({self.llm_first_token_seconds:g}) must"
+                    " not exceed COMPANION_LLM_DEADLINE_SECONDS"
+                    f" ({self.llm_deadline_seconds:g})"
+                )
+            # Only the deadline was set, below the default first-token time: it bounds both.
+            self.llm_first_token_seconds = self.llm_deadline_seconds
         # Every entry point (serve, the CLI, a worker) resolves the data directory the
         # same way, once, so they agree on where the embedded store is.
         self.data_dir = self.data_dir.expanduser().resolve()
