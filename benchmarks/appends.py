@@ -9,10 +9,11 @@
     SQLite's sleeping busy handler costs);
 (a2) PostgreSQL, one event per transaction with 1, 4 and 16 writers: raw
     inserts, the library's recorder and ours, in the same database and run;
-(b1) whole chat turns through ``CompanionApplication.send_message`` with an
+(b1) whole chat turns through ``Chat.send_message`` with an
     instant chat model: two saves (UserMessageSent, CompanionReplied) a turn;
-(b2) ``save_all(conversation)`` of a Conversation kept in memory, one event a
-    save: the store and the mapper without the reloads of a chat turn.
+(b2) ``save_all(conversation)`` (the unit of work's ``save``) of a Conversation
+    kept in memory, one event a save: the store and the mapper without the
+    reloads of a chat turn.
 
 Each writer thread has its own connection and its own stream (a conversation of
 its own user × character), so the only contention is the store's.
@@ -51,8 +52,9 @@ from benchmarks.harness import (
     user_and_character,
 )
 from companion.adapters.postgres_store import PostgresStoreFactory
-from companion.app.application import CompanionApplication
+from companion.app.chat import Chat
 from companion.app.persistence import store_for
+from companion.app.unit_of_work import UnitOfWork
 from companion.domain.conversations import Conversation
 
 PG = "PostgreSQL appends"
@@ -371,13 +373,13 @@ class _ChatTurns:
     existed, so figures stay comparable across versions: events/s ÷ 2 = turns/s.
     """
 
-    def __init__(self, application: CompanionApplication, pair: tuple[UUID, UUID]) -> None:
-        self.application = application
+    def __init__(self, chat: Chat, pair: tuple[UUID, UUID]) -> None:
+        self.chat = chat
         self.user_id, self.character_id = pair
         self.sent = 0
 
     def write(self, events: int) -> None:
-        send = self.application.send_message
+        send = self.chat.send_message
         for _ in range(events // 2):
             self.sent += 1
             send(user_id=self.user_id, character_id=self.character_id, text=USER_TEXT)
@@ -387,9 +389,7 @@ def _turns(ctx: Context, url: str, folder: Path, group: str, prefix: str) -> Non
     per_thread, n = 2 * ctx.config.turns_per_thread, ctx.config.threads
     with companion(url, folder) as app:
         for threads in (1, n):
-            writers = [
-                _ChatTurns(app.application, user_and_character(app, i)) for i in range(threads)
-            ]
+            writers = [_ChatTurns(app.chat, user_and_character(app, i)) for i in range(threads)]
             _measure_writers(
                 ctx,
                 key=f"{prefix}.app.turns.{threads}",
@@ -419,14 +419,14 @@ def sqlite_turns(ctx: Context) -> None:
 class _ConversationSaves:
     """One thread's conversation, kept in memory: one command and one save an event."""
 
-    def __init__(self, application: CompanionApplication) -> None:
-        self.application = application
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
         self.conversation = Conversation(user_id=uuid4(), character_id=uuid4())
-        application.save_all(self.conversation)
+        uow.save(self.conversation)
         self.awaiting: UUID | None = None
 
     def write(self, events: int) -> None:
-        conversation, save = self.conversation, self.application.save_all
+        conversation, save = self.conversation, self.uow.save
         for _ in range(events):
             self.awaiting = next_event(conversation, self.awaiting)
             save(conversation)
@@ -436,7 +436,7 @@ def _saves(ctx: Context, url: str, folder: Path, group: str, prefix: str) -> Non
     per_thread, n = ctx.config.saves_per_thread, ctx.config.threads
     with companion(url, folder) as app:
         for threads in (1, n):
-            writers = [_ConversationSaves(app.application) for _ in range(threads)]
+            writers = [_ConversationSaves(app.uow) for _ in range(threads)]
             _measure_writers(
                 ctx,
                 key=f"{prefix}.app.save.{threads}",

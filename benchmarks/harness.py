@@ -277,14 +277,13 @@ PERSONA = Persona.parse(
 
 def user_and_character(app: Companion, index: int) -> tuple[UUID, UUID]:
     """A registered user with a character of their own: one conversation per thread."""
-    application = app.application
-    user_id = application.register(
+    user_id = app.accounts.register(
         email=f"bench-{index}-{uuid4().hex[:8]}@example.com",
         password="correct horse battery staple",
         name=f"Bench {index}",
         nickname=f"bench{index}",
     )
-    character_id, _ = application.create_character(user_id=user_id, persona=PERSONA)
+    character_id, _ = app.characters.create_character(user_id=user_id, persona=PERSONA)
     return user_id, character_id
 
 

@@ -70,19 +70,19 @@ class _Appender:
     """Saves one event at a time, round-robin over a few conversations."""
 
     def __init__(self, app: Companion) -> None:
-        self.application = app.application
+        self.uow = app.uow
         self.streams = [
             Conversation(user_id=uuid4(), character_id=uuid4()) for _ in range(CONVERSATIONS)
         ]
         self.awaiting: list[UUID | None] = [None] * CONVERSATIONS
         self.turn = 0
-        self.start_position = self.application.save_all(*self.streams) or 0
+        self.start_position = self.uow.save(*self.streams) or 0
 
     def append(self) -> int:
         index = self.turn % CONVERSATIONS
         self.turn += 1
         self.awaiting[index] = next_event(self.streams[index], self.awaiting[index])
-        position = self.application.save_all(self.streams[index])
+        position = self.uow.save(self.streams[index])
         assert position is not None
         return position
 

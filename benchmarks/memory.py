@@ -1,6 +1,6 @@
 """python -m benchmarks.memory [--small]: recall of planted facts, prompt size, retrieval time.
 
-- **Recall@5**: seeded synthetic conversations (benchmarks.memory_conversations),
+- **Recall@5**: seeded synthetic conversations (tests.support.recall_conversations),
   several hundred turns each in English and Japanese. Every user message goes
   through the rules into a MemoryBook (SudachiPy lemmas); at each question,
   asked 200+ turns after its fact, the book's live memories are retrieved for
@@ -25,14 +25,19 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid5
 
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.memory_conversations import (
+from companion.adapters.morphology import MorphologicalLemmatizer
+from companion.domain.lemmas import Lemmatizer
+from companion.domain.memory import MemoryBook
+from companion.domain.memory_values import MemoryCandidate
+from companion.domain.retrieval import LexicalIndex, retrieve
+from tests.support.recall_conversations import (
     EN_NAMES,
     EN_PEOPLE,
     EN_PETS,
@@ -44,42 +49,13 @@ from benchmarks.memory_conversations import (
     Conversation,
     conversations,
 )
-from companion.adapters.morphology import MorphologicalLemmatizer
-from companion.domain.lemmas import Lemmatizer
-from companion.domain.memory import Memory, MemoryBook, MemoryCandidate
-from companion.domain.memory_extraction import extract_memories
-from companion.domain.prompt import estimate_tokens
-from companion.domain.retrieval import LexicalIndex, retrieve
+from tests.support.recall_harness import K, Recall, replay_conversation
 
-K = 5
 GOAL = 0.9
 CONVERSATIONS, SMALL_CONVERSATIONS = 8, 2
 TURNS, SMALL_TURNS = 400, 260
 LARGE_BOOK, SMALL_LARGE_BOOK = 10_000, 2_000
 TIMED_QUERIES = 200
-
-
-@dataclass
-class Recall:
-    """Hits and questions per language, the prompt tokens of each retrieval, the misses."""
-
-    hits: dict[str, int] = field(default_factory=dict)
-    questions: dict[str, int] = field(default_factory=dict)
-    prompt_tokens: list[int] = field(default_factory=list)
-    memories: list[tuple[str, int]] = field(default_factory=list)
-    """(language, live memories in the book) at each question."""
-    misses: list[tuple[str, str, str]] = field(default_factory=list)
-    """(language, planted statement, question)."""
-    paraphrase_hits: dict[str, int] = field(default_factory=dict)
-    paraphrases: dict[str, int] = field(default_factory=dict)
-
-    def paraphrase_rate(self, language: str) -> float:
-        asked = self.paraphrases.get(language, 0)
-        return self.paraphrase_hits.get(language, 0) / asked if asked else 0.0
-
-    def rate(self, language: str) -> float:
-        asked = self.questions.get(language, 0)
-        return self.hits.get(language, 0) / asked if asked else 0.0
 
 
 @dataclass
@@ -95,38 +71,6 @@ class Evaluation:
     recall: Recall
     timing: Timing
     seconds: float
-
-
-def memory_line(memory: Memory) -> str:
-    return f"- {memory.text}"
-
-
-def replay_conversation(
-    talk: Conversation, lemmatizer: Lemmatizer, recall: Recall, book: MemoryBook | None = None
-) -> MemoryBook:
-    """Every message into the book, in order; each question answered from what came before."""
-    book = book or MemoryBook(user_id=uuid5(NAMESPACE, f"user:{talk.seed}"), character_id=NAMESPACE)
-    by_number = {t.number: t for t in talk.turns}
-    for turn in talk.turns:
-        if turn.question_of is not None:
-            planted = by_number[turn.question_of]
-            memories = book.memories(turn.at)
-            found = retrieve(memories, lemmatizer.lemmas(turn.text), turn.at, k=K)
-            hit = any(planted.message_id in s.memory.source_message_ids for s in found)
-            language = talk.language
-            if turn.paraphrase:
-                recall.paraphrases[language] = recall.paraphrases.get(language, 0) + 1
-                recall.paraphrase_hits[language] = recall.paraphrase_hits.get(language, 0) + hit
-                continue
-            recall.questions[talk.language] = recall.questions.get(talk.language, 0) + 1
-            recall.hits[talk.language] = recall.hits.get(talk.language, 0) + int(hit)
-            recall.prompt_tokens.append(sum(estimate_tokens(memory_line(s.memory)) for s in found))
-            recall.memories.append((talk.language, len(memories)))
-            if not hit:
-                recall.misses.append((talk.language, planted.text, turn.text))
-        for candidate in extract_memories(turn.text, message_id=turn.message_id, now=turn.at):
-            book.record(candidate, turn.at, lemmatizer=lemmatizer)
-    return book
 
 
 def filler_candidates(count: int, rng: random.Random) -> list[MemoryCandidate]:

@@ -9,7 +9,7 @@ it. Two set-ups, each on a throwaway database:
 - worker: the API process runs none; ``companion projections run`` is a
   separate process.
 
-Statements and round trips are read off the wire (benchmarks.wire: libpq's
+Statements and round trips are read off the wire (tests.support.wire: libpq's
 protocol trace of every connection of the API process's pools, the event
 store's and the read models'), over turns apart from the timed ones so that
 tracing costs the timed turns nothing. The worker's own statements are not
@@ -44,10 +44,10 @@ from benchmarks.harness import (
     sqlite_directory,
     wait_for_postgres,
 )
-from benchmarks.wire import Traffic, Wire
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.settings import Settings
+from tests.support.wire import Traffic, Wire
 
 GROUP = "PostgreSQL REST chat turns (offline model)"
 DEFAULT_TURNS = 300

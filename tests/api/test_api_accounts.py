@@ -4,7 +4,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from tests.api.conftest import PASSWORD, sign_up
+from tests.support.api import PASSWORD, sign_up
 
 
 def register(client: TestClient[Any], **body: Any) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.api.routes import Operation, operations
-from tests.api.test_api_errors import assert_error_shape
+from tests.support.errors import assert_error_shape
+from tests.support.routes import Operation, operations
 
 JSON = {"content-type": "application/json"}
 
@@ -82,7 +82,7 @@ def test_a_non_json_content_type_is_a_415_on_every_route(
 def test_json_types_are_strict(
     client: TestClient[Any], user: dict[str, str], field: str, value: Any
 ) -> None:
-    from tests.personas import HANA
+    from tests.support.personas import HANA
 
     response = client.post("/api/v1/characters", headers=user, json={**HANA, field: value})
     body = assert_error_shape(response, 422, "validation_failed")
@@ -90,7 +90,7 @@ def test_json_types_are_strict(
 
 
 def test_a_number_field_refuses_a_boolean(client: TestClient[Any], user: dict[str, str]) -> None:
-    from tests.personas import HANA
+    from tests.support.personas import HANA
 
     personality = {**HANA["personality"], "humor": True}
     response = client.post(
@@ -103,7 +103,7 @@ def test_a_number_field_refuses_a_boolean(client: TestClient[Any], user: dict[st
 def test_an_integer_may_be_written_with_a_zero_fraction(
     client: TestClient[Any], user: dict[str, str]
 ) -> None:
-    from tests.personas import HANA
+    from tests.support.personas import HANA
 
     response = client.post("/api/v1/characters", headers=user, json={**HANA, "age": 20.0})
     assert response.status_code == 201, response.text

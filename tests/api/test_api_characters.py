@@ -5,7 +5,7 @@ from uuid import uuid4
 
 from litestar.testing import TestClient
 
-from tests.api.conftest import PERSONA, new_character, sign_up
+from tests.support.api import PERSONA, new_character, sign_up
 
 
 def test_a_created_character_is_listed_and_shown_at_once(

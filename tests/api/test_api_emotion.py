@@ -14,24 +14,11 @@ from litestar.testing import TestClient
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.expression import EXPRESSIONS, PARAMETERS
-from tests.api.conftest import api_settings, new_character, sign_up
+from tests.support.api import api_settings, new_character, sign_up
+from tests.support.clock import Clock
 
 KIND = "Thank you so much, you are wonderful and I love talking with you!"
 START = datetime(2026, 5, 12, 3, tzinfo=UTC)  # noon in Tokyo, the middle of the day in UTC
-
-
-class Clock:
-    """The application's clock, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @pytest.fixture
@@ -42,7 +29,7 @@ def clock() -> Clock:
 @pytest.fixture
 def companion(tmp_path: Path, clock: Clock) -> Iterator[Companion]:
     companion = bootstrap(api_settings(tmp_path, daily_life=False))
-    companion.application.clock = clock
+    companion.uow.clock = clock
     yield companion
     companion.close()
 
@@ -192,7 +179,7 @@ def test_a_turn_answers_the_mood_it_left(
 ) -> None:
     character = new_character(client, user)
     turn = say(client, user, character, KIND)
-    state = companion.application.emotion_state(
+    state = companion.feelings.emotion_state(
         UUID(client.get("/api/v1/me", headers=user).json()["user_id"]), UUID(character)
     )
     assert state is not None

@@ -11,24 +11,9 @@ from litestar.testing import TestClient
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion
 from companion.app.errors import StoreUnreadable
-from tests.api.routes import operations
-from tests.personas import HANA as PERSONA
-
-
-def assert_error_shape(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert set(body) == {"status_code", "detail", "extra"}, body
-    assert body["status_code"] == status
-    assert isinstance(body["detail"], str)
-    assert isinstance(body["extra"]["code"], str)
-    assert body["extra"]["code"]
-    if code is not None:
-        assert body["extra"]["code"] == code, body
-    if status == 401:
-        assert response.headers["www-authenticate"] == "Bearer"
-    return body
+from tests.support.errors import assert_error_shape
+from tests.support.personas import HANA as PERSONA
+from tests.support.routes import operations
 
 
 def test_the_route_table_has_secured_and_public_routes(client: TestClient[Any]) -> None:

@@ -21,7 +21,7 @@ from schemathesis.generation import GenerationMode
 
 from companion.app.api.app import create_app
 from companion.app.bootstrap import bootstrap
-from tests.api.conftest import PASSWORD, PERSONA, api_settings
+from tests.support.api import PASSWORD, PERSONA, api_settings
 
 EXAMPLES_PER_ROUTE = 25  # per route and per mode (valid and invalid input)
 

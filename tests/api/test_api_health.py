@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
-from tests.api.conftest import api_settings
+from tests.support.api import api_settings
 
 
 def test_health_is_up_without_a_token(client: TestClient[Any]) -> None:
@@ -69,7 +69,7 @@ def test_ready_answers_503_while_projections_are_far_behind(
     companion = bootstrap(api_settings(tmp_path))
     with TestClient(create_app(companion, run_projections=False)) as client:
         for n in range(2):
-            companion.application.register(
+            companion.accounts.register(
                 email=f"u{n}@example.com", password="0123456789ab", name="U", nickname="U"
             )
         behind = client.get("/ready")
@@ -94,7 +94,7 @@ def test_ready_fails_when_no_projection_worker_is_alive_while_events_wait(
     try:
         with TestClient(create_app(api, run_projections=False)) as client:
             assert client.get("/ready").status_code == 200  # nothing waits: nothing to do
-            api.application.register(
+            api.accounts.register(
                 email="w@example.com", password="0123456789ab", name="W", nickname="W"
             )
             refused = client.get("/ready")
@@ -103,13 +103,13 @@ def test_ready_fails_when_no_projection_worker_is_alive_while_events_wait(
 
             worker.runner.start()
             assert worker.runner.wait_for(api.runner.head(), ["users"], timeout=10)
-            worker.application.register(
+            worker.accounts.register(
                 email="v@example.com", password="0123456789ab", name="V", nickname="V"
             )  # events wait again, but a worker is alive
             assert client.get("/ready").json()["checks"]["projection_worker"] == "ok"
 
             worker.runner.stop()
-            api.application.register(
+            api.accounts.register(
                 email="u@example.com", password="0123456789ab", name="U", nickname="U"
             )
             deadline = time.monotonic() + 10

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from litestar.testing import TestClient
 
-from tests.api.conftest import new_character, sign_up
+from tests.support.api import new_character, sign_up
 
 
 def send(client: TestClient[Any], headers: dict[str, str], character: str, text: str) -> Any:

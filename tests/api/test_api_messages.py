@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar.testing import TestClient
 
-from tests.api.conftest import sign_up
+from companion.app.bootstrap import Companion
+from companion.domain.identity import conversation_id
+from tests.support.api import sign_up
 
 
 def send(client: TestClient[Any], headers: dict[str, str], character: str, **body: Any) -> Any:
@@ -93,3 +96,22 @@ def test_conversations_are_private_to_each_user(
     response = client.get(f"/api/v1/characters/{character}/messages", headers=stranger)
     assert response.status_code == 404
     assert "secret plans" not in response.text
+
+
+def test_a_turn_past_the_line_of_its_conversation_is_refused_with_429(
+    client: TestClient[Any], companion: Companion, user: dict[str, str], character: str
+) -> None:
+    me = client.get("/api/v1/me", headers=user).json()
+    conversation = conversation_id(UUID(me["user_id"]), UUID(character))
+    companion.chat.queue.max_waiting = 0
+    with companion.chat.queue.hold(conversation):  # a turn of it is being made
+        refused = send(client, user, character, text="one too many")
+    assert refused.status_code == 429
+    assert refused.json()["extra"]["code"] == "conversation_busy"
+    assert int(refused.headers["Retry-After"]) >= 1
+    # Nothing was stored, and the conversation takes the next turn once it is free.
+    assert client.get(f"/api/v1/characters/{character}/messages", headers=user).json() == {
+        "messages": [],
+        "next_before": None,
+    }
+    assert send(client, user, character, text="now").status_code == 200

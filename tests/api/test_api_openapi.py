@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from tests.api.routes import operations
+from tests.support.routes import operations
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 

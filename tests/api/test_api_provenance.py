@@ -15,7 +15,7 @@ from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.prompt import PromptBudget, build_prompt
-from tests.api.conftest import api_settings, new_character, sign_up
+from tests.support.api import api_settings, new_character, sign_up
 
 
 class RecordingResponder(OfflinePersonaResponder):
@@ -101,7 +101,7 @@ def test_the_provenance_names_what_the_prompt_was_built_from(
     assert used["model"]["model"] == "offline-persona"
     assert used["model"]["max_tokens"] == PromptBudget().reply_tokens
     me = UUID(client.get("/api/v1/me", headers=user).json()["user_id"])
-    stored = companion.application.character(user_id=me, character_id=UUID(character))
+    stored = companion.characters.character(user_id=me, character_id=UUID(character))
     assert used["persona_version"] == stored.version
 
 
@@ -157,3 +157,30 @@ def test_anything_but_a_reply_of_ones_own_conversation_is_not_found_alike(
     assert codes["another user"] == "character_not_found"
     assert {codes[c] for c in answers if c != "another user"} == {"message_not_found"}
     assert provenance(client, owner, character, reply).status_code == 200
+
+
+def test_a_reply_keeps_its_provenance_once_read_regenerated_and_chosen(
+    client: TestClient[Any], companion: Companion
+) -> None:
+    user = sign_up(client)
+    character = new_character(client, user)
+    turn = send(client, user, character, "I went hiking")
+    reply = turn["reply"]["message_id"]
+    me = client.get("/api/v1/me", headers=user).json()
+
+    companion.chat.mark_read(
+        user_id=UUID(me["user_id"]), character_id=UUID(character), message_id=UUID(reply)
+    )
+    assert provenance(client, user, character, reply).status_code == 200
+
+    path = f"/api/v1/characters/{character}/messages/{reply}"
+    assert client.post(f"{path}/regenerate", headers=user).status_code == 200
+    chosen = client.put(f"{path}/choice", headers=user, json={"alternative": 1})
+    assert chosen.status_code == 200, chosen.text
+    companion.chat.mark_read(
+        user_id=UUID(me["user_id"]), character_id=UUID(character), message_id=UUID(reply)
+    )
+
+    answer = provenance(client, user, character, reply)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["in_reply_to"] == turn["message_id"]

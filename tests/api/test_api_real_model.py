@@ -17,8 +17,8 @@ from companion.adapters.llm.openai_chat import OpenAIChatModel
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap, chat_model_for
 from companion.app.settings import SettingsError
-from tests.api.conftest import api_settings, new_character, sign_up
-from tests.integration.openai_standin import MODEL, StandIn, Status, Stream, serving
+from tests.support.api import api_settings, new_character, sign_up
+from tests.support.openai_standin import MODEL, StandIn, Status, Stream, serving
 
 
 def replies(companion: Companion) -> list[Any]:

@@ -15,7 +15,7 @@ from companion.adapters.passwords import Argon2Passwords
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.users import User
-from tests.api.conftest import PASSWORD, PERSONA, api_settings, sign_up
+from tests.support.api import PASSWORD, PERSONA, api_settings, sign_up
 
 NEW_PASSWORD = "another long passphrase"
 
@@ -73,7 +73,7 @@ def test_a_forgotten_user_s_tokens_stop_working(
 ) -> None:
     headers = sign_up(client)
     user_id = me(client, headers).json()["user_id"]
-    position = companion.application.forget_user(user_id=UUID(user_id))
+    position = companion.accounts.forget_user(user_id=UUID(user_id))
     assert companion.runner.wait_for(position, ["users"], timeout=10)
     assert me(client, headers).status_code == 401
 
@@ -119,7 +119,7 @@ def test_a_login_replaces_a_weak_hash_and_keeps_the_tokens(
 ) -> None:
     headers = sign_up(client, "rehash@example.com")
     # The operator raised the hashing cost: hashes made before are weaker.
-    companion.application.passwords = Argon2Passwords(time_cost=2, memory_cost=2048)
+    companion.accounts.passwords = Argon2Passwords(time_cost=2, memory_cost=2048)
     login = {"email": "rehash@example.com", "password": PASSWORD}
     assert client.post("/api/v1/auth/token", json=login).status_code == 200
     rehashed = companion.application.recorder.select_notifications(

@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.catalogue import DEFAULT_CATALOGUE, GEM_PACKS
 from companion.domain.users import User
-from tests.api.conftest import api_settings, new_character, sign_up
+from tests.support.api import api_settings, new_character, sign_up
 
 COMMON = next(item for item in DEFAULT_CATALOGUE if not item.is_premium and item.min_level == 1)
 OTHER_COMMON = next(
@@ -47,9 +47,9 @@ def grant(
 
 
 def set_tier(companion: Companion, uid: UUID, tier: str) -> None:
-    user = companion.application._load(User, uid)
+    user = companion.uow.load(User, uid)
     user.change_tier(tier)
-    position = companion.application.save_all(user)
+    position = companion.uow.save(user)
     assert companion.runner.wait_for(position, ["users"], 10)
 
 

@@ -25,37 +25,28 @@ from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.message_limits import MessageLimits
 from companion.domain.identity import conversation_id
-from tests.api.conftest import api_settings, new_character, sign_up
-from tests.api.test_ws import connect, final_reply, heartbeat, opened, receive, send, whole_turn
-from tests.meeting import WAIT, Meeting
+from tests.support.api import api_settings, new_character, sign_up
+from tests.support.clock import Clock
+from tests.support.meeting import WAIT, Meeting
+from tests.support.ws import connect, final_reply, heartbeat, opened, receive, send, whole_turn
 
 # 2026-11-26 09:00:00 UTC: 18:00 in Tokyo, six hours before its midnight.
-START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    """Wall time that moves only when the test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def limited(companion: Companion, clock: Clock, limiter: Any = None, **overrides: Any) -> None:
     """The companion's message limits on the test's clock."""
     companion.message_limits = MessageLimits(
-        companion.application,
-        limiter if limiter is not None else MemoryMessageLimiter(clock=clock),
-        clock=clock,
+        companion.accounts,
+        limiter if limiter is not None else MemoryMessageLimiter(clock=clock.seconds),
+        clock=clock.seconds,
         **overrides,
     )
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -89,7 +80,7 @@ def test_a_free_user_sends_ten_a_minute_then_429_with_the_wait_and_nothing_store
 ) -> None:
     for n in range(10):
         assert post(client, user, character, f"message {n}").status_code == 200
-        clock.now += 2  # the first left at START, the tenth at START + 18
+        clock.advance(seconds=2)  # the first left at START, the tenth at START + 18
     before = logged(companion, user_id_of(client, user), character)
 
     refused = post(client, user, character, "one too many")
@@ -102,9 +93,9 @@ def test_a_free_user_sends_ten_a_minute_then_429_with_the_wait_and_nothing_store
     assert refused.headers["Retry-After"] == "40"
     assert logged(companion, user_id_of(client, user), character) == before
 
-    clock.now += 39
+    clock.advance(seconds=39)
     assert post(client, user, character, "still too early").status_code == 429
-    clock.now += 1
+    clock.advance(seconds=1)
     assert post(client, user, character, "now it fits").status_code == 200
 
 
@@ -181,7 +172,7 @@ def test_the_day_limit_waits_for_the_users_own_midnight(
         assert refused.status_code == 429
         # 18:00 in Tokyo: six hours to its midnight.
         assert refused.headers["Retry-After"] == str(6 * 3600)
-        clock.now += 6 * 3600
+        clock.advance(seconds=6 * 3600)
         assert post(client, user, character, "a new day").status_code == 200
 
 
@@ -223,7 +214,7 @@ def test_a_socket_past_the_limit_gets_rate_limited_and_stays_open(
         for n in range(10):
             send(socket, "chat_message", {"character_id": character, "text": f"message {n}"})
             whole_turn(socket)
-        clock.now += 15
+        clock.advance(seconds=15)
         before = logged(companion, user_id_of(client, user), character)
         asked = send(socket, "chat_message", {"character_id": character, "text": "eleventh"})
         error = receive(socket)
@@ -234,7 +225,7 @@ def test_a_socket_past_the_limit_gets_rate_limited_and_stays_open(
         heartbeat(socket)  # still open, and nothing else was sent
         assert logged(companion, user_id_of(client, user), character) == before
 
-        clock.now += 45
+        clock.advance(seconds=45)
         send(socket, "chat_message", {"character_id": character, "text": "later"})
         assert whole_turn(socket)[0]["type"] == "chat_message"
 
@@ -262,27 +253,27 @@ def test_rest_and_the_socket_share_one_allowance(
 def test_two_api_processes_on_one_redis_share_the_count(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
-    clock = Clock()
+    clock = Clock(START)
     settings = api_settings(tmp_path, database_url=postgres_url, redis_url=redis_url)
     first, second = bootstrap(settings), bootstrap(settings)
     try:
         for companion in (first, second):
             assert companion.redis is not None
-            limited(companion, clock, RedisMessageLimiter(companion.redis, clock=clock))
+            limited(companion, clock, RedisMessageLimiter(companion.redis, clock=clock.seconds))
         with TestClient(create_app(first)) as a, TestClient(create_app(second)) as b:
             user = sign_up(a)
             character = new_character(a, user)
             for n in range(5):
                 assert post(a, user, character, f"through a {n}").status_code == 200
-                clock.now += 1
+                clock.advance(seconds=1)
             for n in range(5):
                 assert post(b, user, character, f"through b {n}").status_code == 200, n
-                clock.now += 1
+                clock.advance(seconds=1)
             refused = post(b, user, character, "one too many")
             assert refused.status_code == 429
             assert refused.headers["Retry-After"] == "50"
             assert post(a, user, character, "nor here").status_code == 429
-            clock.now += 50
+            clock.advance(seconds=50)
             assert post(a, user, character, "now").status_code == 200
     finally:
         first.close()
@@ -291,9 +282,9 @@ def test_two_api_processes_on_one_redis_share_the_count(
 
 @pytest.mark.redis
 def test_redis_counts_atomically_and_takes_back_exactly(redis_url: str) -> None:
-    clock = Clock()
-    here = RedisMessageLimiter(redis.Redis.from_url(redis_url), clock=clock)
-    there = RedisMessageLimiter(redis.Redis.from_url(redis_url), clock=clock)
+    clock = Clock(START)
+    here = RedisMessageLimiter(redis.Redis.from_url(redis_url), clock=clock.seconds)
+    there = RedisMessageLimiter(redis.Redis.from_url(redis_url), clock=clock.seconds)
     allowance, day = Allowance(per_minute=3, per_day=5), Day("2026-11-26", 1000.0)
     tickets = [here.admit("u", allowance, day).ticket, there.admit("u", allowance, day).ticket]
     assert all(tickets)
@@ -302,7 +293,7 @@ def test_redis_counts_atomically_and_takes_back_exactly(redis_url: str) -> None:
     assert there.admit("u", allowance, day).retry_after == 60
     there.withdraw(third.ticket)
     assert here.admit("u", allowance, day).admitted
-    clock.now += 61
+    clock.advance(seconds=61)
     assert here.admit("u", allowance, day).admitted
     assert there.admit("u", allowance, day).admitted  # the fifth today
     refused = here.admit("u", allowance, day)
@@ -336,7 +327,11 @@ def counted_in(
     """The limits counted in this process's memory, or in Redis."""
     if request.param == "redis":
         redis_url = request.getfixturevalue("redis_url")
-        limited(companion, clock, RedisMessageLimiter(redis.Redis.from_url(redis_url), clock=clock))
+        limited(
+            companion,
+            clock,
+            RedisMessageLimiter(redis.Redis.from_url(redis_url), clock=clock.seconds),
+        )
     return str(request.param)
 
 
@@ -397,8 +392,8 @@ def test_a_retry_sent_while_its_original_is_in_flight_takes_no_second_slot(
 ) -> None:
     for n in range(9):
         assert post(client, user, character, f"message {n}").status_code == 200
-    meeting = Meeting(companion.application.chat_model)
-    companion.application.chat_model = meeting
+    meeting = Meeting(companion.model_call.chat_model)
+    companion.model_call.chat_model = meeting
     tenth = {"character_id": character, "text": "tenth", "client_message_id": "m-10"}
     with connect(client, user) as phone, connect(client, user) as tablet:
         opened(phone)

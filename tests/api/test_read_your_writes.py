@@ -21,7 +21,7 @@ from litestar.testing import TestClient
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from projections.runner import ProjectionRunner
-from tests.api.conftest import api_settings, new_character, sign_up
+from tests.support.api import api_settings, new_character, sign_up
 
 
 class GatedLog:
@@ -89,7 +89,7 @@ def slow_companion(tmp_path: Path) -> Iterator[tuple[Companion, HeldRunner]]:
         poll_interval=0.05,
     )
     companion.runner = runner
-    companion.application.on_saved = runner.notify
+    companion.uow.on_saved = runner.notify
     held = HeldRunner(runner, log)
     yield companion, held
     held.release()
@@ -154,7 +154,7 @@ def test_a_read_that_names_a_position_waits_for_it_and_one_that_does_not_is_not_
         user_id = client.get("/api/v1/me", headers=user).json()["user_id"]
         held.log.gate.clear()  # the runner applies nothing until a read waits
         try:
-            turn = companion.application.send_message(
+            turn = companion.chat.send_message(
                 user_id=UUID(user_id), character_id=UUID(character_id), text="hello again"
             )
             assert turn.position is not None

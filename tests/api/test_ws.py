@@ -11,76 +11,24 @@ from uuid import UUID, uuid4
 import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
-from litestar.testing.websocket_test_session import WebSocketTestSession
 
 from companion.app.api.app import create_app
 from companion.app.api.errors import CODES
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.identity import conversation_id
-from tests.api.conftest import PASSWORD, api_settings, sign_up
-
-WS = "/api/v1/ws"
-TIMEOUT = 10.0
-
-
-def connect(client: TestClient[Any], headers: dict[str, str]) -> WebSocketTestSession:
-    return client.websocket_connect(WS, headers=headers)
-
-
-def receive(socket: WebSocketTestSession) -> dict[str, Any]:
-    frame: dict[str, Any] = json.loads(socket.receive_text(timeout=TIMEOUT))
-    assert set(frame) == {"id", "type", "timestamp", "payload"}
-    return frame
-
-
-def opened(socket: WebSocketTestSession) -> dict[str, Any]:
-    status = receive(socket)
-    assert status["type"] == "connection_status"
-    return status
-
-
-def send(socket: WebSocketTestSession, kind: str, payload: dict[str, Any]) -> str:
-    frame_id = str(uuid4())
-    socket.send_text(json.dumps({"id": frame_id, "type": kind, "payload": payload}))
-    return frame_id
-
-
-def whole_turn(socket: WebSocketTestSession) -> list[dict[str, Any]]:
-    """The frames of one turn, from the ack to the avatar's expression."""
-    frames = [receive(socket)]
-    while frames[-1]["type"] != "avatar_expression":
-        frames.append(receive(socket))
-    return frames
-
-
-def final_reply(frames: list[dict[str, Any]]) -> dict[str, Any]:
-    """The payload of a turn's final chat_response."""
-    done: dict[str, Any] = next(
-        f["payload"] for f in frames if f["type"] == "chat_response" and f["payload"]["done"]
-    )
-    return done
-
-
-def heartbeat(socket: WebSocketTestSession) -> None:
-    frame_id = send(socket, "heartbeat", {})
-    answer = receive(socket)
-    assert answer["type"] == "heartbeat"
-    assert answer["payload"]["in_reply_to"] == frame_id
-
-
-def stored_messages(
-    client: TestClient[Any], headers: dict[str, str], character: str, count: int = 0
-) -> Any:
-    """The conversation, newest first, once the read model holds at least `count` messages."""
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        page = client.get(f"/api/v1/characters/{character}/messages", headers=headers)
-        assert page.status_code == 200, page.text
-        messages = page.json()["messages"]
-        if len(messages) >= count:
-            return messages
-        assert time.monotonic() < deadline, "the read model never caught up"
-        time.sleep(0.01)
+from tests.support.api import PASSWORD, api_settings, sign_up
+from tests.support.ws import (
+    TIMEOUT,
+    WS,
+    connect,
+    final_reply,
+    heartbeat,
+    opened,
+    receive,
+    send,
+    stored_messages,
+    whole_turn,
+)
 
 
 def token_of(headers: dict[str, str]) -> str:

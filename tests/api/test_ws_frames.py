@@ -11,8 +11,9 @@ from litestar.testing import TestClient
 
 from companion.app.bootstrap import Companion
 from companion.domain.identity import conversation_id
-from tests.api.conftest import new_character, sign_up
-from tests.api.test_ws import (
+from tests.support.api import new_character, sign_up
+from tests.support.meeting import Meeting
+from tests.support.ws import (
     TIMEOUT,
     connect,
     final_reply,
@@ -22,7 +23,6 @@ from tests.api.test_ws import (
     send,
     whole_turn,
 )
-from tests.meeting import Meeting
 
 
 def of_type(frames: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -205,7 +205,7 @@ def test_two_devices_sending_at_once_get_emotion_changes_that_chain(
         with connect(client, user) as tablet:
             opened(tablet)
             # Both turns have read the mood when either stores its reply.
-            companion.application.chat_model = Meeting(companion.application.chat_model)
+            companion.model_call.chat_model = Meeting(companion.model_call.chat_model)
             for device, text in ((phone, "I love you so much!"), (tablet, "You are wonderful!")):
                 send(device, "chat_message", {"character_id": character, "text": text})
             frames: list[dict[str, Any]] = []

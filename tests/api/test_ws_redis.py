@@ -15,10 +15,10 @@ import structlog.testing
 from litestar.testing import TestClient
 
 from companion.app.api.app import create_app
-from companion.app.api.ws import FanOutBackend, redis_day_announcer
+from companion.app.api.ws_channels import FanOutBackend, redis_day_announcer
 from companion.app.bootstrap import bootstrap
-from tests.api.conftest import api_settings, new_character, sign_up
-from tests.api.test_ws import connect, heartbeat, opened, receive, send, whole_turn
+from tests.support.api import api_settings, new_character, sign_up
+from tests.support.ws import connect, heartbeat, opened, receive, send, whole_turn
 
 pytestmark = pytest.mark.redis
 TIMEOUT = 10.0

@@ -19,8 +19,8 @@ from companion.domain.chat import (
     ChatRestart,
     ChatStreamItem,
 )
-from tests.api.conftest import api_settings, new_character, sign_up
-from tests.api.test_ws import connect, opened, send, stored_messages, whole_turn
+from tests.support.api import api_settings, new_character, sign_up
+from tests.support.ws import connect, opened, send, stored_messages, whole_turn
 
 
 class RetryingModel:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,10 @@ from litestar.testing import TestClient
 
 from companion.app.api.app import create_app
 from companion.app.bootstrap import bootstrap
-from tests.api.conftest import api_settings, new_character, sign_up
+from tests.support.api import api_settings, new_character, sign_up
+from tests.support.cli import CONSOLE_SCRIPT as COMPANION
 
 pytestmark = pytest.mark.slow
-COMPANION = Path(sys.executable).with_name("companion")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -43,6 +43,13 @@ def worker(database_url: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    # The API processes wait for the worker only as long as read-your-writes allows:
+    # they start once it follows the log (its start-up takes seconds on a loaded machine).
+    deadline = time.monotonic() + 120
+    while b"projections.running" not in (tmp_path / "worker.log").read_bytes():
+        assert process.poll() is None, (tmp_path / "worker.log").read_text()
+        assert time.monotonic() < deadline, "the worker did not start following the log"
+        time.sleep(0.05)
     yield process
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0, (tmp_path / "worker.log").read_text()

@@ -5,68 +5,18 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.api.conftest import PASSWORD, PERSONA
+from tests.support.api import PASSWORD, PERSONA
+from tests.support.cli import CONSOLE_SCRIPT as COMPANION
+from tests.support.server import Server
 
 pytestmark = pytest.mark.slow
-COMPANION = Path(sys.executable).with_name("companion")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "COMPANION_DATA_DIR": str(data_dir),
-            "COMPANION_ARGON2_TIME_COST": "1",
-            "COMPANION_ARGON2_MEMORY_COST": "1024",
-            "COMPANION_LOG_FORMAT": "json",
-        }
-        self.env.pop("COMPANION_DATABASE_URL", None)
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = data_dir / "server.log"
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(COMPANION), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError(f"the server did not answer: {self.log.read_text()}")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=20)
-        self.process = None
-        return code
 
 
 @pytest.fixture

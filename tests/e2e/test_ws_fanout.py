@@ -16,8 +16,8 @@ import pytest
 import redis
 from websockets.sync.client import ClientConnection, connect
 
-from tests.api.conftest import PASSWORD, PERSONA
-from tests.e2e.test_server_process import Server
+from tests.support.api import PASSWORD, PERSONA
+from tests.support.server import Server
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 TIMEOUT = 20.0

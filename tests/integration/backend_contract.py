@@ -1,16 +1,15 @@
 """What every backend must do, written once; test_backends.py runs it on each backend.
 
 A subclass names its backend by overriding the `companions` fixture with one of
-the factories of conftest.py, and says how to read the raw stored events.
+the factories of tests/integration/conftest.py, and says how to read the raw
+stored events.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +18,6 @@ from eventsourcing.utils import get_topic
 
 from companion.app.bootstrap import Companion
 from companion.domain.catalogue import DEFAULT_CATALOGUE
-from companion.domain.characters import Persona
 from companion.domain.conversations import Conversation
 from companion.domain.errors import (
     CharacterNotFound,
@@ -29,31 +27,13 @@ from companion.domain.errors import (
 )
 from companion.domain.identity import conversation_id
 from companion.domain.users import User
-from projections.conversations import ConversationsProjection, MessageView
+from projections.conversations import ConversationsProjection
 from projections.runner import ProjectionRunner
 from projections.store import ViewCursor
-from tests.integration.conftest import Companions
-
-PASSWORD = "correct horse battery"
-PERSONALITY = {"kindness": 0.8, "humor": 0.4, "seriousness": 0.3, "activeness": 0.5, "empathy": 0.6}
-
-
-def persona(name: str = "Haruto Sato") -> Persona:
-    return Persona.parse(
-        name=name, nickname="Haru", gender="boyfriend", age=27, personality=PERSONALITY
-    )
-
-
-def register(companion: Companion, email: str = "aoi@example.org") -> UUID:
-    return companion.application.register(
-        email=email, password=PASSWORD, name="Aoi Tanaka", nickname="Aoi"
-    )
-
-
-def user_with_character(companion: Companion, email: str = "aoi@example.org") -> tuple[UUID, UUID]:
-    user_id = register(companion, email)
-    character_id, _ = companion.application.create_character(user_id=user_id, persona=persona())
-    return user_id, character_id
+from tests.support.companions import Companions
+from tests.support.concurrency import run_together
+from tests.support.read_models import all_messages, dumps
+from tests.support.users import PASSWORD, persona, register, user_with_character
 
 
 def buy_and_wear(companion: Companion, user_id: UUID, character_id: UUID) -> None:
@@ -67,38 +47,6 @@ def buy_and_wear(companion: Companion, user_id: UUID, character_id: UUID) -> Non
     companion.commerce.equip(
         user_id=user_id, character_id=character_id, slot=item.category, item_id=item.item_id
     )
-
-
-def all_messages(companion: Companion, conv_id: UUID, limit: int = 100) -> list[MessageView]:
-    """Every message of a conversation, newest first, walking the pages."""
-    conversations = companion.read_models.conversations
-    messages: list[MessageView] = []
-    before = None
-    while True:
-        page = conversations.messages(companion.views, conv_id, before=before, limit=limit)
-        messages.extend(page.messages)
-        if page.next_before is None:
-            return messages
-        before = page.next_before
-
-
-def run_together(workers: int, work: Any) -> list[Any]:
-    """Call work(i) in `workers` threads released at the same moment; results or exceptions."""
-    barrier = threading.Barrier(workers)
-
-    def attempt(i: int) -> Any:
-        barrier.wait()
-        try:
-            return work(i)
-        except Exception as error:
-            return error
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(attempt, range(workers)))
-
-
-def dumps(companion: Companion) -> dict[str, Any]:
-    return {p.name: p.dump(companion.views) for p in companion.read_models.all()}
 
 
 class ConversationsV2(ConversationsProjection):
@@ -125,12 +73,17 @@ class BackendContract:
     def test_a_registered_user_authenticates_with_their_password(
         self, companion: Companion
     ) -> None:
-        app = companion.application
         user_id = register(companion, "aoi@example.org")
 
-        assert app.authenticate(email="aoi@example.org", password=PASSWORD).user_id == user_id
-        assert app.authenticate(email=" AOI@Example.org ", password=PASSWORD).user_id == user_id
-        assert app.user(user_id).email == "aoi@example.org"
+        assert (
+            companion.accounts.authenticate(email="aoi@example.org", password=PASSWORD).user_id
+            == user_id
+        )
+        assert (
+            companion.accounts.authenticate(email=" AOI@Example.org ", password=PASSWORD).user_id
+            == user_id
+        )
+        assert companion.accounts.user(user_id).email == "aoi@example.org"
 
     @pytest.mark.parametrize(
         "variant",
@@ -148,13 +101,13 @@ class BackendContract:
         register(companion, "aoi@example.org")
 
         with pytest.raises(InvalidCredentials):
-            companion.application.authenticate(email="aoi@example.org", password=PASSWORD + "!")
+            companion.accounts.authenticate(email="aoi@example.org", password=PASSWORD + "!")
 
     def test_an_unknown_email_is_refused_like_a_wrong_password(self, companion: Companion) -> None:
         register(companion, "aoi@example.org")
 
         with pytest.raises(InvalidCredentials):
-            companion.application.authenticate(email="ren@example.org", password=PASSWORD)
+            companion.accounts.authenticate(email="ren@example.org", password=PASSWORD)
 
     def test_concurrent_registrations_of_one_email_let_exactly_one_win(
         self, companion: Companion
@@ -166,7 +119,7 @@ class BackendContract:
         winners = [r for r in results if isinstance(r, UUID)]
         assert len(winners) == 1, results
         assert all(isinstance(r, EmailAlreadyRegistered) for r in results if r not in winners)
-        winner = companion.application.authenticate(
+        winner = companion.accounts.authenticate(
             email="same@example.org", password=PASSWORD
         ).user_id
         assert winner == winners[0]
@@ -194,14 +147,14 @@ class BackendContract:
         assert shown is not None
         assert shown.persona["name"] == "Haruto Sato"
         with pytest.raises(CharacterNotFound):
-            companion.application.character(user_id=stranger, character_id=character_id)
+            companion.characters.character(user_id=stranger, character_id=character_id)
 
     # -- chat --------------------------------------------------------------------------
 
     def test_a_chat_turn_stores_the_message_and_the_reply(self, companion: Companion) -> None:
         user_id, character_id = user_with_character(companion)
 
-        turn = companion.application.send_message(
+        turn = companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="  おはよう! slept well? 🌸 "
         )
 
@@ -240,7 +193,7 @@ class BackendContract:
         user_id, character_id = user_with_character(companion)
         companion.runner.start()
 
-        turn = companion.application.send_message(
+        turn = companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="are you there?"
         )
 
@@ -252,7 +205,7 @@ class BackendContract:
         user_id, character_id = user_with_character(companion)
 
         def send() -> Any:
-            return companion.application.send_message(
+            return companion.chat.send_message(
                 user_id=user_id, character_id=character_id, text="hi!", client_message_id="c-1"
             )
 
@@ -277,7 +230,7 @@ class BackendContract:
         user_id, character_id = user_with_character(companion)
 
         with pytest.raises(InvalidInput):
-            companion.application.send_message(
+            companion.chat.send_message(
                 user_id=user_id, character_id=character_id, text="half an emoji \ud83d"
             )
 
@@ -289,7 +242,7 @@ class BackendContract:
     ) -> None:
         user_id, character_id = user_with_character(companion)
         turns = [
-            companion.application.send_message(
+            companion.chat.send_message(
                 user_id=user_id, character_id=character_id, text=f"message {i}"
             )
             for i in range(8)
@@ -324,7 +277,7 @@ class BackendContract:
 
         def chat(writer: int) -> list[Any]:
             return [
-                companion.application.send_message(
+                companion.chat.send_message(
                     user_id=user_id, character_id=character_id, text=f"writer {writer} turn {t}"
                 )
                 for t in range(turns_each)
@@ -361,17 +314,17 @@ class BackendContract:
     def test_a_rebuilt_projection_equals_the_live_one(self, companion: Companion) -> None:
         for n, email in enumerate(["aoi@example.org", "ren@example.org"]):
             user_id, character_id = user_with_character(companion, email)
-            companion.application.create_character(user_id=user_id, persona=persona("Mio"))
+            companion.characters.create_character(user_id=user_id, persona=persona("Mio"))
             # Something to remember, so that the memories read model has rows too.
-            companion.application.send_message(
+            companion.chat.send_message(
                 user_id=user_id, character_id=character_id, text="私はいちごが大好きです。"
             )
             for i in range(3 + n):
-                turn = companion.application.send_message(
+                turn = companion.chat.send_message(
                     user_id=user_id, character_id=character_id, text=f"{email} says {i} ✨"
                 )
             # A swipe, so that every table of the read models has rows to compare.
-            companion.application.regenerate_reply(
+            companion.alternatives.regenerate_reply(
                 user_id=user_id, character_id=character_id, message_id=turn.reply_message_id
             )
             buy_and_wear(companion, user_id, character_id)
@@ -393,14 +346,16 @@ class BackendContract:
         self, companion: Companion, monkeypatch: pytest.MonkeyPatch, fault: str
     ) -> None:
         user_id, character_id = user_with_character(companion)
-        app, runner = companion.application, companion.runner
+        runner = companion.runner
         conversations = companion.read_models.conversations
-        app.send_message(user_id=user_id, character_id=character_id, text="first")
+        companion.chat.send_message(user_id=user_id, character_id=character_id, text="first")
         runner.run_once()
         applied = runner.position("conversations")
         before = conversations.dump(companion.views)
         for i in range(3):
-            app.send_message(user_id=user_id, character_id=character_id, text=f"then {i}")
+            companion.chat.send_message(
+                user_id=user_id, character_id=character_id, text=f"then {i}"
+            )
 
         if fault == "in_a_handler":
             handlers = ConversationsProjection._handlers
@@ -451,7 +406,7 @@ class BackendContract:
     ) -> None:
         user_id, character_id = user_with_character(companion)
         for i in range(3):
-            companion.application.send_message(
+            companion.chat.send_message(
                 user_id=user_id, character_id=character_id, text=f"hello {i}"
             )
         companion.runner.run_once()
@@ -489,7 +444,7 @@ class BackendContract:
         companion = companions(cipher_key=key)
         user_id, character_id = user_with_character(companion)
 
-        companion.application.send_message(
+        companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="my secret is pistachio-7731 ひみつ"
         )
 
@@ -508,7 +463,7 @@ class BackendContract:
     ) -> None:
         user_id, character_id = user_with_character(companion)
 
-        companion.application.send_message(
+        companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="my secret is pistachio-7731"
         )
 

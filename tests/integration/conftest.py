@@ -1,64 +1,23 @@
-"""Companions built on each backend: memory, SQLite and PostgreSQL.
+"""Fixtures of the integration tests: a factory of companions on each backend.
 
-Each backend has a factory fixture. Every call of a factory builds a whole
-companion (application, read models, runner) on its own empty store, with the
-real adapters: the offline persona responder and Argon2 with cheap parameters.
-Everything a factory built is closed at teardown.
+Every call of a factory (see tests/support/companions.py) builds a whole
+companion on its own empty store; everything a factory built is closed at
+teardown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from itertools import count
+import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from companion.app.bootstrap import Companion, bootstrap
-from companion.app.settings import Settings
-
-TEST_SETTINGS: dict[str, Any] = {
-    "env": "test",
-    "cipher_key": None,
-    "compress_events": False,
-    "argon2_time_cost": 1,
-    "argon2_memory_cost": 1024,
-    "projection_poll_interval": 0.05,
-    "catalogue_defaults": False,
-}
-
-
-class Companions:
-    """Builds companions on one backend, each on a store of its own."""
-
-    def __init__(self, backend: str, new_database_url: Callable[[], str], tmp_path: Path) -> None:
-        self.backend = backend
-        self._new_database_url = new_database_url
-        self._tmp_path = tmp_path
-        self._numbers = count(1)
-        self._built: list[Companion] = []
-
-    def settings(self, **overrides: Any) -> Settings:
-        """Settings for a new, empty store (the test's own .env and environment aside)."""
-        data_dir = self._tmp_path / f"store-{next(self._numbers)}"
-        data_dir.mkdir()
-        values = {**TEST_SETTINGS, "data_dir": data_dir, **overrides}
-        if "database_url" not in values:
-            values["database_url"] = self._new_database_url().replace("{data_dir}", str(data_dir))
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-    def __call__(self, **overrides: Any) -> Companion:
-        companion = bootstrap(self.settings(**overrides))
-        self._built.append(companion)
-        return companion
-
-    def close(self) -> None:
-        for companion in reversed(self._built):
-            companion.close()
+from tests.support.companions import Companions
+from tests.support.settings import CHEAP_ENVIRONMENT
 
 
 @pytest.fixture
@@ -105,3 +64,27 @@ def postgres_companions(
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+
+
+@pytest.fixture
+def cli_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Cheap passwords, data under tmp_path, and no .env or COMPANION_ settings from outside.
+
+    The tests of the command line ask for it: `pytest.mark.usefixtures("cli_environment")`.
+    """
+    for name in list(os.environ):
+        if name.startswith("COMPANION_") and not name.startswith("COMPANION_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMPANION_ENV", "test")
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))
+    for name, value in CHEAP_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("COMPANION_CATALOGUE_DEFAULTS", "false")
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite store in the test's own folder."""
+    return f"sqlite:///{tmp_path}/c.db"

@@ -10,7 +10,7 @@ import pytest
 
 from projections import arrays
 from projections.arrays import ArrayInsert, ArrayStatement, ArrayUpdate
-from tests.integration.conftest import Companions
+from tests.support.companions import Companions
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,7 @@ import pytest
 from companion.app.bootstrap import Companion
 from projections.conversations import ConversationsProjection
 from tests.integration.backend_contract import BackendContract
-from tests.integration.conftest import Companions
+from tests.support.companions import Companions
 
 
 class TestMemoryBackend(BackendContract):

@@ -18,15 +18,14 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from companion.app.application import CompanionApplication
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.characters import Character, Persona
 from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.conversations import Conversation
 from companion.domain.identity import conversation_id, emotion_state_id
 from companion.domain.sessions import Session
-from tests.integration.conftest import Companions
-from tests.personas import HANA
+from tests.support.companions import Companions
+from tests.support.personas import HANA
 
 pytestmark = pytest.mark.postgres
 
@@ -63,19 +62,21 @@ def two_processes(
             companion.close()
 
 
-def _pair(app: CompanionApplication) -> tuple[UUID, UUID]:
-    user_id = app.register(
+def _pair(companion: Companion) -> tuple[UUID, UUID]:
+    user_id = companion.accounts.register(
         email=f"{uuid4().hex[:8]}@example.com", password="0123456789ab", name="T", nickname="T"
     )
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+    character_id, _ = companion.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     return user_id, character_id
 
 
-def _messages(app: CompanionApplication, conversation: UUID) -> list[tuple[str, str]]:
+def _messages(companion: Companion, conversation: UUID) -> list[tuple[str, str]]:
     """(kind, text) of every message stored, in order."""
     return [
         (type(e).__name__, e.text)  # type: ignore[attr-defined]
-        for e in app.events.get(conversation)
+        for e in companion.uow.stream(conversation)
         if type(e).__name__ in ("UserMessageSent", "CompanionReplied")
     ]
 
@@ -84,15 +85,17 @@ def test_two_processes_alternating_turns_lose_nothing_and_read_nothing_stale(
     two_processes: tuple[Companion, Companion, Listener, Listener],
 ) -> None:
     first, second, first_model, second_model = two_processes
-    user_id, character_id = _pair(first.application)
+    user_id, character_id = _pair(first)
     conv_id = conversation_id(user_id, character_id)
-    apps = [first.application, second.application]
+    processes = [first, second]
     models = [first_model, second_model]
     turns = 8
     last_reply = ""
     for n in range(turns):
-        app, model = apps[n % 2], models[n % 2]
-        turn = app.send_message(user_id=user_id, character_id=character_id, text=f"message {n}")
+        process, model = processes[n % 2], models[n % 2]
+        turn = process.chat.send_message(
+            user_id=user_id, character_id=character_id, text=f"message {n}"
+        )
         # The prompt saw the other process's last turn: its message and its reply.
         request = model.requests[-1]
         if n:
@@ -102,11 +105,11 @@ def test_two_processes_alternating_turns_lose_nothing_and_read_nothing_stale(
         assert (request.persona.name == "Hana Renamed") is (n > 4)
         last_reply = turn.reply_text
         if n == 4:
-            character = first.application._load(Character, character_id)
+            character = first.uow.load(Character, character_id)
             character.update_persona(replace(character.persona, name="Hana Renamed"))
-            first.application.save_all(character)
+            first.uow.save(character)
 
-    stored = _messages(first.application, conv_id)
+    stored = _messages(first, conv_id)
     assert [kind for kind, _ in stored] == ["UserMessageSent", "CompanionReplied"] * turns
     assert [text for kind, text in stored if kind == "UserMessageSent"] == [
         f"message {n}" for n in range(turns)
@@ -125,26 +128,26 @@ def test_a_save_that_fails_leaves_nothing_of_itself_in_the_cache(
     two_processes: tuple[Companion, Companion, Listener, Listener],
 ) -> None:
     first, second, _, _ = two_processes
-    app = first.application
-    user_id, character_id = _pair(app)
+    app, uow = first.application, first.uow
+    user_id, character_id = _pair(first)
     conv_id = conversation_id(user_id, character_id)
-    app.send_message(user_id=user_id, character_id=character_id, text="hello")
-    second.application.send_message(user_id=user_id, character_id=character_id, text="from two")
+    first.chat.send_message(user_id=user_id, character_id=character_id, text="hello")
+    second.chat.send_message(user_id=user_id, character_id=character_id, text="from two")
 
-    stale = app._load(Conversation, conv_id)
+    stale = uow.load(Conversation, conv_id)
     stale.send_user_message("never stored", client_message_id=None, message_id=uuid4())
     # Changing a loaded copy changes nothing that others read.
-    shared = app._load(Conversation, conv_id, to_change=False)
+    shared = uow.load(Conversation, conv_id, to_change=False)
     assert "never stored" not in _texts(shared)
     with pytest.raises(IntegrityError):
-        app.save_all(stale)
+        uow.save(stale)
 
     cache: Any = app.repository.cache
     left = cache.cache.get(conv_id)
     assert left is None or "never stored" not in _texts(cache.get(conv_id))
-    fresh = app._load(Conversation, conv_id)
+    fresh = uow.load(Conversation, conv_id)
     assert [t.text for t in fresh.recent_turns() if t.sender == "user"] == ["hello", "from two"]
-    assert fresh.version == second.application._load(Conversation, conv_id).version
+    assert fresh.version == second.uow.load(Conversation, conv_id).version
 
 
 def _texts(conversation: Conversation) -> list[str]:
@@ -156,7 +159,7 @@ def test_threads_of_one_process_talking_to_one_character_lose_nothing(
 ) -> None:
     companion = postgres_companions()
     app = companion.application
-    user_id, character_id = _pair(app)
+    user_id, character_id = _pair(companion)
     threads, turns = 4, 5
     errors: list[BaseException] = []
     answered: dict[UUID, str] = {}
@@ -166,7 +169,7 @@ def test_threads_of_one_process_talking_to_one_character_lose_nothing(
         try:
             start.wait(timeout=10)
             for n in range(turns):
-                turn = app.send_message(
+                turn = companion.chat.send_message(
                     user_id=user_id, character_id=character_id, text=f"{thread}.{n}"
                 )
                 answered[turn.user_message_id] = turn.reply_text
@@ -180,7 +183,7 @@ def test_threads_of_one_process_talking_to_one_character_lose_nothing(
         worker.join()
     assert errors == []
 
-    stored = _messages(app, conversation_id(user_id, character_id))
+    stored = _messages(companion, conversation_id(user_id, character_id))
     sent = sorted(text for kind, text in stored if kind == "UserMessageSent")
     assert sent == sorted(f"{t}.{n}" for t in range(threads) for n in range(turns))
     # Every turn was answered the reply stored for its own message.
@@ -197,7 +200,9 @@ def test_threads_of_one_process_talking_to_one_character_lose_nothing(
     ]
     assert len(moods) == threads * turns
     # What the cache holds is what the store holds.
-    cached = app._load(Conversation, conversation_id(user_id, character_id), to_change=False)
+    cached = companion.uow.load(
+        Conversation, conversation_id(user_id, character_id), to_change=False
+    )
     stored_conversation = app.repository.get(
         conversation_id(user_id, character_id), version=cached.version
     )
@@ -209,23 +214,23 @@ def test_a_decision_on_an_aggregate_the_save_leaves_alone_is_checked_first(
     two_processes: tuple[Companion, Companion, Listener, Listener],
 ) -> None:
     first, second, _, _ = two_processes
-    app = first.application
-    user_id, character_id = _pair(app)
-    app._load(Character, character_id, to_change=False)  # cached in the first process
-    other = second.application._load(Character, character_id)
+    uow = first.uow
+    user_id, character_id = _pair(first)
+    uow.load(Character, character_id, to_change=False)  # cached in the first process
+    other = second.uow.load(Character, character_id)
     other.update_persona(replace(other.persona, name="Hana Renamed"))
-    second.application.save_all(other)
+    second.uow.save(other)
 
     decided: list[str] = []
 
     def attempt() -> UUID:
         # Read to decide, from the cache; only the session is saved.
-        name = app._load(Character, character_id).persona.name
+        name = uow.load(Character, character_id).persona.name
         decided.append(name)
-        session = Session(user_id=user_id, device=name, started_at=app.clock())
-        app.save_all(session)
+        session = Session(user_id=user_id, device=name, started_at=uow.clock())
+        uow.save(session)
         return session.id
 
-    session_id = app._retry_on_conflict(attempt)
+    session_id = uow.retry(attempt)
     assert decided == [HANA["name"], "Hana Renamed"]
-    assert app._load(Session, session_id, to_change=False).device == "Hana Renamed"
+    assert uow.load(Session, session_id, to_change=False).device == "Hana Renamed"

@@ -13,100 +13,31 @@ import subprocess
 import sys
 import time
 import types
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
 import pytest
-import structlog
-from typer.testing import CliRunner, Result
 
-from companion.app.bootstrap import Companion, ReadModels, bootstrap
-from companion.app.cli import app
+from companion.app.bootstrap import ReadModels
 from companion.app.settings import Settings
-from companion.domain.characters import Persona
 from projections.characters import CharactersProjection
 from projections.conversations import ConversationsProjection
-from tests.personas import PERSONA_INPUT as PERSONA
+from tests.support.cli import (
+    CONSOLE_SCRIPT,
+    FIRST_MESSAGE,
+    SECOND_MESSAGE,
+    cli,
+    exported,
+    ok,
+    open_companion,
+    seed,
+    user_messages,
+)
+from tests.support.personas import PERSONA_INPUT as PERSONA
 
+pytestmark = pytest.mark.usefixtures("cli_environment")
 CHARACTERS = CharactersProjection().characters_table
 MESSAGES = ConversationsProjection().messages_table
-
-CONSOLE_SCRIPT = Path(sys.executable).with_name("companion")
-FIRST_MESSAGE = "I planted tomatoes on the balcony today"
-SECOND_MESSAGE = "The tomatoes are turning red already"
-
-
-@pytest.fixture(autouse=True)
-def cli_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Cheap passwords, data under tmp_path, and no .env or COMPANION_ settings from outside."""
-    for name in list(os.environ):
-        if name.startswith("COMPANION_") and not name.startswith("COMPANION_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMPANION_ENV", "test")
-    monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("COMPANION_ARGON2_TIME_COST", "1")
-    monkeypatch.setenv("COMPANION_ARGON2_MEMORY_COST", "1024")
-    monkeypatch.setenv("COMPANION_CATALOGUE_DEFAULTS", "false")
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/c.db"
-
-
-@dataclass(frozen=True)
-class Seeded:
-    user_id: UUID
-    character_id: UUID
-    between: datetime
-    """A moment after the first chat turn and before the second."""
-
-
-def open_companion(url: str, tmp_path: Path) -> Companion:
-    return bootstrap(
-        Settings(database_url=url, data_dir=tmp_path, argon2_time_cost=1, argon2_memory_cost=1024)
-    )
-
-
-def seed(url: str, tmp_path: Path) -> Seeded:
-    """A user, a character and two chat turns, stored through the application."""
-    companion = open_companion(url, tmp_path)
-    try:
-        application = companion.application
-        user_id = application.register(
-            email="aiko@example.com", password="correct horse battery", name="Aiko", nickname="Ai"
-        )
-        character_id, _ = application.create_character(
-            user_id=user_id, persona=Persona.parse(**PERSONA)
-        )
-        application.send_message(user_id=user_id, character_id=character_id, text=FIRST_MESSAGE)
-        time.sleep(0.01)
-        between = datetime.now(UTC)
-        time.sleep(0.01)
-        application.send_message(user_id=user_id, character_id=character_id, text=SECOND_MESSAGE)
-    finally:
-        companion.close()
-    return Seeded(user_id, character_id, between)
-
-
-def cli(url: str, *args: str) -> Result:
-    # Each command sets up logging to the runner's own stderr, which is gone afterwards.
-    logging_config = structlog.get_config()
-    try:
-        return CliRunner().invoke(app, ["--database-url", url, *args])
-    finally:
-        structlog.configure(**logging_config)
-
-
-def ok(url: str, *args: str) -> Result:
-    result = cli(url, *args)
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result
 
 
 def status(url: str) -> dict[str, dict[str, int]]:
@@ -121,18 +52,10 @@ def status(url: str) -> dict[str, dict[str, int]]:
     return rows
 
 
-def exported(url: str, *args: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in ok(url, "events", "export", *args).stdout.splitlines()]
-
-
 def stored_event_count(tmp_path: Path) -> int:
     with sqlite3.connect(tmp_path / "c.db") as db:
         (count,) = db.execute("SELECT count(*) FROM stored_events").fetchone()
     return int(count)
-
-
-def user_messages(records: list[dict[str, Any]]) -> list[str]:
-    return [r["state"]["text"] for r in records if r["topic"].endswith(".UserMessageSent")]
 
 
 # -- projections -----------------------------------------------------------------------

@@ -13,9 +13,9 @@ from companion.app.bootstrap import bootstrap
 from companion.app.settings import Settings
 from companion.domain.catalogue import DEFAULT_CATALOGUE, YEN_PER_GEM
 from companion.domain.identity import catalog_item_id
-from tests.integration.test_cli import cli, cli_environment, ok
+from tests.support.cli import cli, ok
 
-__all__ = ["cli_environment"]  # the autouse fixture: cheap passwords, data under tmp_path
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -17,17 +17,11 @@ from companion.app.bootstrap import bootstrap
 from companion.app.cli import app
 from companion.app.settings import Settings
 from companion.domain.characters import Persona
-from tests.integration.test_cli import (  # noqa: F401  (fixtures)
-    CONSOLE_SCRIPT,
-    cli,
-    cli_environment,
-    ok,
-    open_companion,
-    seed,
-    sqlite_url,
-)
-from tests.personas import PERSONA_INPUT as PERSONA
+from tests.support.cli import CONSOLE_SCRIPT, cli, ok, open_companion, seed
+from tests.support.personas import PERSONA_INPUT as PERSONA
+from tests.support.settings import cheap_settings
 
+pytestmark = pytest.mark.usefixtures("cli_environment")
 READ_ONLY_COMMANDS = [
     ["events", "count"],
     ["events", "export"],
@@ -153,7 +147,7 @@ def test_status_and_serve_agree_on_the_data_directory(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    bootstrap(Settings(data_dir=data_dir, argon2_time_cost=1, argon2_memory_cost=1024)).close()
+    bootstrap(cheap_settings(data_dir=data_dir)).close()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COMPANION_DATA_DIR", "data")
     served: list[Settings] = []
@@ -260,16 +254,15 @@ def test_a_command_printing_into_a_closed_pipe_exits_0_quietly(
 def test_export_into_a_pipe_closed_early_exits_0_quietly(store_url: str, tmp_path: Path) -> None:
     companion = open_companion(store_url, tmp_path)
     try:
-        application = companion.application
-        user_id = application.register(
+        user_id = companion.accounts.register(
             email="long@example.com", password="correct horse battery", name="Long", nickname="L"
         )
-        character_id, _ = application.create_character(
+        character_id, _ = companion.characters.create_character(
             user_id=user_id, persona=Persona.parse(**PERSONA)
         )
         # Far more than a pipe buffers, so the export is still writing when head leaves.
         for turn in range(40):
-            application.send_message(
+            companion.chat.send_message(
                 user_id=user_id, character_id=character_id, text=f"{turn} " + "x" * 3900
             )
     finally:

@@ -16,7 +16,8 @@ from companion.app.bootstrap import bootstrap
 from companion.app.settings import Settings
 from companion.domain.characters import Persona
 from companion.domain.daily_life import DailyLife, draw
-from tests.personas import PERSONA_INPUT
+from tests.support.personas import PERSONA_INPUT
+from tests.support.settings import cheap_settings
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("companion")
 
@@ -45,12 +46,10 @@ def days_lived(url: str, tmp_path: Path) -> int:
 
 
 def _settings(url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return cheap_settings(
+        _env_file=None,
         database_url=url,
         data_dir=tmp_path,
-        argon2_time_cost=1,
-        argon2_memory_cost=1024,
         catalogue_defaults=False,
     )
 
@@ -99,10 +98,10 @@ def test_the_worker_lives_a_day_once_across_restarts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/c.db"
     companion = bootstrap(_settings(url, tmp_path))
     try:
-        user_id = companion.application.register(
+        user_id = companion.accounts.register(
             email="aiko@example.com", password="correct horse battery", name="Aiko", nickname="Ai"
         )
-        character_id, _ = companion.application.create_character(
+        character_id, _ = companion.characters.create_character(
             user_id=user_id, persona=Persona.parse(**PERSONA_INPUT)
         )
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 import pytest
@@ -16,9 +17,12 @@ from companion.domain.daily_life import DailyLife, draw
 from companion.domain.emotion import Cycle, EmotionState, baseline, react
 from companion.domain.identity import daily_life_id
 from companion.domain.sentiment import Sentiment
-from tests.integration.backend_contract import dumps, persona, register, run_together
-from tests.integration.conftest import Companions
-from tests.personas import PERSONA_INPUT
+from tests.support.clock import Clock
+from tests.support.companions import Companions
+from tests.support.concurrency import run_together
+from tests.support.personas import PERSONA_INPUT
+from tests.support.read_models import dumps
+from tests.support.users import persona, register
 
 KIND = "Thank you, you are wonderful and I love you!"
 HURT = "I hate you. You are awful and boring."
@@ -32,24 +36,16 @@ def companions(request: pytest.FixtureRequest) -> Companions:
     return companions
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def with_character(companion: Companion, email: str = "aoi@example.org") -> tuple[UUID, UUID]:
     user_id = register(companion, email)
-    character_id, _ = companion.application.create_character(user_id=user_id, persona=persona())
+    character_id, _ = companion.characters.create_character(user_id=user_id, persona=persona())
     return user_id, character_id
 
 
 def talk(companion: Companion, clock: Clock, user: UUID, character: UUID, *texts: str) -> None:
     for text in texts:
         clock.now += timedelta(minutes=10)
-        companion.application.send_message(user_id=user, character_id=character, text=text)
+        companion.chat.send_message(user_id=user, character_id=character, text=text)
 
 
 def event_day(character: UUID, after: date) -> date:
@@ -63,7 +59,7 @@ def event_day(character: UUID, after: date) -> date:
 def test_every_mood_change_lands_in_the_state_and_its_history(companions: Companions) -> None:
     companion = companions()
     clock = Clock(START)
-    companion.application.clock = clock
+    companion.uow.clock = clock
     user, character = with_character(companion)
     companion.runner.run_once()
     states = companion.read_models.emotion_states
@@ -75,7 +71,7 @@ def test_every_mood_change_lands_in_the_state_and_its_history(companions: Compan
     talk(companion, clock, user, character, KIND, KIND, HURT)
     companion.runner.run_once()
 
-    aggregate = companion.application.emotion_state(user, character)
+    aggregate = companion.feelings.emotion_state(user, character)
     assert aggregate is not None
     now = states.current(companion.views, user, character)
     assert now is not None
@@ -108,12 +104,12 @@ def test_every_mood_change_lands_in_the_state_and_its_history(companions: Compan
 def test_a_level_change_is_saved_with_the_mood_that_caused_it(companions: Companions) -> None:
     companion = companions()
     clock = Clock(START)
-    companion.application.clock = clock
+    companion.uow.clock = clock
     user, character = with_character(companion)
 
     talk(companion, clock, user, character, *[KIND] * 6)
 
-    level = companion.application.character(user_id=user, character_id=character)
+    level = companion.characters.character(user_id=user, character_id=character)
     assert level.relationship_level >= 2
     changes = companion.application.recorder.select_notifications(
         start=1, limit=1000, topics=[get_topic(Character.RelationshipLevelChanged)]
@@ -150,20 +146,18 @@ def test_a_day_happens_once_and_is_told_in_the_next_reply(companions: Companions
     day = event_day(character, START.date())
     moment = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
     clock = Clock(moment)
-    companion.application.clock = clock
+    companion.uow.clock = clock
     companion.runner.run_once()
     scheduler = DailyLifeScheduler(
-        companion.application,
-        companion.views,
-        companion.read_models.emotion_states,
+        companion.uow,
+        partial(companion.read_models.emotion_states.characters, companion.views),
         seed=SEED,
         interval=60,
         clock=clock,
     )
     other = DailyLifeScheduler(
-        companion.application,
-        companion.views,
-        companion.read_models.emotion_states,
+        companion.uow,
+        partial(companion.read_models.emotion_states.characters, companion.views),
         seed=SEED,
         interval=60,
         clock=clock,
@@ -173,26 +167,26 @@ def test_a_day_happens_once_and_is_told_in_the_next_reply(companions: Companions
     assert sorted(results) == [0, 1]
     assert scheduler.run_once() == 0
     assert other.run_once(moment + timedelta(hours=1)) == 0
-    assert not live_day(companion.application, character_id=character, now=moment, seed=SEED).lived
+    assert not live_day(companion.uow, character_id=character, now=moment, seed=SEED).lived
 
     life = companion.application.repository.get(daily_life_id(character, day.isoformat()))
     assert isinstance(life, DailyLife)
     assert not life.shared
-    state = companion.application.emotion_state(user, character)
+    state = companion.feelings.emotion_state(user, character)
     assert state is not None
     assert state.last_cause == "daily_event"
     assert state.mood == baseline(persona().personality) + life.mood_impact
 
-    companion.application.chat_model = Storyteller(tells=False)
-    companion.application.send_message(user_id=user, character_id=character, text="hello")
+    companion.model_call.chat_model = Storyteller(tells=False)
+    companion.chat.send_message(user_id=user, character_id=character, text="hello")
     assert not companion.application.repository.get(life.id).shared
 
-    companion.application.chat_model = Storyteller(tells=True)
-    turn = companion.application.send_message(user_id=user, character_id=character, text="hi!")
+    companion.model_call.chat_model = Storyteller(tells=True)
+    turn = companion.chat.send_message(user_id=user, character_id=character, text="hi!")
     assert life.description in turn.reply_text
     told = companion.application.repository.get(life.id)
     assert told.shared_in == turn.reply_message_id
-    again = companion.application.send_message(user_id=user, character_id=character, text="hm")
+    again = companion.chat.send_message(user_id=user, character_id=character, text="hm")
     assert companion.application.repository.get(life.id).version == told.version
     assert again.reply_message_id != turn.reply_message_id
 
@@ -215,14 +209,14 @@ def test_a_quiet_day_writes_nothing(companions: Companions) -> None:
         day += timedelta(days=1)
     moment = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
     head = companion.runner.head()
-    assert not live_day(companion.application, character_id=character, now=moment, seed=SEED).lived
+    assert not live_day(companion.uow, character_id=character, now=moment, seed=SEED).lived
     assert companion.runner.head() == head
 
 
 def test_a_new_persona_moves_the_baseline_the_mood_returns_to(companions: Companions) -> None:
     companion = companions()
     clock = Clock(START)
-    companion.application.clock = clock
+    companion.uow.clock = clock
     user, character_id = with_character(companion)
     talk(companion, clock, user, character_id, KIND)
     gloomy = Persona.parse(
@@ -239,15 +233,15 @@ def test_a_new_persona_moves_the_baseline_the_mood_returns_to(companions: Compan
     )
     character = companion.application.repository.get(character_id)
     character.update_persona(gloomy)
-    companion.application.save_all(character)
+    companion.uow.save(character)
     companion.runner.run_once()
     view = companion.read_models.emotion_states.current(companion.views, user, character_id)
     assert view is not None
     assert view.baseline == baseline(gloomy.personality) < view.mood
 
     clock.now += timedelta(days=30)
-    companion.application.send_message(user_id=user, character_id=character_id, text="ok")
-    state = companion.application.emotion_state(user, character_id)
+    companion.chat.send_message(user_id=user, character_id=character_id, text="ok")
+    state = companion.feelings.emotion_state(user, character_id)
     assert state is not None
     assert abs(state.mood - baseline(gloomy.personality)) <= 3
 
@@ -265,7 +259,7 @@ def test_every_handled_event_shows_in_the_read_model(
         **{**PERSONA_INPUT, "personality": {**PERSONA_INPUT["personality"], "seriousness": 0.9}}
     )
     character.update_persona(calmer)
-    app.save_all(character)
+    companion.uow.save(character)
     state = EmotionState(
         user_id=user, character_id=character_id, baseline=baseline(calmer.personality)
     )
@@ -281,7 +275,7 @@ def test_every_handled_event_shows_in_the_read_model(
             timezone="UTC",
         )
         state.record(outcome, cause="message", at=moment, sentiment=Sentiment(0.6))
-        app.save_all(state)
+        companion.uow.save(state)
     companion.runner.run_once()
 
     view = companion.read_models.emotion_states.current(companion.views, user, character_id)
@@ -304,22 +298,22 @@ def test_every_handled_event_shows_in_the_read_model(
 def test_only_a_character_that_opts_in_feels_a_cycle(companions: Companions) -> None:
     companion = companions()
     clock = Clock(START)
-    companion.application.clock = clock
+    companion.uow.clock = clock
     user, character = with_character(companion)
 
     def factor_types() -> set[str]:
-        state = companion.application.emotion_state(user, character)
+        state = companion.feelings.emotion_state(user, character)
         assert state is not None
         return {f.type for f in state.factors}
 
     talk(companion, clock, user, character, KIND)
     assert "cycle" not in factor_types()
-    companion.application.set_cycle(
+    companion.feelings.set_cycle(
         user_id=user, character_id=character, cycle=Cycle(START.date(), 28)
     )
     talk(companion, clock, user, character, KIND)
     assert "cycle" in factor_types()
-    companion.application.set_cycle(user_id=user, character_id=character, cycle=None)
+    companion.feelings.set_cycle(user_id=user, character_id=character, cycle=None)
     talk(companion, clock, user, character, KIND)
     assert "cycle" not in factor_types()
 
@@ -327,22 +321,28 @@ def test_only_a_character_that_opts_in_feels_a_cycle(companions: Companions) -> 
 def test_neglect_lowers_the_level_without_a_word_from_the_user(companions: Companions) -> None:
     companion = companions()
     clock = Clock(START)
-    companion.application.clock = clock
+    companion.uow.clock = clock
     user, character = with_character(companion)
     talk(companion, clock, user, character, *[KIND] * 8)
     app = companion.application
-    close = app.character(user_id=user, character_id=character).relationship_level
+    close = companion.characters.character(user_id=user, character_id=character).relationship_level
     assert close >= 3
 
-    assert feel_neglect(app, character_id=character, now=clock.now + timedelta(days=2)) is None
+    assert (
+        feel_neglect(companion.uow, character_id=character, now=clock.now + timedelta(days=2))
+        is None
+    )
     later = clock.now + timedelta(days=30)
     companion.runner.run_once()
     scheduler = DailyLifeScheduler(
-        app, companion.views, companion.read_models.emotion_states, seed=SEED, interval=60
+        companion.uow,
+        partial(companion.read_models.emotion_states.characters, companion.views),
+        seed=SEED,
+        interval=60,
     )
     scheduler.run_once(later)
-    assert feel_neglect(app, character_id=character, now=later) is None  # once per fall
-    fallen = app.character(user_id=user, character_id=character)
+    assert feel_neglect(companion.uow, character_id=character, now=later) is None  # once per fall
+    fallen = companion.characters.character(user_id=user, character_id=character)
     assert fallen.relationship_level < close
     changes = app.recorder.select_notifications(
         start=1, limit=1000, topics=[get_topic(Character.RelationshipLevelChanged)]
@@ -356,7 +356,7 @@ def test_neglect_lowers_the_level_without_a_word_from_the_user(companions: Compa
     clock.now = later
     talk(companion, clock, user, character, "ok")
     assert (
-        app.character(user_id=user, character_id=character).relationship_level
+        companion.characters.character(user_id=user, character_id=character).relationship_level
         == fallen.relationship_level
     )
 
@@ -369,19 +369,19 @@ def test_the_offline_companion_tells_her_day_when_the_talk_is_light(
     user, character = with_character(companion)
     day = event_day(character, START.date())
     moment = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=3)
-    companion.application.clock = Clock(moment)
-    assert live_day(companion.application, character_id=character, now=moment, seed=SEED).lived
+    companion.uow.clock = Clock(moment)
+    assert live_day(companion.uow, character_id=character, now=moment, seed=SEED).lived
     life = companion.application.repository.get(daily_life_id(character, day.isoformat()))
     assert isinstance(life, DailyLife)
 
     # Bad news keeps the reply about the user: the day waits.
-    worried = companion.application.send_message(
+    worried = companion.chat.send_message(
         user_id=user, character_id=character, text="My cat got sick and I'm scared"
     )
     assert life.description not in worried.reply_text
     assert not companion.application.repository.get(life.id).shared
 
-    chatty = companion.application.send_message(
+    chatty = companion.chat.send_message(
         user_id=user, character_id=character, text="Hey, how was your day?"
     )
     assert life.description in chatty.reply_text

@@ -23,25 +23,24 @@ from companion.app.cli import events as cli_module
 from companion.app.event_catalogue import Attributions, EventType, catalogue
 from companion.app.event_log import RECORD_FIELDS, Export, log_head, read_attributions, to_json
 from companion.app.redaction import CATEGORY_FIELDS, Redaction
-from companion.app.settings import Settings
 from companion.domain.catalogue import GEM_PACKS
 from companion.domain.characters import Character, Persona
-from tests.integration.test_cli import (  # noqa: F401  (fixtures)
+from tests.support.cli import (
     FIRST_MESSAGE,
     SECOND_MESSAGE,
     Seeded,
     cli,
-    cli_environment,
     exported,
     ok,
     open_companion,
     seed,
-    sqlite_url,
     user_messages,
 )
-from tests.personas import HANA
-from tests.personas import PERSONA_INPUT as PERSONA
+from tests.support.personas import HANA
+from tests.support.personas import PERSONA_INPUT as PERSONA
+from tests.support.settings import cheap_settings
 
+pytestmark = pytest.mark.usefixtures("cli_environment")
 HANA_MESSAGE = "Hana, the sea was loud in Kamakura tonight"
 OTHER_MESSAGE = "Kenji here: my cat learned to open doors"
 LATE_MESSAGE = "Mei, just signed up while an export was running"
@@ -67,21 +66,22 @@ def story(store_url: str, tmp_path: Path) -> Story:
     aiko = seed(store_url, tmp_path)
     companion = open_companion(store_url, tmp_path)
     try:
-        application = companion.application
-        hana_id, _ = application.create_character(
+        hana_id, _ = companion.characters.create_character(
             user_id=aiko.user_id, persona=Persona.parse(**HANA)
         )
-        application.send_message(user_id=aiko.user_id, character_id=hana_id, text=HANA_MESSAGE)
-        kenji_id = application.register(
+        companion.chat.send_message(user_id=aiko.user_id, character_id=hana_id, text=HANA_MESSAGE)
+        kenji_id = companion.accounts.register(
             email="kenji@example.com",
             password="correct horse battery",
             name="Kenji",
             nickname="Ken",
         )
-        kenji_hana_id, _ = application.create_character(
+        kenji_hana_id, _ = companion.characters.create_character(
             user_id=kenji_id, persona=Persona.parse(**HANA)
         )
-        application.send_message(user_id=kenji_id, character_id=kenji_hana_id, text=OTHER_MESSAGE)
+        companion.chat.send_message(
+            user_id=kenji_id, character_id=kenji_hana_id, text=OTHER_MESSAGE
+        )
     finally:
         companion.close()
     return Story(aiko, hana_id, kenji_id, kenji_hana_id)
@@ -138,20 +138,25 @@ def test_messages_after_since_still_carry_their_user_and_character(
 
 
 def test_a_conversation_started_while_exporting_waits_for_the_next_export(
-    store_url: str, story: Story, monkeypatch: pytest.MonkeyPatch
+    store_url: str, story: Story, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    newcomer = open_companion(store_url, tmp_path)
+
     def attributions_then_a_newcomer(application: Any, *, head: int) -> Attributions:
         attributions = read_attributions(application, head=head)
-        mei = application.register(
+        mei = newcomer.accounts.register(
             email="mei@example.com", password="correct horse battery", name="Mei", nickname="M"
         )
-        hana, _ = application.create_character(user_id=mei, persona=Persona.parse(**HANA))
-        application.send_message(user_id=mei, character_id=hana, text=LATE_MESSAGE)
+        hana, _ = newcomer.characters.create_character(user_id=mei, persona=Persona.parse(**HANA))
+        newcomer.chat.send_message(user_id=mei, character_id=hana, text=LATE_MESSAGE)
         return attributions
 
-    with monkeypatch.context() as patch:
-        patch.setattr(cli_module, "read_attributions", attributions_then_a_newcomer)
-        during = exported(store_url)
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(cli_module, "read_attributions", attributions_then_a_newcomer)
+            during = exported(store_url)
+    finally:
+        newcomer.close()
     after = exported(store_url)
 
     assert all(r["user_id"] for r in during)
@@ -485,17 +490,15 @@ def test_redacted_csv_has_lengths_instead_of_texts(store_url: str, story: Story)
 
 def test_payments_and_subscriptions_are_attributed_to_their_user(tmp_path: Path) -> None:
     companion = bootstrap(
-        Settings(  # type: ignore[call-arg]
+        cheap_settings(
             _env_file=None,
             database_url=f"sqlite:///{tmp_path}/pay.db",
             data_dir=tmp_path,
-            argon2_time_cost=1,
-            argon2_memory_cost=1024,
         )
     )
     try:
         app = companion.application
-        user_id = app.register(
+        user_id = companion.accounts.register(
             email="pay@example.com", password="0123456789ab", name="P", nickname="P"
         )
         companion.payments.checkout(user_id=user_id, pack_id=GEM_PACKS[0].pack_id)

@@ -9,8 +9,8 @@ import pytest
 from eventsourcing.persistence import Notification
 
 from projections.decoding import decoder_for
-from tests.integration.conftest import Companions
-from tests.integration.test_runner_guarantees import user_with_character
+from tests.support.companions import Companions
+from tests.support.users import user_with_character
 
 
 @pytest.mark.parametrize("cipher", [False, True], ids=["clear", "encrypted"])
@@ -22,8 +22,10 @@ def test_every_event_decodes_as_the_mapper_decodes_it(
     app = companion.application
     user_id, character_id = user_with_character(companion, "decode@example.org")
     for n in range(3):
-        turn = app.send_message(user_id=user_id, character_id=character_id, text=f"{n} ✨")
-    app.regenerate_reply(
+        turn = companion.chat.send_message(
+            user_id=user_id, character_id=character_id, text=f"{n} ✨"
+        )
+    companion.alternatives.regenerate_reply(
         user_id=user_id, character_id=character_id, message_id=turn.reply_message_id
     )
     notifications = app.recorder.select_notifications(start=1, limit=10_000)
@@ -47,7 +49,7 @@ def test_what_the_fast_parser_refuses_decodes_as_the_mapper_decodes_it(
     companion = sqlite_companions()
     app = companion.application
     user_id, character_id = user_with_character(companion, "odd@example.org")
-    app.send_message(user_id=user_id, character_id=character_id, text="hello")
+    companion.chat.send_message(user_id=user_id, character_id=character_id, text="hello")
     sent = next(
         n
         for n in app.recorder.select_notifications(start=1, limit=10_000)

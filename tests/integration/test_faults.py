@@ -17,7 +17,7 @@ from psycopg import sql
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.domain.characters import Persona
-from tests.api.conftest import PASSWORD, PERSONA, api_settings, new_character, sign_up
+from tests.support.api import PASSWORD, PERSONA, api_settings, new_character, sign_up
 
 pytestmark = pytest.mark.postgres
 
@@ -69,12 +69,11 @@ def test_lost_database_connections_lose_no_acknowledged_turn(
 def test_the_runner_survives_lost_connections(
     companion: Companion, postgres_admin_url: str, postgres_url: str
 ) -> None:
-    application = companion.application
-    user_id = application.register(
+    user_id = companion.accounts.register(
         email="fault@example.com", password="0123456789ab", name="F", nickname="F"
     )
     persona: dict[str, Any] = dict(PERSONA)
-    character_id, _ = application.create_character(
+    character_id, _ = companion.characters.create_character(
         user_id=user_id, persona=Persona.parse(**persona)
     )
     companion.runner.start()
@@ -83,7 +82,7 @@ def test_the_runner_survives_lost_connections(
         turn = None
         for _attempt in range(5):  # what a client does after a 503
             try:
-                turn = application.send_message(
+                turn = companion.chat.send_message(
                     user_id=user_id, character_id=character_id, text=f"m{n}"
                 )
                 break
@@ -142,5 +141,5 @@ def test_an_outage_is_answered_503_in_seconds_and_recovers(
 
 def sign_up_without_runner(client: TestClient[Any], companion: Companion) -> dict[str, str]:
     email = "outage@example.com"
-    companion.application.register(email=email, password=PASSWORD, name="O", nickname="O")
+    companion.accounts.register(email=email, password=PASSWORD, name="O", nickname="O")
     return {"email": email}

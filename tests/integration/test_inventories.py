@@ -17,8 +17,9 @@ from companion.domain.catalogue import DEFAULT_CATALOGUE, CatalogItem
 from companion.domain.errors import DomainError, InsufficientGems
 from companion.domain.identity import wallet_id
 from companion.domain.wallet import Wallet
-from tests.integration.backend_contract import persona, run_together
-from tests.integration.conftest import Companions
+from tests.support.companions import Companions
+from tests.support.concurrency import run_together
+from tests.support.users import persona
 
 CHEAP = [item for item in DEFAULT_CATALOGUE if not item.is_premium and item.min_level == 1]
 
@@ -26,11 +27,11 @@ CHEAP = [item for item in DEFAULT_CATALOGUE if not item.is_premium and item.min_
 def user_with_characters(
     companion: Companion, email: str, characters: int = 2
 ) -> tuple[UUID, list[UUID]]:
-    user_id = companion.application.register(
+    user_id = companion.accounts.register(
         email=email, password="correct horse battery", name="Aoi", nickname="Aoi"
     )
     ids = [
-        companion.application.create_character(user_id=user_id, persona=persona())[0]
+        companion.characters.create_character(user_id=user_id, persona=persona())[0]
         for _ in range(characters)
     ]
     return user_id, ids
@@ -80,7 +81,7 @@ class StoreOnABackend:
         inventories = companion.read_models.inventories
         hair = CHEAP[0]
         paid = hair.price_gems + 25
-        wallet = companion.application._load(Wallet, wallet_id(aoi), to_change=False)
+        wallet = companion.uow.load(Wallet, wallet_id(aoi), to_change=False)
         mine = inventories.inventory(companion.views, aoi)
         assert mine.gems == wallet.balance == 5000 - (2 * paid)
         assert mine.owed == wallet.debt == 0
@@ -110,7 +111,7 @@ class StoreOnABackend:
         hair = CHEAP[0]
         prices = catalogue.prices(companion.views, hair.item_id)
         assert [p.price_gems for p in prices] == [hair.price_gems, hair.price_gems + 25]
-        item = companion.application._load(CatalogItem, hair.item_id, to_change=False)
+        item = companion.uow.load(CatalogItem, hair.item_id, to_change=False)
         for price in prices:
             assert catalogue.price_at(companion.views, hair.item_id, price.at) == price
             stored = item.price_at(price.at)
@@ -176,7 +177,7 @@ class TestStoreOnPostgres(StoreOnABackend):
         done = [r for r in results if not isinstance(r, Exception)]
         refused = [r for r in results if isinstance(r, Exception)]
         assert all(isinstance(r, DomainError) for r in refused), refused
-        wallet = companion.application._load(Wallet, wallet_id(user_id), to_change=False)
+        wallet = companion.uow.load(Wallet, wallet_id(user_id), to_change=False)
         spent = sum(prices[outcome.purchase.item_id] for outcome in done)
         assert wallet.balance == price * affordable - spent >= 0
         assert len(wallet.purchases) == len(done)
@@ -219,7 +220,7 @@ class TestStoreOnPostgres(StoreOnABackend):
         results = run_together(6, buy)
         assert not [r for r in results if isinstance(r, Exception)]
         assert len({r.purchase for r in results}) == 1
-        wallet = companion.application._load(Wallet, wallet_id(user_id), to_change=False)
+        wallet = companion.uow.load(Wallet, wallet_id(user_id), to_change=False)
         assert wallet.balance == 10_000 - CHEAP[0].price_gems
 
 

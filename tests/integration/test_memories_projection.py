@@ -10,11 +10,11 @@ from uuid import UUID
 import pytest
 
 from companion.app.bootstrap import Companion
-from companion.app.memories import forget
 from companion.domain.identity import memory_book_id
 from companion.domain.memory import MemoryBook
-from tests.integration.backend_contract import user_with_character
-from tests.integration.conftest import Companions
+from tests.support.clock import Clock
+from tests.support.companions import Companions
+from tests.support.users import user_with_character
 
 START = datetime(2026, 4, 6, 3, tzinfo=UTC)
 
@@ -25,21 +25,13 @@ def companions(request: pytest.FixtureRequest) -> Companions:
     return companions
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def talk(companion: Companion, user: UUID, character: UUID, *texts: str) -> list[UUID]:
-    clock = companion.application.clock
+    clock = companion.uow.clock
     assert isinstance(clock, Clock)
     sent = []
     for text in texts:
         clock.now += timedelta(minutes=5)
-        turn = companion.application.send_message(user_id=user, character_id=character, text=text)
+        turn = companion.chat.send_message(user_id=user, character_id=character, text=text)
         sent.append(turn.user_message_id)
     return sent
 
@@ -52,7 +44,7 @@ def book(companion: Companion, user: UUID, character: UUID) -> MemoryBook:
 
 def story(companion: Companion) -> tuple[UUID, UUID, UUID, UUID]:
     """Two users: memories recorded, reinforced, corrected and forgotten; one user forgotten."""
-    companion.application.clock = Clock(START)
+    companion.uow.clock = Clock(START)
     aoi, hana = user_with_character(companion, "aoi@example.org")
     ren, kai = user_with_character(companion, "ren@example.org")
     talk(
@@ -68,11 +60,11 @@ def story(companion: Companion) -> tuple[UUID, UUID, UUID, UUID]:
         "I live in Osaka.",
     )
     osaka = next(m for m in book(companion, aoi, hana).memories(START) if "Osaka" in m.text)
-    forget(companion.application, user_id=aoi, character_id=hana, memory_id=osaka.memory_id)
+    companion.memories.forget(user_id=aoi, character_id=hana, memory_id=osaka.memory_id)
     talk(companion, ren, kai, "My dog is called Pochi.", "I work as a nurse.")
     gone, other = user_with_character(companion, "gone@example.org")
     talk(companion, gone, other, "My cat is called Tama.")
-    companion.application.forget_user(user_id=gone)
+    companion.accounts.forget_user(user_id=gone)
     return aoi, hana, ren, kai
 
 
@@ -83,7 +75,7 @@ def test_the_read_model_holds_each_live_memory_with_its_provenance(
     aoi, hana, ren, kai = story(companion)
     companion.runner.run_once()
     memories = companion.read_models.memories
-    now = companion.application.clock()
+    now = companion.uow.clock()
 
     page = memories.page(companion.views, aoi, hana, now=now, limit=100)
 
@@ -123,7 +115,7 @@ def test_pages_walk_every_memory_newest_first(companions: Companions) -> None:
     aoi, hana, _, _ = story(companion)
     companion.runner.run_once()
     memories = companion.read_models.memories
-    now = companion.application.clock()
+    now = companion.uow.clock()
     seen: list[UUID] = []
     before = None
     while True:

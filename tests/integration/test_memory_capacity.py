@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from companion.app.bootstrap import bootstrap
-from companion.app.settings import Settings
 from companion.domain.characters import Persona
 from companion.domain.identity import memory_book_id
 from companion.domain.memory import MemoryBook
-from tests.personas import HANA
+from tests.support.personas import HANA
+from tests.support.settings import cheap_settings
 
 TOLD = ("I love strawberries.", "My dog is called Pochi.", "I work as a nurse.")
 
@@ -22,27 +22,27 @@ def test_a_book_keeps_no_more_than_the_capacity(
     tmp_path: Path, capacity: int | None, kept: int
 ) -> None:
     companion = bootstrap(
-        Settings(
+        cheap_settings(
             database_url="memory://",
             data_dir=tmp_path,
-            argon2_time_cost=1,
-            argon2_memory_cost=1024,
             catalogue_defaults=False,
             memory_capacity=capacity,
         )
     )
     try:
         application = companion.application
-        user = application.register(
+        user = companion.accounts.register(
             email="aiko@example.com", password="correct horse battery", name="A", nickname="A"
         )
-        character, _ = application.create_character(user_id=user, persona=Persona.parse(**HANA))
+        character, _ = companion.characters.create_character(
+            user_id=user, persona=Persona.parse(**HANA)
+        )
         for text in TOLD:
-            application.send_message(user_id=user, character_id=character, text=text)
+            companion.chat.send_message(user_id=user, character_id=character, text=text)
 
         book = application.repository.get(memory_book_id(user, character))
         assert isinstance(book, MemoryBook)
-        live = book.memories(application.clock())
+        live = book.memories(companion.uow.clock())
         assert len(live) == kept
         expired = [
             e for e in application.events.get(book.id) if isinstance(e, MemoryBook.MemoryExpired)

@@ -13,12 +13,10 @@ from typing import Any
 from uuid import UUID
 
 from companion.app.bootstrap import Companion, bootstrap
-from companion.app.memories import forget
-from companion.app.settings import Settings
 from companion.domain.characters import Persona
 from companion.domain.identity import memory_book_id
 from companion.domain.memory import MemoryBook
-from tests.integration.openai_standin import (
+from tests.support.openai_standin import (
     MODEL,
     Answer,
     Embeddings,
@@ -27,7 +25,8 @@ from tests.integration.openai_standin import (
     Stream,
     serving,
 )
-from tests.personas import HANA
+from tests.support.personas import HANA
+from tests.support.settings import cheap_settings
 
 EMBEDDING_MODEL = "standin-embed"
 FACT = "The user's cat is called Mochi"
@@ -43,11 +42,9 @@ def chatting(
 ) -> Iterator[tuple[StandIn, Companion, UUID, UUID]]:
     with serving(Stream(pieces=("Mm!",)), embeddings=embeddings) as standin:
         companion = bootstrap(
-            Settings(
+            cheap_settings(
                 database_url="memory://",
                 data_dir=tmp_path,
-                argon2_time_cost=1,
-                argon2_memory_cost=1024,
                 catalogue_defaults=False,
                 llm="openai",
                 openai_base_url=standin.base_url,
@@ -57,19 +54,20 @@ def chatting(
             )
         )
         try:
-            application = companion.application
-            user = application.register(
+            user = companion.accounts.register(
                 email="aiko@example.com", password="correct horse battery", name="A", nickname="A"
             )
-            character, _ = application.create_character(user_id=user, persona=Persona.parse(**HANA))
+            character, _ = companion.characters.create_character(
+                user_id=user, persona=Persona.parse(**HANA)
+            )
             yield standin, companion, user, character
         finally:
             companion.close()
 
 
 def say(companion: Companion, user: UUID, character: UUID, text: str) -> str:
-    turn = companion.application.send_message(user_id=user, character_id=character, text=text)
-    companion.application.memory_work.drain()
+    turn = companion.chat.send_message(user_id=user, character_id=character, text=text)
+    companion.memories.work.drain()
     return turn.reply_text
 
 
@@ -94,18 +92,18 @@ def test_a_question_in_other_words_finds_the_memory_through_its_vector(tmp_path:
         # After the reply, the worker gave the new memory its vector (the turn asked nothing:
         # the book had no vectors yet).
         assert [r["input"] for r in standin.embedding_requests] == [[FACT]]
-        now = companion.application.clock()
+        now = companion.uow.clock()
         stored = book(companion, user, character)
         (memory,) = stored.memories(now)
         assert set(stored.vectors(f"embeddings:{EMBEDDING_MODEL}", now)) == {memory.memory_id}
 
-        turn = companion.application.send_message(user_id=user, character_id=character, text=ASKED)
+        turn = companion.chat.send_message(user_id=user, character_id=character, text=ASKED)
 
         assert turn.reply_text == "Mm!"
         assert standin.embedding_requests[1]["input"] == [ASKED]
         assert FACT in prompted(standin)
         # Another take of the reply recalls the same way.
-        companion.application.regenerate_reply(
+        companion.alternatives.regenerate_reply(
             user_id=user, character_id=character, message_id=turn.reply_message_id
         )
         assert standin.embedding_requests[-1]["input"] == [ASKED]
@@ -163,11 +161,9 @@ def test_a_forgotten_memory_is_never_recalled_through_its_vector(tmp_path: Path)
         character,
     ):
         say(companion, user, character, TOLD)
-        now = companion.application.clock()
+        now = companion.uow.clock()
         (memory,) = book(companion, user, character).memories(now)
-        forget(
-            companion.application, user_id=user, character_id=character, memory_id=memory.memory_id
-        )
+        companion.memories.forget(user_id=user, character_id=character, memory_id=memory.memory_id)
         say(companion, user, character, "My dog is called Pochi.")
 
         say(companion, user, character, ASKED)

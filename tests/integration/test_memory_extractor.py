@@ -14,7 +14,7 @@ from companion.adapters.llm.embeddings import OpenAIEmbedder
 from companion.adapters.llm.memory_extractor import OpenAIMemoryExtractor
 from companion.domain.memory import MemoryBook
 from companion.domain.retrieval import retrieve, similarities
-from tests.integration.openai_standin import (
+from tests.support.openai_standin import (
     MODEL,
     Completion,
     Embeddings,

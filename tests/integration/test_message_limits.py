@@ -15,24 +15,26 @@ from uuid import UUID, uuid4
 import pytest
 
 from companion.adapters.rate_limit import Admission, Allowance, Day, MemoryMessageLimiter, Ticket
-from companion.app.application import ChatTurn, CompanionApplication
 from companion.app.bootstrap import Companion
+from companion.app.chat_results import ChatTurn
 from companion.app.message_limits import MessageLimits, RateLimited
 from companion.domain.characters import Persona
 from companion.domain.identity import conversation_id
 from companion.domain.payments import GatewayEvent, SubscriptionState
-from tests.integration.conftest import Companions
-from tests.meeting import WAIT, Meeting
-from tests.personas import HANA
+from tests.support.companions import Companions
+from tests.support.meeting import WAIT, Meeting
+from tests.support.personas import HANA
 
 START = 1_790_000_000.0
 
 
-def _pair(app: CompanionApplication) -> tuple[UUID, UUID]:
-    user_id = app.register(
+def _pair(app: Companion) -> tuple[UUID, UUID]:
+    user_id = app.accounts.register(
         email=f"{uuid4().hex[:8]}@example.com", password="0123456789ab", name="S", nickname="S"
     )
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+    character_id, _ = app.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     return user_id, character_id
 
 
@@ -71,13 +73,11 @@ def test_a_new_tier_counts_for_the_next_message(
         if changed_by == "this process"
         else postgres_companions(database_url=there.settings.database_url)
     )
-    limits = MessageLimits(here.application, MemoryMessageLimiter(clock=lambda: START))
-    user_id, character_id = _pair(there.application)
+    limits = MessageLimits(here.accounts, MemoryMessageLimiter(clock=lambda: START))
+    user_id, character_id = _pair(there)
 
     def send(text: str) -> None:
-        here.application.send_message(
-            user_id=user_id, character_id=character_id, text=text, limits=limits
-        )
+        here.chat.send_message(user_id=user_id, character_id=character_id, text=text, limits=limits)
 
     for n in range(10):  # free: ten a minute; this process now holds the user in its cache
         send(f"free {n}")
@@ -122,13 +122,13 @@ def test_a_retry_racing_its_original_past_its_read_is_counted_once(
     request: pytest.FixtureRequest, backend: str, original: str
 ) -> None:
     companions: Companions = request.getfixturevalue(f"{backend}_companions")
-    app = companions().application
+    app = companions()
     user_id, character_id = _pair(app)
     turns: list[ChatTurn] = []
 
     def send() -> None:
         turns.append(
-            app.send_message(
+            app.chat.send_message(
                 user_id=user_id,
                 character_id=character_id,
                 text="are you there?",
@@ -142,33 +142,35 @@ def test_a_retry_racing_its_original_past_its_read_is_counted_once(
     first = threading.Thread(target=send)
     meeting = None
     if original == "awaiting its reply":
-        meeting = Meeting(app.chat_model)
-        app.chat_model = meeting
+        meeting = Meeting(app.model_call.chat_model)
+        app.model_call.chat_model = meeting
     racing = _Racing(first, None if meeting is None else meeting.first)
-    limits = MessageLimits(app, racing, per_minute=2)
+    limits = MessageLimits(app.accounts, racing, per_minute=2)
     send()
     first.join(WAIT)
 
     assert len(turns) == 2
     assert turns[0].user_message_id == turns[1].user_message_id
     assert turns[0].reply_text == turns[1].reply_text
-    events = list(app.events.get(conversation_id(user_id, character_id)))
+    events = list(app.uow.stream(conversation_id(user_id, character_id)))
     assert len(events) == 3  # created, the message once, its reply once
     # One of the two messages a minute is left.
-    app.send_message(user_id=user_id, character_id=character_id, text="second", limits=limits)
+    app.chat.send_message(user_id=user_id, character_id=character_id, text="second", limits=limits)
     with pytest.raises(RateLimited):
-        app.send_message(user_id=user_id, character_id=character_id, text="third", limits=limits)
+        app.chat.send_message(
+            user_id=user_id, character_id=character_id, text="third", limits=limits
+        )
 
 
 def test_a_retry_of_a_stored_message_is_not_counted_even_at_the_limit(
     memory_companions: Companions,
 ) -> None:
-    app = memory_companions().application
-    limits = MessageLimits(app, MemoryMessageLimiter(clock=lambda: START), per_minute=1)
+    app = memory_companions()
+    limits = MessageLimits(app.accounts, MemoryMessageLimiter(clock=lambda: START), per_minute=1)
     user_id, character_id = _pair(app)
     sent = {"user_id": user_id, "character_id": character_id, "text": "hi", "limits": limits}
-    first = app.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
-    again = app.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
+    first = app.chat.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
+    again = app.chat.send_message(**sent, client_message_id="m-1")  # type: ignore[arg-type]
     assert (again.user_message_id, again.reply_text) == (first.user_message_id, first.reply_text)
     with pytest.raises(RateLimited):
-        app.send_message(**sent, client_message_id="m-2")  # type: ignore[arg-type]
+        app.chat.send_message(**sent, client_message_id="m-2")  # type: ignore[arg-type]

@@ -10,14 +10,15 @@ from pathlib import Path
 from uuid import UUID
 
 from companion.app.bootstrap import Companion, bootstrap
-from companion.app.settings import Settings
 from companion.domain.characters import Persona
 from companion.domain.identity import memory_book_id
-from companion.domain.memory import MemoryBook, MemoryCandidate
-from tests.integration.backend_contract import user_with_character
-from tests.integration.conftest import Companions
-from tests.integration.openai_standin import MODEL, Completion, Stream, serving
-from tests.personas import HANA
+from companion.domain.memory import MemoryBook
+from companion.domain.memory_values import MemoryCandidate
+from tests.support.companions import Companions
+from tests.support.openai_standin import MODEL, Completion, Stream, serving
+from tests.support.personas import HANA
+from tests.support.settings import cheap_settings
+from tests.support.users import user_with_character
 
 
 class GatedExtractor:
@@ -54,7 +55,7 @@ def memories(companion: Companion, user: UUID, character: UUID) -> list[tuple[st
         book: MemoryBook = companion.application.repository.get(memory_book_id(user, character))
     except Exception:
         return []
-    return [(m.text, m.extractor) for m in book.memories(companion.application.clock())]
+    return [(m.text, m.extractor) for m in book.memories(companion.uow.clock())]
 
 
 def test_the_reply_is_stored_while_the_extractor_is_still_reading(
@@ -62,10 +63,10 @@ def test_the_reply_is_stored_while_the_extractor_is_still_reading(
 ) -> None:
     companion = memory_companions()
     extractor = GatedExtractor()
-    companion.application.memory.extractor = extractor
+    companion.memories.settings.extractor = extractor
     user, character = user_with_character(companion)
 
-    turn = companion.application.send_message(
+    turn = companion.chat.send_message(
         user_id=user, character_id=character, text="My cat is called Mochi. I listen to jazz."
     )
 
@@ -74,7 +75,7 @@ def test_the_reply_is_stored_while_the_extractor_is_still_reading(
         ("The user's cat is called Mochi", "rule:en_pet_name")
     ]
     extractor.release.set()
-    companion.application.memory_work.drain()
+    companion.memories.work.drain()
     assert extractor.asked.is_set()
     assert ("The user likes jazz", "model:gated") in memories(companion, user, character)
 
@@ -85,13 +86,13 @@ def test_a_failing_extractor_costs_nothing_but_its_memories(
     companion = memory_companions()
     extractor = GatedExtractor(fail=True)
     extractor.release.set()
-    companion.application.memory.extractor = extractor
+    companion.memories.settings.extractor = extractor
     user, character = user_with_character(companion)
 
-    turn = companion.application.send_message(
+    turn = companion.chat.send_message(
         user_id=user, character_id=character, text="My cat is called Mochi."
     )
-    companion.application.memory_work.drain()
+    companion.memories.work.drain()
 
     assert turn.reply_text
     assert memories(companion, user, character) == [
@@ -122,11 +123,9 @@ def test_a_real_model_finds_memories_and_its_malformed_answers_find_none(tmp_pat
     ]
     with serving(*script) as standin:
         companion = bootstrap(
-            Settings(
+            cheap_settings(
                 database_url="memory://",
                 data_dir=tmp_path,
-                argon2_time_cost=1,
-                argon2_memory_cost=1024,
                 catalogue_defaults=False,
                 llm="openai",
                 openai_base_url=standin.base_url,
@@ -134,19 +133,20 @@ def test_a_real_model_finds_memories_and_its_malformed_answers_find_none(tmp_pat
             )
         )
         try:
-            application = companion.application
-            user = application.register(
+            user = companion.accounts.register(
                 email="aiko@example.com", password="correct horse battery", name="A", nickname="A"
             )
-            character, _ = application.create_character(user_id=user, persona=Persona.parse(**HANA))
-            first = application.send_message(
+            character, _ = companion.characters.create_character(
+                user_id=user, persona=Persona.parse(**HANA)
+            )
+            first = companion.chat.send_message(
                 user_id=user, character_id=character, text="I listen to jazz every night."
             )
-            application.memory_work.drain()
-            second = application.send_message(
+            companion.memories.work.drain()
+            second = companion.chat.send_message(
                 user_id=user, character_id=character, text="And I play the saxophone."
             )
-            application.memory_work.drain()
+            companion.memories.work.drain()
 
             assert (first.reply_text, second.reply_text) == ("Jazz, nice!", "Oh?")
             assert memories(companion, user, character) == [

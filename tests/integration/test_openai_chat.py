@@ -8,45 +8,16 @@ instead of waiting (injected, as in production it is asyncio.sleep).
 from __future__ import annotations
 
 import asyncio
-import random
-from typing import Any
 
 import pytest
 
 from companion.adapters.llm.openai_chat import OpenAIChatModel
-from companion.domain.characters import Persona
 from companion.domain.chat import ChatDelta, ChatDone, ChatRequest, ChatRestart, ChatStreamItem
 from companion.domain.replies import fallback_reply
-from tests.integration.openai_standin import MODEL, StandIn, Status, Stream, serving
-from tests.personas import HANA
+from tests.support.openai_model import PERSONA, REQUEST, Waits, model_for
+from tests.support.openai_standin import MODEL, Status, Stream, serving
 
-PERSONA = Persona.parse(**HANA)
-REQUEST = ChatRequest(persona=PERSONA, user_nickname="Ai", user_text="How was your day?")
 FALLBACK = fallback_reply(PERSONA, "Ai", REQUEST.user_text)
-
-
-class Waits:
-    """The sleep the adapter is given: it records each wait and returns at once."""
-
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-
-
-def model_for(standin: StandIn, waits: Waits, **overrides: Any) -> OpenAIChatModel:
-    values: dict[str, Any] = {
-        "api_key": "sk-test-standin",
-        "model": MODEL,
-        "base_url": standin.base_url,
-        "timeout": 2.0,
-        "retries": 3,
-        "sleep": waits,
-        "rng": random.Random(7),
-    }
-    values.update(overrides)
-    return OpenAIChatModel(**values)
 
 
 def streamed(model: OpenAIChatModel, request: ChatRequest = REQUEST) -> list[ChatStreamItem]:

@@ -31,11 +31,9 @@ from eventsourcing.tests.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from companion.adapters.pg_recorder import (
-    PgApplicationRecorder,
-    StoreLayoutOutdated,
-    idle_connection_alive,
-)
+from companion.adapters.pg_connections import idle_connection_alive
+from companion.adapters.pg_recorder import PgApplicationRecorder
+from companion.adapters.pg_schema import StoreLayoutOutdated
 from companion.adapters.postgres_store import PostgresStoreFactory
 from companion.app.persistence import store_for
 from companion.app.settings import Settings

@@ -36,8 +36,8 @@ from companion.domain.conversations import Conversation
 from projections.base import Projection, handles
 from projections.runner import ProjectionRunner
 from projections.store import ViewCursor
-from tests.conftest import require_service
-from tests.integration.conftest import Companions
+from tests.support.companions import Companions
+from tests.support.services import require_service
 
 pytestmark = pytest.mark.postgres
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from projections.runner import ProjectionRunner
-from tests.integration.conftest import Companions
-from tests.integration.test_writing_behind import turns
+from tests.support.companions import Companions
+from tests.support.conversations import turns
 
 pytestmark = pytest.mark.postgres
 

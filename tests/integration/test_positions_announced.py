@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import Companions
-from tests.integration.test_runner_guarantees import user_with_character
+from tests.support.companions import Companions
+from tests.support.users import user_with_character
 
 pytestmark = pytest.mark.postgres
 NEVER = 3600.0
@@ -29,12 +29,12 @@ def test_a_waiter_in_another_process_wakes_when_the_worker_announces_its_commit(
     assert not api.runner.running
 
     user_id, character_id = user_with_character(api, "notify@example.org")
-    first = api.application.send_message(user_id=user_id, character_id=character_id, text="hi")
+    first = api.chat.send_message(user_id=user_id, character_id=character_id, text="hi")
     # The first wait starts the listener, which reads the positions once it listens:
     # from then on only announcements bring news.
     assert api.runner.wait_for(first.position, ["conversations"], timeout=WAIT)
 
-    second = api.application.send_message(
+    second = api.chat.send_message(
         user_id=user_id, character_id=character_id, text="are you there?"
     )
     assert api.runner.wait_for(second.position, ["conversations", "emotion_states"], timeout=WAIT)

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 
 from companion.app.bootstrap import bootstrap
-from companion.app.settings import Settings
 from companion.domain.characters import Persona
-from tests.api.conftest import PERSONA
+from tests.support.api import PERSONA
+from tests.support.settings import cheap_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -24,20 +24,19 @@ def test_each_schema_holds_its_own_events_and_read_models(
     counts = {}
     for schema, characters in (("tenant_a", 2), ("tenant_b", 1)):
         companion = bootstrap(
-            Settings(
+            cheap_settings(
                 database_url=f"{postgres_url}?schema={schema}",
                 data_dir=tmp_path,
-                argon2_time_cost=1,
-                argon2_memory_cost=1024,
             )
         )
         try:
-            app = companion.application
-            user_id = app.register(
+            user_id = companion.accounts.register(
                 email="same@example.com", password="0123456789ab", name="S", nickname="S"
             )
             for _ in range(characters):
-                app.create_character(user_id=user_id, persona=Persona.parse(**PERSONA))
+                companion.characters.create_character(
+                    user_id=user_id, persona=Persona.parse(**PERSONA)
+                )
             companion.runner.run_once()
             counts[schema] = len(
                 companion.read_models.characters.owned_by(companion.views, user_id)

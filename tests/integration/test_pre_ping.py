@@ -9,10 +9,10 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from companion.app.application import CompanionApplication
+from companion.app.bootstrap import Companion
 from companion.domain.characters import Persona
-from tests.integration.conftest import Companions
-from tests.personas import HANA
+from tests.support.companions import Companions
+from tests.support.personas import HANA
 
 pytestmark = pytest.mark.postgres
 
@@ -31,9 +31,13 @@ def _close_every_connection(admin_url: str, database_url: str) -> None:
             time.sleep(0.01)
 
 
-def _pair(app: CompanionApplication) -> tuple[UUID, UUID]:
-    user_id = app.register(email="p@example.com", password="0123456789ab", name="P", nickname="P")
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+def _pair(app: Companion) -> tuple[UUID, UUID]:
+    user_id = app.accounts.register(
+        email="p@example.com", password="0123456789ab", name="P", nickname="P"
+    )
+    character_id, _ = app.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     return user_id, character_id
 
 
@@ -41,12 +45,12 @@ def test_connections_the_server_closed_are_replaced_before_they_are_lent(
     postgres_companions: Companions, postgres_admin_url: str, postgres_url: str
 ) -> None:
     # One pooled connection: the pool pauses a second after each one that fails its check.
-    app = postgres_companions(postgres_pool_size=1).application
+    app = postgres_companions(postgres_pool_size=1)
     user_id, character_id = _pair(app)
     for _ in range(3):
-        app.send_message(user_id=user_id, character_id=character_id, text="before")
+        app.chat.send_message(user_id=user_id, character_id=character_id, text="before")
     _close_every_connection(postgres_admin_url, postgres_url)
     # The pooled connection is dead now; no turn fails for it.
     for n in range(3):
-        turn = app.send_message(user_id=user_id, character_id=character_id, text=f"after {n}")
+        turn = app.chat.send_message(user_id=user_id, character_id=character_id, text=f"after {n}")
         assert turn.reply_text

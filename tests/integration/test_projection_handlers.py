@@ -10,8 +10,8 @@ from companion.app.bootstrap import Companion
 from companion.domain.characters import Character, Persona
 from companion.domain.conversations import Conversation
 from companion.domain.identity import conversation_id
-from tests.integration.conftest import Companions
-from tests.personas import HANA
+from tests.support.companions import Companions
+from tests.support.personas import HANA
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -23,10 +23,12 @@ def companions(request: pytest.FixtureRequest) -> Companions:
 def write_story(companion: Companion) -> tuple[Conversation, Character, dict[str, object]]:
     """Every kind of conversation and character event, saved one aggregate at a time."""
     app = companion.application
-    user_id = app.register(
+    user_id = companion.accounts.register(
         email=f"{uuid4().hex[:8]}@example.com", password="0123456789ab", name="A", nickname="A"
     )
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+    character_id, _ = companion.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     character = app.repository.get(character_id)
     conversation = Conversation(user_id=user_id, character_id=character_id)
     first = conversation.send_user_message("first", client_message_id=None, message_id=uuid4())
@@ -39,7 +41,7 @@ def write_story(companion: Companion) -> tuple[Conversation, Character, dict[str
         completion_tokens=1,
         fallback=False,
     )
-    app.save_all(conversation)
+    companion.uow.save(conversation)
     conversation.regenerate_reply(
         message_id=reply, text="a better reply", model="m2", latency_ms=7, fallback=True
     )
@@ -53,12 +55,12 @@ def write_story(companion: Companion) -> tuple[Conversation, Character, dict[str
     )
     conversation.speak_reply(message_id=reply, audio_ref="blob:def", voice="v", duration_ms=800)
     conversation.mark_read(reply)
-    app.save_all(conversation)
+    companion.uow.save(conversation)
     character.update_persona(Persona.parse(**{**HANA, "nickname": "Hana-chan"}))
     character.change_relationship_level(3, reason="a week of talks")
     item = uuid4()
     character.equip("hair", item)
-    app.save_all(character)
+    companion.uow.save(character)
     return conversation, character, {"reply": reply, "voice": voice, "item": item}
 
 

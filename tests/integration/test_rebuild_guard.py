@@ -13,16 +13,13 @@ from typer.testing import CliRunner
 
 from companion.app.cli import app
 from projections.rebuild_guard import RebuildInProgress, exclusive_rebuild
-from tests.integration.conftest import Companions
-from tests.integration.test_rebuild_switch import chatted
-
-BACKENDS = ["sqlite", "postgres"]
+from tests.support.companions import Companions
+from tests.support.runner import BACKENDS
+from tests.support.users import chatted
 
 
 @pytest.fixture(params=BACKENDS)
 def companions(request: pytest.FixtureRequest) -> Companions:
-    if request.param == "postgres":
-        request.applymarker(pytest.mark.postgres)
     factory: Companions = request.getfixturevalue(f"{request.param}_companions")
     return factory
 

@@ -21,8 +21,9 @@ from companion.app.bootstrap import Companion
 from companion.domain.conversations import Conversation
 from companion.domain.errors import IdempotencyConflict
 from companion.domain.identity import conversation_id
-from tests.integration.backend_contract import all_messages, dumps, persona, register
-from tests.integration.conftest import Companions
+from tests.support.companions import Companions
+from tests.support.read_models import all_messages, dumps
+from tests.support.users import persona, register
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,16 @@ class Story:
         self.by_client_id: dict[tuple[UUID, str], tuple[UUID, str]] = {}
 
     def play(self, command: Command) -> None:
-        app, runner = self.companion.application, self.companion.runner
+        runner = self.companion.runner
         projections = self.companion.read_models.all()
         match command:
             case Register():
                 self.users.append(register(self.companion, f"user{len(self.users)}@example.org"))
             case CreateCharacter(user) if self.users:
                 user_id = self.users[user % len(self.users)]
-                character_id, _ = app.create_character(user_id=user_id, persona=persona())
+                character_id, _ = self.companion.characters.create_character(
+                    user_id=user_id, persona=persona()
+                )
                 self.characters.setdefault(user_id, []).append(character_id)
             case Send(user, character, text, client_message_id) if self.characters:
                 owners = list(self.characters)
@@ -122,14 +125,14 @@ class Story:
                 if retried is not None and retried[1] != text.strip():
                     # The same client id for another text is refused, and stores nothing.
                     with pytest.raises(IdempotencyConflict):
-                        app.send_message(
+                        self.companion.chat.send_message(
                             user_id=user_id,
                             character_id=character_id,
                             text=text,
                             client_message_id=client_message_id,
                         )
                     return
-                turn = app.send_message(
+                turn = self.companion.chat.send_message(
                     user_id=user_id,
                     character_id=character_id,
                     text=text,

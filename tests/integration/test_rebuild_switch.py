@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import threading
-from uuid import UUID
 
 import pytest
 
@@ -20,8 +19,9 @@ from companion.app.bootstrap import Companion
 from companion.domain.identity import conversation_id
 from projections.base import FRESH_SUFFIX
 from projections.store import TRACKING_TABLE, Row
-from tests.integration.conftest import Companions
-from tests.integration.test_runner_guarantees import BACKENDS, user_with_character
+from tests.support.companions import Companions
+from tests.support.runner import BACKENDS
+from tests.support.users import chatted
 
 TURNS = 12
 BATCH = 5
@@ -31,15 +31,6 @@ BATCH = 5
 def companions(request: pytest.FixtureRequest) -> Companions:
     factory: Companions = request.getfixturevalue(f"{request.param}_companions")
     return factory
-
-
-def chatted(companion: Companion, turns: int) -> tuple[UUID, UUID]:
-    user_id, character_id = user_with_character(companion, "rebuild@example.org")
-    for n in range(turns):
-        companion.application.send_message(
-            user_id=user_id, character_id=character_id, text=f"turn {n}"
-        )
-    return user_id, character_id
 
 
 def tracked(companion: Companion) -> dict[str, int]:
@@ -73,7 +64,7 @@ def test_reads_answer_from_the_live_tables_while_a_rebuild_fills_fresh_ones(
         view = conversations.conversation(companion.views, conv_id)
         seen.append(view.message_count if view else None)
         # A new turn meanwhile; the live runner applies it without waiting for the rebuild.
-        companion.application.send_message(
+        companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="during the rebuild"
         )
         step = threading.Thread(target=lambda: applied_meanwhile.append(runner.run_once()))

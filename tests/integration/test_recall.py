@@ -9,44 +9,36 @@ from uuid import UUID
 import pytest
 
 from companion.app.bootstrap import Companion
-from companion.app.memories import forget
 from companion.app.provenance import stored_reply
 from companion.domain.identity import memory_book_id
 from companion.domain.memory import MemoryBook
-from tests.integration.backend_contract import user_with_character
-from tests.integration.conftest import Companions
+from tests.support.clock import Clock
+from tests.support.companions import Companions
+from tests.support.users import user_with_character
 
 START = datetime(2026, 4, 6, 3, tzinfo=UTC)
 FILLER = ("What a long day.", "The weather was grey again.", "I watched a movie tonight.")
 JA_FILLER = ("今日は長い一日だった。", "また雨が降ってたよ。", "夜に映画を見たよ。")
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def companion(memory_companions: Companions) -> Companion:
     companion = memory_companions()
-    companion.application.clock = Clock(START)
+    companion.uow.clock = Clock(START)
     return companion
 
 
 def say(companion: Companion, user: UUID, character: UUID, text: str) -> tuple[UUID, str]:
-    clock = companion.application.clock
+    clock = companion.uow.clock
     assert isinstance(clock, Clock)
     clock.now += timedelta(minutes=2)
-    turn = companion.application.send_message(user_id=user, character_id=character, text=text)
+    turn = companion.chat.send_message(user_id=user, character_id=character, text=text)
     return turn.reply_message_id, turn.reply_text
 
 
 def recalled_ids(companion: Companion, user: UUID, character: UUID, reply: UUID) -> list[UUID]:
     take = stored_reply(
-        companion.application, user_id=user, character_id=character, message_id=reply
+        companion.uow, user_id=user, character_id=character, message_id=reply
     ).takes[0]
     assert take.provenance is not None
     return [memory_id for memory_id, _ in take.provenance.memories]
@@ -71,7 +63,7 @@ def test_told_about_her_cat_she_remembers_two_hundred_turns_later_until_forgotte
     say(companion, user, character, told)
     book = companion.application.repository.get(memory_book_id(user, character))
     assert isinstance(book, MemoryBook)
-    [memory] = book.memories(companion.application.clock())
+    [memory] = book.memories(companion.uow.clock())
     for n in range(200):
         say(companion, user, character, filler[n % len(filler)])
 
@@ -80,7 +72,7 @@ def test_told_about_her_cat_she_remembers_two_hundred_turns_later_until_forgotte
     assert answer in text
     assert recalled_ids(companion, user, character, reply)[0] == memory.memory_id
 
-    forget(companion.application, user_id=user, character_id=character, memory_id=memory.memory_id)
+    companion.memories.forget(user_id=user, character_id=character, memory_id=memory.memory_id)
     again, text_again = say(companion, user, character, asked)
 
     assert answer not in text_again
@@ -100,7 +92,7 @@ def test_a_good_morning_on_the_day_of_a_plan_asks_about_it_once(
     user, character = user_with_character(companion)
     _, first = say(companion, user, character, plan)
     assert what not in first
-    clock = companion.application.clock
+    clock = companion.uow.clock
     assert isinstance(clock, Clock)
     clock.now += timedelta(days=1)
 
@@ -121,7 +113,7 @@ def test_a_fact_said_again_is_one_memory_and_a_correction_replaces_it(
 
     book = companion.application.repository.get(memory_book_id(user, character))
     assert isinstance(book, MemoryBook)
-    [memory] = book.memories(companion.application.clock())
+    [memory] = book.memories(companion.uow.clock())
     assert memory.value == "Kuro"
     _, text = say(companion, user, character, "Do you remember my cat?")
     assert "Kuro" in text

@@ -13,8 +13,8 @@ from companion.domain.characters import Persona
 from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.conversations import Conversation
 from companion.domain.identity import conversation_id
-from tests.integration.conftest import Companions
-from tests.personas import HANA
+from tests.support.companions import Companions
+from tests.support.personas import HANA
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -37,12 +37,13 @@ class NumberedTakes:
 
 def with_model(companion: Companion) -> tuple[NumberedTakes, UUID, UUID]:
     model = NumberedTakes()
-    companion.application.chat_model = model
-    app = companion.application
-    user_id = app.register(
+    companion.model_call.chat_model = model
+    user_id = companion.accounts.register(
         email="swipe@example.com", password="0123456789ab", name="A", nickname="A"
     )
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+    character_id, _ = companion.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     return model, user_id, character_id
 
 
@@ -51,11 +52,12 @@ def test_a_regeneration_asks_the_model_with_the_context_of_the_first_take(
 ) -> None:
     companion = memory_companions()
     model, user_id, character_id = with_model(companion)
-    app = companion.application
-    app.send_message(user_id=user_id, character_id=character_id, text="good morning")
-    turn = app.send_message(user_id=user_id, character_id=character_id, text="I played tennis")
+    companion.chat.send_message(user_id=user_id, character_id=character_id, text="good morning")
+    turn = companion.chat.send_message(
+        user_id=user_id, character_id=character_id, text="I played tennis"
+    )
 
-    made = app.regenerate_reply(
+    made = companion.alternatives.regenerate_reply(
         user_id=user_id, character_id=character_id, message_id=turn.reply_message_id
     )
 
@@ -64,12 +66,12 @@ def test_a_regeneration_asks_the_model_with_the_context_of_the_first_take(
     assert again.recent_turns == first.recent_turns
     assert [t.text for t in again.recent_turns] == ["good morning", "take 1"]
     assert (made.alternative, made.alternatives, made.text) == (2, 2, "take 3")
-    chosen = app.choose_reply(
+    chosen = companion.alternatives.choose_reply(
         user_id=user_id, character_id=character_id, message_id=turn.reply_message_id, alternative=1
     )
     assert (chosen.alternative, chosen.alternatives, chosen.text) == (1, 2, "take 2")
     # The next turn's model sees the chosen take.
-    app.send_message(user_id=user_id, character_id=character_id, text="and you?")
+    companion.chat.send_message(user_id=user_id, character_id=character_id, text="and you?")
     assert [t.text for t in model.asked[-1].recent_turns][-2:] == ["I played tennis", "take 2"]
 
 
@@ -80,12 +82,18 @@ def test_every_alternative_and_choice_lands_in_the_read_model(
     companion = companions(projection_batch_size=batch_size)
     _, user_id, character_id = with_model(companion)
     app = companion.application
-    first = app.send_message(user_id=user_id, character_id=character_id, text="hello")
+    first = companion.chat.send_message(user_id=user_id, character_id=character_id, text="hello")
     r1 = first.reply_message_id
-    app.regenerate_reply(user_id=user_id, character_id=character_id, message_id=r1)
-    app.regenerate_reply(user_id=user_id, character_id=character_id, message_id=r1)
-    app.choose_reply(user_id=user_id, character_id=character_id, message_id=r1, alternative=1)
-    second = app.send_message(user_id=user_id, character_id=character_id, text="more")
+    companion.alternatives.regenerate_reply(
+        user_id=user_id, character_id=character_id, message_id=r1
+    )
+    companion.alternatives.regenerate_reply(
+        user_id=user_id, character_id=character_id, message_id=r1
+    )
+    companion.alternatives.choose_reply(
+        user_id=user_id, character_id=character_id, message_id=r1, alternative=1
+    )
+    second = companion.chat.send_message(user_id=user_id, character_id=character_id, text="more")
     r2 = second.reply_message_id
     # A regeneration stored before v2: no number, and of a reply later messages followed.
     conv_id = conversation_id(user_id, character_id)
@@ -99,8 +107,10 @@ def test_every_alternative_and_choice_lands_in_the_read_model(
         fallback=True,
         alternative=None,
     )
-    app.save_all(conversation)
-    app.regenerate_reply(user_id=user_id, character_id=character_id, message_id=r2)
+    companion.uow.save(conversation)
+    companion.alternatives.regenerate_reply(
+        user_id=user_id, character_id=character_id, message_id=r2
+    )
     companion.runner.run_once()
 
     conversations = companion.read_models.conversations
@@ -132,12 +142,11 @@ def test_choosing_the_last_message_s_take_changes_the_preview(
 ) -> None:
     companion = companions(projection_batch_size=batch_size)
     _, user_id, character_id = with_model(companion)
-    app = companion.application
-    reply = app.send_message(user_id=user_id, character_id=character_id, text="hi")
-    app.regenerate_reply(
+    reply = companion.chat.send_message(user_id=user_id, character_id=character_id, text="hi")
+    companion.alternatives.regenerate_reply(
         user_id=user_id, character_id=character_id, message_id=reply.reply_message_id
     )
-    app.choose_reply(
+    companion.alternatives.choose_reply(
         user_id=user_id,
         character_id=character_id,
         message_id=reply.reply_message_id,

@@ -9,17 +9,16 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from companion.app.bootstrap import Companion, bootstrap
-from companion.app.memories import forget
-from companion.app.settings import Settings
+import pytest
+
 from companion.domain.characters import Persona
 from companion.domain.identity import memory_book_id
 from companion.domain.memory import MemoryBook
-from tests.integration.openai_standin import Stream, serving
-from tests.integration.test_cli import cli, cli_environment, ok, sqlite_url
-from tests.personas import HANA
+from tests.support.cli import cli, ok, open_companion
+from tests.support.openai_standin import Stream, serving
+from tests.support.personas import HANA
 
-__all__ = ["cli_environment", "sqlite_url"]
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 @dataclass(frozen=True)
@@ -31,30 +30,24 @@ class Told:
     memory_id: UUID
 
 
-def opened(url: str, tmp_path: Path) -> Companion:
-    return bootstrap(
-        Settings(database_url=url, data_dir=tmp_path, argon2_time_cost=1, argon2_memory_cost=1024)
-    )
-
-
 def told_and_asked(url: str, tmp_path: Path) -> Told:
     """A cat's name told, some turns, then asked about; the read models caught up."""
-    companion = opened(url, tmp_path)
+    companion = open_companion(url, tmp_path)
     try:
         application = companion.application
-        user_id = application.register(
+        user_id = companion.accounts.register(
             email="aiko@example.com", password="correct horse battery", name="Aiko", nickname="Ai"
         )
-        character_id, _ = application.create_character(
+        character_id, _ = companion.characters.create_character(
             user_id=user_id, persona=Persona.parse(**HANA)
         )
         for text in ("My cat is called Mochi.", "I went to work.", "It rained all day."):
-            application.send_message(user_id=user_id, character_id=character_id, text=text)
-        turn = application.send_message(
+            companion.chat.send_message(user_id=user_id, character_id=character_id, text=text)
+        turn = companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="Do you remember my cat?"
         )
         book: MemoryBook = application.repository.get(memory_book_id(user_id, character_id))
-        [memory] = book.memories(application.clock())
+        [memory] = book.memories(companion.uow.clock())
         companion.runner.run_once()
         return Told(user_id, character_id, turn.reply_message_id, turn.reply_text, memory.memory_id)
     finally:
@@ -62,7 +55,7 @@ def told_and_asked(url: str, tmp_path: Path) -> Told:
 
 
 def events_in(url: str, tmp_path: Path) -> int:
-    companion = opened(url, tmp_path)
+    companion = open_companion(url, tmp_path)
     try:
         return companion.application.recorder.max_notification_id() or 0
     finally:
@@ -117,10 +110,9 @@ def test_another_model_is_asked_the_prompt_as_it_was_without_what_was_forgotten_
     assert messages[1]["content"] == "My cat is called Mochi."
     assert messages[-1] == {"role": "user", "content": "Do you remember my cat?"}
 
-    companion = opened(sqlite_url, tmp_path)
+    companion = open_companion(sqlite_url, tmp_path)
     try:
-        forget(
-            companion.application,
+        companion.memories.forget(
             user_id=told.user_id,
             character_id=told.character_id,
             memory_id=told.memory_id,

@@ -15,44 +15,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 
 from companion.app.bootstrap import Companion
-from companion.domain.characters import Persona
 from companion.domain.conversations import Conversation
 from companion.domain.identity import conversation_id
-from companion.domain.users import User
-from projections.base import Projection, handles
 from projections.runner import ProjectionRunner
-from projections.store import ViewCursor
-from tests.integration.conftest import Companions
-
-PASSWORD = "correct horse battery"
-PERSONALITY = {"kindness": 0.8, "humor": 0.4, "seriousness": 0.3, "activeness": 0.5, "empathy": 0.6}
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
+from tests.support.companions import Companions
+from tests.support.runner import BACKENDS, DiskFull, Registrations, register
+from tests.support.users import user_with_character
 
 
 @pytest.fixture(params=BACKENDS)
 def companions(request: pytest.FixtureRequest) -> Companions:
     factory: Companions = request.getfixturevalue(f"{request.param}_companions")
     return factory
-
-
-def user_with_character(companion: Companion, email: str) -> tuple[UUID, UUID]:
-    app = companion.application
-    user_id = app.register(email=email, password=PASSWORD, name="Aoi Tanaka", nickname="Aoi")
-    persona = Persona.parse(
-        name="Haruto Sato", nickname="Haru", gender="boyfriend", age=27, personality=PERSONALITY
-    )
-    character_id, _ = app.create_character(user_id=user_id, persona=persona)
-    return user_id, character_id
 
 
 def eventually(condition: Callable[[], bool], what: str, within: float = 20.0) -> None:
@@ -104,7 +85,7 @@ def test_a_waiter_is_woken_only_after_the_batch_commits(
             "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_commit()"
         )
         holder.execute("SELECT pg_advisory_lock(%s)", (HOLD_COMMITS,))
-        turn = companion.application.send_message(
+        turn = companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="are you there?"
         )
         runner.start()
@@ -128,47 +109,6 @@ def test_a_waiter_is_woken_only_after_the_batch_commits(
 
 
 # -- a failed batch leaves nothing behind ---------------------------------------------
-
-
-class DiskFull(Exception):
-    pass
-
-
-class Registrations(Projection):
-    """Every registered user, each row flushed as soon as it is handled; fails on demand."""
-
-    name: ClassVar[str] = "registrations"
-    version: ClassVar[int] = 1
-    table_stems: ClassVar[tuple[str, ...]] = ("registrations",)
-
-    def __init__(self) -> None:
-        self.fail_at: int | None = None
-        self.handled = 0
-
-    def ddl(self) -> list[str]:
-        return [
-            f"CREATE TABLE IF NOT EXISTS {self.table('registrations')} "
-            "(user_id {uuid} PRIMARY KEY, position {bigint} NOT NULL)"
-        ]
-
-    @handles(User.Registered)
-    def registered(self, cursor: ViewCursor, event: Any, position: int) -> None:
-        self.handled += 1
-        if self.handled == self.fail_at:
-            raise DiskFull
-        cursor.defer(
-            f"INSERT INTO {self.table('registrations')} (user_id, position) "
-            "VALUES (:user_id, :position)",
-            {"user_id": event.originator_id, "position": position},
-        )
-        # Sent to the database now, so the failure below comes after rows were written.
-        cursor.flush()
-
-
-def register(companion: Companion, n: int) -> None:
-    companion.application.register(
-        email=f"user{n}@example.org", password=PASSWORD, name="Aoi", nickname="Aoi"
-    )
 
 
 def test_a_batch_failing_after_its_rows_were_flushed_leaves_no_row_and_keeps_its_position(
@@ -257,8 +197,8 @@ def overtaken_writer(
     first, second = a_conversation_with_one_turn("first"), a_conversation_with_one_turn("second")
     with psycopg.connect(postgres_url, autocommit=True) as observer:
         held = HeldWriter(observer, first.id)
-        thread_a = threading.Thread(target=writer_a.application.save_all, args=(first,))
-        thread_b = threading.Thread(target=writer_b.application.save_all, args=(second,))
+        thread_a = threading.Thread(target=writer_a.uow.save, args=(first,))
+        thread_b = threading.Thread(target=writer_b.uow.save, args=(second,))
         thread_a.start()
         try:
             eventually(held.holding, "writer A holding its commit")
@@ -325,7 +265,7 @@ def test_concurrent_turns_followed_in_small_batches_project_exactly_like_a_rebui
     companions: Companions,
 ) -> None:
     companion = companions(projection_batch_size=3, projection_poll_interval=0.01)
-    app, runner = companion.application, companion.runner
+    runner = companion.runner
     pairs = [user_with_character(companion, f"writer{i}@example.org") for i in range(WRITERS)]
     runner.start()
     barrier = threading.Barrier(WRITERS)
@@ -336,7 +276,9 @@ def test_concurrent_turns_followed_in_small_batches_project_exactly_like_a_rebui
         barrier.wait()
         try:
             for n in range(TURNS_EACH):
-                app.send_message(user_id=user_id, character_id=character_id, text=f"{i}/{n}")
+                companion.chat.send_message(
+                    user_id=user_id, character_id=character_id, text=f"{i}/{n}"
+                )
         except BaseException as error:
             failures.append(error)
 

@@ -20,16 +20,12 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from companion.app.bootstrap import Companion
+from projections.postgres_views import PostgresViewStore
 from projections.runner import ProjectionRunner
-from projections.store import PostgresViewStore, ViewCursor, ViewStore
-from tests.integration.conftest import Companions
-from tests.integration.test_runner_guarantees import (
-    BACKENDS,
-    DiskFull,
-    Registrations,
-    register,
-    user_with_character,
-)
+from projections.store import ViewCursor, ViewStore
+from tests.support.companions import Companions
+from tests.support.runner import BACKENDS, DiskFull, Registrations, register
+from tests.support.users import user_with_character
 
 
 class FailingRegistrations(Registrations):
@@ -77,10 +73,10 @@ def test_a_turn_is_applied_to_every_read_model_in_one_transaction(
     companions: Companions,
 ) -> None:
     companion = companions()
-    runner, application = companion.runner, companion.application
+    runner = companion.runner
     user_id, character_id = user_with_character(companion, "together@example.org")
     runner.run_once()
-    application.send_message(user_id=user_id, character_id=character_id, text="one transaction?")
+    companion.chat.send_message(user_id=user_id, character_id=character_id, text="one transaction?")
     head = runner.head()
     behind = [name for name in runner.projections if runner.position(name) < head]
     assert len(behind) > 1, "a turn should concern several read models"

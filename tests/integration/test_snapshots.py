@@ -13,9 +13,10 @@ from companion.domain.characters import Persona
 from companion.domain.conversations import Conversation
 from companion.domain.emotion import EmotionState
 from companion.domain.identity import emotion_state_id
-from companion.domain.memory import MemoryBook, MemoryCandidate
-from tests.integration.conftest import Companions
-from tests.personas import HANA
+from companion.domain.memory import MemoryBook
+from companion.domain.memory_values import MemoryCandidate
+from tests.support.companions import Companions
+from tests.support.personas import HANA
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -35,7 +36,7 @@ def test_a_long_conversation_loads_from_its_snapshot_as_from_its_events(
         conversation.send_user_message(
             f"message {conversation.version}", client_message_id=None, message_id=uuid4()
         )
-        app.save_all(conversation)
+        companion.uow.save(conversation)
 
     assert app.snapshots is not None
     snapshots = list(app.snapshots.get(conversation.id))
@@ -68,17 +69,21 @@ def test_a_long_mood_history_loads_from_its_snapshot_as_from_its_events(
 ) -> None:
     companion = companions(aggregate_cache_size=0)
     app = companion.application
-    user_id = app.register(
+    user_id = companion.accounts.register(
         email="snap@example.com", password="0123456789ab", name="S", nickname="S"
     )
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+    character_id, _ = companion.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     interval = CompanionApplication.snapshotting_intervals[EmotionState]
     state_id = emotion_state_id(user_id, character_id)
     texts = ["I love you", "my cat got sick", "thanks!", "you idiot lol", "今日は楽しかった"]
-    app.send_message(user_id=user_id, character_id=character_id, text="hello")
+    companion.chat.send_message(user_id=user_id, character_id=character_id, text="hello")
     turn = 0
     while app.repository.get(state_id).version < interval + 5:
-        app.send_message(user_id=user_id, character_id=character_id, text=texts[turn % 5])
+        companion.chat.send_message(
+            user_id=user_id, character_id=character_id, text=texts[turn % 5]
+        )
         turn += 1
 
     assert app.snapshots is not None
@@ -110,7 +115,7 @@ def test_a_long_memory_book_loads_from_its_snapshot_as_from_its_events(
             tags=("likes",),
         )
         book.record(fact, now, lemmas=("thing", str(n)))
-        app.save_all(book)
+        companion.uow.save(book)
 
     assert app.snapshots is not None
     snapshots = list(app.snapshots.get(book.id))

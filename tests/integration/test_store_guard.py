@@ -16,7 +16,7 @@ from companion.app.bootstrap import Companion, bootstrap
 from companion.app.errors import StoreKeyMismatch, StoreUnreadable
 from companion.app.settings import Settings
 from companion.domain.errors import InvalidCredentials
-from tests.integration.conftest import Companions
+from tests.support.companions import Companions
 
 PASSWORD = "0123456789ab"
 
@@ -32,7 +32,7 @@ def event_count(companion: Companion) -> int:
 def write_some(settings: Settings) -> int:
     companion = bootstrap(settings)
     try:
-        companion.application.register(
+        companion.accounts.register(
             email="keyed@example.com", password=PASSWORD, name="K", nickname="K"
         )
         return event_count(companion)
@@ -89,10 +89,10 @@ class StoreGuardContract:
         write_some(settings)
         companion = reopen(settings, cipher_key=key)
         try:
-            user_id = companion.application.authenticate(
+            user_id = companion.accounts.authenticate(
                 email="keyed@example.com", password=PASSWORD
             ).user_id
-            assert companion.application.user(user_id).name == "K"
+            assert companion.accounts.user(user_id).name == "K"
         finally:
             companion.close()
 
@@ -115,7 +115,7 @@ class StoreGuardContract:
         try:
             self.corrupt_first_event(settings)
             with pytest.raises(StoreUnreadable) as raised:
-                companion.application.authenticate(email="keyed@example.com", password=PASSWORD)
+                companion.accounts.authenticate(email="keyed@example.com", password=PASSWORD)
             assert not isinstance(raised.value, InvalidCredentials)
         finally:
             companion.close()

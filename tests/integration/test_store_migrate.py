@@ -11,18 +11,13 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from companion.adapters.pg_recorder import StoreLayoutOutdated
+from companion.adapters.pg_schema import StoreLayoutOutdated
 from companion.adapters.postgres_store import PostgresStoreFactory
 from companion.domain.characters import Persona
-from tests.integration.test_cli import (  # noqa: F401  (fixtures)
-    cli,
-    cli_environment,
-    ok,
-    open_companion,
-)
-from tests.personas import PERSONA_INPUT as PERSONA
+from tests.support.cli import cli, ok, open_companion
+from tests.support.personas import PERSONA_INPUT as PERSONA
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("cli_environment")]
 
 EVENTS = (
     "SELECT notification_id, originator_id, originator_version, topic, state"
@@ -48,13 +43,13 @@ def write_with_the_librarys_recorder(
         try:
             app = companion.application
             assert type(app.recorder) is PostgresApplicationRecorder
-            user_id = app.register(
+            user_id = companion.accounts.register(
                 email="old@example.com", password="correct horse battery", name="O", nickname="O"
             )
-            character_id, _ = app.create_character(
+            character_id, _ = companion.characters.create_character(
                 user_id=user_id, persona=Persona.parse(**PERSONA)
             )
-            app.send_message(user_id=user_id, character_id=character_id, text="before")
+            companion.chat.send_message(user_id=user_id, character_id=character_id, text="before")
             # A rolled-back insert leaves a hole in the library's sequence.
             first = app.recorder.select_notifications(None, 1)[0]
             duplicate = StoredEvent(
@@ -62,7 +57,9 @@ def write_with_the_librarys_recorder(
             )
             with pytest.raises(IntegrityError):
                 app.recorder.insert_events([duplicate])
-            app.send_message(user_id=user_id, character_id=character_id, text="after the hole")
+            companion.chat.send_message(
+                user_id=user_id, character_id=character_id, text="after the hole"
+            )
             companion.runner.run_once()
         finally:
             companion.close()
@@ -93,7 +90,7 @@ def test_a_store_of_the_librarys_recorder_is_migrated_keeping_events_order_and_p
     companion = open_companion(postgres_url, tmp_path)
     try:
         assert companion.runner.behind() == 0  # every projection is where it was
-        user_id = companion.application.register(
+        user_id = companion.accounts.register(
             email="new@example.com", password="correct horse battery", name="N", nickname="N"
         )
         assert user_id is not None

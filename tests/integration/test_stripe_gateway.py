@@ -27,7 +27,7 @@ from companion.app.bootstrap import Companion, bootstrap
 from companion.app.settings import Settings, SettingsError
 from companion.domain.catalogue import gem_pack
 from companion.domain.payments import GatewayUnavailable, InvalidSignature
-from tests.api.conftest import api_settings, sign_up
+from tests.support.api import api_settings, sign_up
 
 SECRET_KEY = "sk_test_standin_0123456789"
 WEBHOOK_SECRET = "whsec_standin_secret"
@@ -432,7 +432,7 @@ def test_a_subscription_through_stripe_grants_the_tier_when_its_webhook_says_so(
             },
         )
         assert post_webhook(client, active, sign(active)).json()["outcome"] == "applied"
-        assert stripe_companion.application.user(user_id).tier == "premium"
+        assert stripe_companion.accounts.user(user_id).tier == "premium"
         cancelled = client.request(
             "DELETE", "/api/v1/subscriptions", headers=user, json={"tier": "premium"}
         )
@@ -451,7 +451,7 @@ def test_the_same_event_delivered_at_once_to_two_processes_is_applied_once(
     first = postgres_companions(**stripe_overrides(standin.base))
     second = bootstrap(first.settings)
     try:
-        user_id = first.application.register(
+        user_id = first.accounts.register(
             email="pay@example.com", password="correct horse battery", name="P", nickname="P"
         )
         checkout, _ = first.payments.checkout(user_id=user_id, pack_id=PACK.pack_id)

@@ -6,6 +6,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -20,23 +21,12 @@ from companion.adapters.throttle import (
     ThrottlePolicy,
 )
 from companion.domain.ports import LoginThrottle
+from tests.support.clock import Clock
 
 POLICY = ThrottlePolicy(failures_per_account=3, failures_per_address=5, window_seconds=600)
 ACCOUNT = "aoi@example.org"
 ADDRESS = "203.0.113.7"
-
-
-class Clock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+START = datetime.fromtimestamp(1_700_000_000, UTC)
 
 
 def fail(
@@ -52,7 +42,7 @@ class ThrottleContract(ABC):
 
     @pytest.fixture
     def clock(self) -> Clock:
-        return Clock()
+        return Clock(START)
 
     def test_an_account_is_refused_after_its_failures_with_the_time_to_wait(
         self, clock: Clock
@@ -61,18 +51,18 @@ class ThrottleContract(ABC):
         fail(throttle, 3)
 
         assert throttle.admit(account=ACCOUNT, address=ADDRESS) == 600
-        clock.advance(599.5)
+        clock.advance(seconds=599.5)
         assert throttle.admit(account=ACCOUNT, address=ADDRESS) == 1
         assert throttle.admit(account=ACCOUNT, address="198.51.100.1") == 1
 
     def test_the_window_slides_one_failure_at_a_time(self, clock: Clock) -> None:
         throttle = self.throttle(clock)
         fail(throttle, 1)
-        clock.advance(100)
+        clock.advance(seconds=100)
         fail(throttle, 2)
 
         assert throttle.admit(account=ACCOUNT, address=ADDRESS) == 500
-        clock.advance(500)
+        clock.advance(seconds=500)
         fail(throttle, 1)  # the first failure left the window: room for one
         assert throttle.admit(account=ACCOUNT, address=ADDRESS) == 100
 
@@ -80,10 +70,10 @@ class ThrottleContract(ABC):
         throttle = self.throttle(clock)
         fail(throttle, 3)
         for _ in range(10):
-            clock.advance(10)
+            clock.advance(seconds=10)
             throttle.admit(account=ACCOUNT, address=ADDRESS)
 
-        clock.advance(500)
+        clock.advance(seconds=500)
         assert throttle.admit(account=ACCOUNT, address=ADDRESS) == 0
 
     def test_an_address_is_refused_after_its_failures_on_any_accounts(self, clock: Clock) -> None:
@@ -156,20 +146,20 @@ class ThrottleContract(ABC):
 
 class TestMemoryThrottle(ThrottleContract):
     def throttle(self, clock: Clock) -> LoginThrottle:
-        return MemoryLoginThrottle(POLICY, clock=clock)
+        return MemoryLoginThrottle(POLICY, clock=clock.seconds)
 
     def test_counters_whose_failures_left_the_window_are_dropped(self, clock: Clock) -> None:
-        throttle = MemoryLoginThrottle(POLICY, clock=clock)
+        throttle = MemoryLoginThrottle(POLICY, clock=clock.seconds)
         for n in range(50):
             fail(throttle, 1, account=f"user{n}@example.org", address=f"10.0.0.{n}")
         assert len(throttle) == 100
 
-        clock.advance(601)
+        clock.advance(seconds=601)
         fail(throttle, 1)
         assert len(throttle) == 2
 
     def test_the_number_of_counters_is_bounded(self, clock: Clock) -> None:
-        throttle = MemoryLoginThrottle(POLICY, clock=clock, max_counters=10)
+        throttle = MemoryLoginThrottle(POLICY, clock=clock.seconds, max_counters=10)
         for n in range(50):
             fail(throttle, 1, account=f"user{n}@example.org", address=f"10.0.0.{n}")
 
@@ -186,11 +176,11 @@ class TestRedisThrottle(ThrottleContract):
         client.close()
 
     def throttle(self, clock: Clock) -> LoginThrottle:
-        return RedisLoginThrottle(self._client, POLICY, clock=clock)
+        return RedisLoginThrottle(self._client, POLICY, clock=clock.seconds)
 
     def test_processes_share_the_counts(self, clock: Clock, client: redis.Redis) -> None:
-        first = RedisLoginThrottle(client, POLICY, clock=clock)
-        second = RedisLoginThrottle(client, POLICY, clock=clock)
+        first = RedisLoginThrottle(client, POLICY, clock=clock.seconds)
+        second = RedisLoginThrottle(client, POLICY, clock=clock.seconds)
         fail(first, 2)
         fail(second, 1)
 
@@ -201,19 +191,21 @@ class TestRedisThrottle(ThrottleContract):
     ) -> None:
         before = ThrottlePolicy(failures_per_account=5, failures_per_address=50, window_seconds=600)
         for _ in range(5):
-            fail(RedisLoginThrottle(client, before, clock=clock), 1)
-            clock.advance(10)
+            fail(RedisLoginThrottle(client, before, clock=clock.seconds), 1)
+            clock.advance(seconds=10)
 
         # The third newest failure came 30 seconds ago: 570 to go, not 550.
         assert (
-            RedisLoginThrottle(client, POLICY, clock=clock).admit(account=ACCOUNT, address=ADDRESS)
+            RedisLoginThrottle(client, POLICY, clock=clock.seconds).admit(
+                account=ACCOUNT, address=ADDRESS
+            )
             == 570
         )
 
     def test_keys_are_prefixed_expire_and_hold_no_email_or_address(
         self, clock: Clock, client: redis.Redis
     ) -> None:
-        fail(RedisLoginThrottle(client, POLICY, clock=clock), 1)
+        fail(RedisLoginThrottle(client, POLICY, clock=clock.seconds), 1)
 
         keys = [key if isinstance(key, str) else key.decode() for key in client.keys("*")]
         assert len(keys) == 2
@@ -223,7 +215,7 @@ class TestRedisThrottle(ThrottleContract):
 
     def test_while_redis_is_down_this_process_counts_and_says_so(self, clock: Clock) -> None:
         unreachable = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
-        throttle = RedisLoginThrottle(unreachable, POLICY, clock=clock, recheck_seconds=0)
+        throttle = RedisLoginThrottle(unreachable, POLICY, clock=clock.seconds, recheck_seconds=0)
 
         with capture_logs() as logs:
             fail(throttle, 3)

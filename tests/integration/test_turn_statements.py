@@ -16,14 +16,16 @@ from uuid import UUID
 
 import pytest
 
-from benchmarks.wire import Traffic, Wire
 from companion.adapters.rate_limit import MemoryMessageLimiter
-from companion.app.application import ChatTurn, CompanionApplication
+from companion.app.application import CompanionApplication
+from companion.app.bootstrap import Companion
+from companion.app.chat_results import ChatTurn
 from companion.app.message_limits import MessageLimits
 from companion.domain.characters import Persona
 from companion.domain.sessions import Session
-from tests.integration.conftest import Companions
-from tests.personas import HANA
+from tests.support.companions import Companions
+from tests.support.personas import HANA
+from tests.support.wire import Traffic, Wire
 
 pytestmark = pytest.mark.postgres
 TURNS = 6
@@ -42,9 +44,13 @@ def _reads_of_the_store(traffic: Traffic, app: CompanionApplication) -> dict[str
     }
 
 
-def _pair(app: CompanionApplication) -> tuple[UUID, UUID]:
-    user_id = app.register(email="s@example.com", password="0123456789ab", name="S", nickname="S")
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+def _pair(companion: Companion) -> tuple[UUID, UUID]:
+    user_id = companion.accounts.register(
+        email="s@example.com", password="0123456789ab", name="S", nickname="S"
+    )
+    character_id, _ = companion.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     return user_id, character_id
 
 
@@ -52,12 +58,15 @@ def test_a_steady_chat_turn_reads_once_and_writes_two_saves(
     postgres_companions: Companions, tmp_path: Path
 ) -> None:
     # One connection: what it prepares once, it has prepared for every later turn.
-    app = postgres_companions(postgres_pool_size=1).application
-    limits = MessageLimits(app, MemoryMessageLimiter(), per_minute=1000, per_day=1000)
-    user_id, character_id = _pair(app)
+    companion = postgres_companions(postgres_pool_size=1)
+    app = companion.application
+    limits = MessageLimits(
+        companion.accounts, MemoryMessageLimiter(), per_minute=1000, per_day=1000
+    )
+    user_id, character_id = _pair(companion)
 
     def turn() -> ChatTurn:
-        return app.send_message(
+        return companion.chat.send_message(
             user_id=user_id, character_id=character_id, text=TEXT, limits=limits
         )
 
@@ -76,10 +85,10 @@ def test_a_steady_chat_turn_reads_once_and_writes_two_saves(
         turns = wire.traffic() - before
 
         before = wire.traffic()
-        app.save_all(Session(user_id=user_id, device=None, started_at=app.clock()))
+        companion.uow.save(Session(user_id=user_id, device=None, started_at=companion.uow.clock()))
         one_save = wire.traffic() - before
         before = wire.traffic()
-        with app.aggregates.checked([user_id, character_id]):
+        with companion.uow.checked([user_id, character_id]):
             pass
         one_read = wire.traffic() - before
     finally:

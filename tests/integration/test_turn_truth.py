@@ -8,14 +8,15 @@ from uuid import UUID
 
 import pytest
 
-from companion.app.application import ChatTurn, CompanionApplication
+from companion.app.bootstrap import Companion
+from companion.app.chat_results import ChatTurn
 from companion.domain.characters import Persona
 from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.conversations import RECENT_TURNS
 from companion.domain.errors import IdempotencyConflict
 from companion.domain.identity import conversation_id
-from tests.integration.conftest import Companions
-from tests.personas import HANA
+from tests.support.companions import Companions
+from tests.support.personas import HANA
 
 
 class NumberedReplies:
@@ -39,16 +40,20 @@ def companions(request: pytest.FixtureRequest) -> Companions:
     return companions
 
 
-def a_user_and_character(app: CompanionApplication) -> tuple[UUID, UUID]:
-    user_id = app.register(email="t@example.com", password="0123456789ab", name="T", nickname="T")
-    character_id, _ = app.create_character(user_id=user_id, persona=Persona.parse(**HANA))
+def a_user_and_character(companion: Companion) -> tuple[UUID, UUID]:
+    user_id = companion.accounts.register(
+        email="t@example.com", password="0123456789ab", name="T", nickname="T"
+    )
+    character_id, _ = companion.characters.create_character(
+        user_id=user_id, persona=Persona.parse(**HANA)
+    )
     return user_id, character_id
 
 
-def stored_replies(app: CompanionApplication, conversation: UUID) -> dict[UUID, str]:
+def stored_replies(companion: Companion, conversation: UUID) -> dict[UUID, str]:
     return {
         e.message_id: e.text  # type: ignore[attr-defined]
-        for e in app.events.get(conversation)
+        for e in companion.uow.stream(conversation)
         if type(e).__name__ == "CompanionReplied"
     }
 
@@ -57,14 +62,15 @@ def test_concurrent_retries_of_one_turn_both_answer_the_stored_reply(
     companions: Companions,
 ) -> None:
     companion = companions()
-    app = companion.application
-    app.chat_model = NumberedReplies(meet=2)  # both requests reach the model together
-    user_id, character_id = a_user_and_character(app)
+    companion.model_call.chat_model = NumberedReplies(
+        meet=2
+    )  # both requests reach the model together
+    user_id, character_id = a_user_and_character(companion)
     turns: list[ChatTurn] = []
 
     def send() -> None:
         turns.append(
-            app.send_message(
+            companion.chat.send_message(
                 user_id=user_id, character_id=character_id, text="hello", client_message_id="c1"
             )
         )
@@ -77,7 +83,7 @@ def test_concurrent_retries_of_one_turn_both_answer_the_stored_reply(
     assert len(turns) == 2
     first, second = turns
     assert first.reply_message_id == second.reply_message_id
-    stored = stored_replies(app, conversation_id(user_id, character_id))
+    stored = stored_replies(companion, conversation_id(user_id, character_id))
     assert len(stored) == 1
     assert first.reply_text == second.reply_text == stored[first.reply_message_id]
 
@@ -86,15 +92,14 @@ def test_a_retry_older_than_the_recent_turns_answers_the_stored_text(
     companions: Companions,
 ) -> None:
     companion = companions()
-    app = companion.application
-    app.chat_model = NumberedReplies()
-    user_id, character_id = a_user_and_character(app)
-    first = app.send_message(
+    companion.model_call.chat_model = NumberedReplies()
+    user_id, character_id = a_user_and_character(companion)
+    first = companion.chat.send_message(
         user_id=user_id, character_id=character_id, text="remember me", client_message_id="old"
     )
     for n in range(RECENT_TURNS):
-        app.send_message(user_id=user_id, character_id=character_id, text=f"turn {n}")
-    retried = app.send_message(
+        companion.chat.send_message(user_id=user_id, character_id=character_id, text=f"turn {n}")
+    retried = companion.chat.send_message(
         user_id=user_id, character_id=character_id, text="remember me", client_message_id="old"
     )
     assert retried.user_message_id == first.user_message_id
@@ -103,14 +108,15 @@ def test_a_retry_older_than_the_recent_turns_answers_the_stored_text(
 
 def test_a_client_id_reused_for_another_text_is_a_conflict(companions: Companions) -> None:
     companion = companions()
-    app = companion.application
-    user_id, character_id = a_user_and_character(app)
-    app.send_message(user_id=user_id, character_id=character_id, text="one", client_message_id="x")
+    user_id, character_id = a_user_and_character(companion)
+    companion.chat.send_message(
+        user_id=user_id, character_id=character_id, text="one", client_message_id="x"
+    )
     with pytest.raises(IdempotencyConflict):
-        app.send_message(
+        companion.chat.send_message(
             user_id=user_id, character_id=character_id, text="two", client_message_id="x"
         )
-    same = app.send_message(
+    same = companion.chat.send_message(
         user_id=user_id, character_id=character_id, text=" one ", client_message_id="x"
     )
     assert same.reply_text

@@ -13,12 +13,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from benchmarks.wire import Wire
 from companion.app.bootstrap import Companion
 from companion.domain.conversations import Conversation
 from projections import arrays
@@ -27,32 +25,13 @@ from projections.conversations import ConversationsProjection
 from projections.runner import ProjectionRunner
 from projections.store import ViewCursor
 from projections.writing import BatchWriter, PositionMoved
-from tests.integration.conftest import Companions
+from tests.support.companions import Companions
+from tests.support.conversations import turns
+from tests.support.wire import Wire
 
 pytestmark = pytest.mark.postgres
 
 BATCH = 10
-
-
-def turns(companion: Companion, conversations: int, rounds: int) -> int:
-    """Chat turns, saved a round at a time; the log's head."""
-    streams = [Conversation(user_id=uuid4(), character_id=uuid4()) for _ in range(conversations)]
-    for _ in range(rounds):
-        for conversation in streams:
-            message = conversation.send_user_message(
-                "hello", client_message_id=None, message_id=uuid4()
-            )
-            conversation.reply(
-                in_reply_to=message,
-                text="hi",
-                model="m",
-                latency_ms=1,
-                prompt_tokens=1,
-                completion_tokens=1,
-                fallback=False,
-            )
-        companion.application.save_all(*streams)
-    return companion.runner.head()
 
 
 class FailingConversations(ConversationsProjection):

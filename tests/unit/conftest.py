@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from companion.domain.characters import Persona
-from tests.personas import persona_input
+from tests.support.personas import persona_input
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ from uuid import UUID, uuid5
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.app.memories import BookViews
-from companion.domain.memory import MemoryBook, MemoryCandidate
+from companion.app.memory_recall import BookViews
+from companion.domain.memory import MemoryBook
+from companion.domain.memory_values import MemoryCandidate
 from companion.domain.recall import recall
 
 USER, CHARACTER = UUID(int=1), UUID(int=2)

@@ -18,7 +18,7 @@ from companion.domain.characters import (
     Personality,
 )
 from companion.domain.errors import CharacterNotFound, InvalidInput
-from tests.personas import PERSONA_INPUT, persona_input
+from tests.support.personas import PERSONA_INPUT, persona_input
 
 weights = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 personalities = st.fixed_dictionaries(dict.fromkeys(TRAITS, weights))

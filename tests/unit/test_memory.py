@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from companion.domain.entitlements import entitlements
 from companion.domain.errors import InvalidInput
 from companion.domain.identity import memory_book_id
-from companion.domain.memory import (
+from companion.domain.memory import MemoryBook
+from companion.domain.memory_policy import (
     HORIZON_DAYS,
-    MemoryBook,
-    MemoryCandidate,
     horizon_of,
     recency,
     reinforced_importance,
 )
+from companion.domain.memory_values import MemoryCandidate
 
 USER, CHARACTER = UUID(int=1), UUID(int=2)
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)

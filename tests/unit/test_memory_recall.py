@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks.memory import Recall, replay_conversation
-from benchmarks.memory_conversations import conversation, conversations
 from companion.adapters.morphology import MorphologicalLemmatizer
+from tests.support.recall_conversations import conversation, conversations
+from tests.support.recall_harness import Recall, replay_conversation
 
 
 def test_planted_facts_are_recalled_long_after_in_both_languages() -> None:

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.domain.lemmas import PlainLemmatizer
-from companion.domain.memory import Memory, MemoryBook, MemoryCandidate
+from companion.domain.memory import MemoryBook
+from companion.domain.memory_values import Memory, MemoryCandidate
 from companion.domain.retrieval import LexicalIndex, cosine, retrieve, similarities
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)

@@ -17,7 +17,7 @@ from companion.domain.characters import TRAITS, Persona
 from companion.domain.chat import ChatRequest
 from companion.domain.replies import is_japanese
 from companion.domain.sentiment import Sentiment
-from tests.unit.test_offline_model import character_turn, user_turn
+from tests.support.chat_turns import character_turn, user_turn
 
 NICKNAME = "Mika"
 LEVELS = (1, 5, 9)

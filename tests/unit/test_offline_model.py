@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from itertools import chain
-from uuid import UUID
 
 import pytest
 from hypothesis import given
@@ -17,6 +16,7 @@ from companion.domain.chat import ChatReply, ChatRequest
 from companion.domain.conversations import Turn
 from companion.domain.limits import MAX_MESSAGE_CHARS
 from companion.domain.replies import is_japanese
+from tests.support.chat_turns import character_turn, user_turn
 
 NICKNAME = "Mika"
 AI_CLAIMS = ("as an ai", "language model", "gpt", "artificial intelligence", "chatbot", "openai")
@@ -37,14 +37,6 @@ def ask(
             relationship_level=level,
         )
     )
-
-
-def user_turn(text: str, n: int = 1) -> Turn:
-    return Turn(sender="user", message_id=UUID(int=n), text=text)
-
-
-def character_turn(text: str, n: int = 2) -> Turn:
-    return Turn(sender="character", message_id=UUID(int=n), text=text)
 
 
 def opening_pool(reply: str, language: str) -> str | None:

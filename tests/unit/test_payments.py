@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
 from companion.app.bootstrap import Companion, bootstrap
-from companion.app.settings import Settings
 from companion.domain.catalogue import GemPack, gem_pack
 from companion.domain.characters import Persona
 from companion.domain.errors import InvalidInput
@@ -34,7 +33,8 @@ from companion.domain.payments import (
     check_amount,
 )
 from companion.domain.wallet import Wallet
-from tests.personas import persona_input
+from tests.support.personas import persona_input
+from tests.support.settings import cheap_settings
 
 PACK = gem_pack("gems-100")  # 100 gems for 200 yen
 PRICES = {"premium": "price_premium", "ultimate": "price_ultimate"}
@@ -138,11 +138,9 @@ class PendingGateway:
 @pytest.fixture
 def companion(tmp_path: Path) -> Iterator[Companion]:
     companion = bootstrap(
-        Settings(
+        cheap_settings(
             database_url="memory://",
             data_dir=tmp_path,
-            argon2_time_cost=1,
-            argon2_memory_cost=1024,
         )
     )
     yield companion
@@ -150,7 +148,7 @@ def companion(tmp_path: Path) -> Iterator[Companion]:
 
 
 def register(companion: Companion) -> UUID:
-    return companion.application.register(
+    return companion.accounts.register(
         email=f"{uuid4().hex[:10]}@example.com",
         password="correct horse battery",
         name="Aiko",
@@ -240,7 +238,7 @@ class Feed:
 @pytest.fixture(params=["sandbox", "stripe"])
 def checkout(request: pytest.FixtureRequest, companion: Companion) -> Feed:
     """A user's gem-pack checkout, waiting for its provider's events."""
-    companion.gateway = PendingGateway(request.param)  # type: ignore[assignment]
+    companion.payments.gateway = PendingGateway(request.param)  # type: ignore[assignment]
     user_id = register(companion)
     started, _ = companion.payments.checkout(user_id=user_id, pack_id=PACK.pack_id)
     return Feed(request.param, started.checkout_id, user_id)
@@ -360,7 +358,7 @@ def test_a_refund_of_spent_gems_leaves_a_debt_that_stops_purchases(
         rarity="common",
         price_gems=60,
     )
-    character_id, _ = companion.application.create_character(
+    character_id, _ = companion.characters.create_character(
         user_id=checkout.user_id, persona=_persona()
     )
     companion.commerce.purchase(
@@ -401,7 +399,7 @@ def test_an_event_of_a_type_not_handled_is_recorded_and_ignored(companion: Compa
 
 
 def test_the_sandbox_checkout_completes_at_once_marked_as_sandbox(companion: Companion) -> None:
-    companion.gateway = SandboxGateway()
+    companion.payments.gateway = SandboxGateway()
     user_id = register(companion)
     started, _ = companion.payments.checkout(user_id=user_id, pack_id=PACK.pack_id)
     assert started.checkout_id.startswith("sandbox_")
@@ -413,7 +411,7 @@ def test_the_sandbox_checkout_completes_at_once_marked_as_sandbox(companion: Com
 
 
 def test_the_sandbox_takes_no_webhooks(companion: Companion) -> None:
-    companion.gateway = SandboxGateway()
+    companion.payments.gateway = SandboxGateway()
     with pytest.raises(InvalidSignature):
         companion.payments.receive(b"{}", "t=1,v1=00")
 

@@ -18,7 +18,7 @@ from companion.domain.prompt import (
     system_prompt,
 )
 from companion.domain.sentiment import Sentiment
-from tests.personas import HANA
+from tests.support.personas import HANA
 
 PERSONA = Persona.parse(**{**HANA, "backstory": "Grew up by the sea in Kamakura."})
 TEXTS = st.text(alphabet=st.sampled_from("abc xyz.!?あいう漢字、。😀"), min_size=1, max_size=600)

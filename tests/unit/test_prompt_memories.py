@@ -20,7 +20,7 @@ from companion.domain.prompt import (
     memory_line,
     prompt_provenance,
 )
-from tests.personas import HANA
+from tests.support.personas import HANA
 
 PERSONA = Persona.parse(**HANA)
 TEXTS = st.text(alphabet=st.sampled_from("abc xyz.猫ねこ漢字"), min_size=1, max_size=300)

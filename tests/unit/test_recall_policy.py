@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from companion.domain.lemmas import PlainLemmatizer
-from companion.domain.memory import MemoryBook, MemoryCandidate
+from companion.domain.memory import MemoryBook
+from companion.domain.memory_values import MemoryCandidate
 from companion.domain.recall import recall
 
 NOW = datetime(2026, 4, 6, 3, tzinfo=UTC)

@@ -11,7 +11,7 @@ from eventsourcing.persistence import StoredEvent
 
 from companion.domain.conversations import RECENT_TURNS, Conversation
 from companion.domain.errors import InvalidInput, MessageNotFound, ReplyNotLatest
-from tests.unit.test_reply_streams import mapper
+from tests.support.mapper import mapper
 
 
 def conversation_with_reply(text: str = "first take") -> tuple[Conversation, UUID, UUID]:

@@ -5,21 +5,18 @@ events stored before it existed)."""
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from eventsourcing.persistence import (
-    DatetimeAsISO,
-    JSONTranscoder,
-    Mapper,
     StoredEvent,
-    UUIDAsHex,
 )
 
 from companion.adapters.llm.offline import OfflinePersonaResponder, stream_pieces
 from companion.domain.characters import Persona
 from companion.domain.chat import ChatDelta, ChatDone, ChatRequest, ChatStreamItem
 from companion.domain.conversations import Conversation
-from tests.personas import HANA
+from tests.support.mapper import mapper
+from tests.support.personas import HANA
 
 PERSONA = Persona.parse(**HANA)
 
@@ -50,13 +47,6 @@ def test_the_offline_responder_streams_the_reply_it_gives_then_one_done() -> Non
 def test_stream_pieces_rejoin_into_the_text() -> None:
     for text in ("Hello there, Ai! How are you?", "ごめんね、アイ。今日はね！", "  spaced  out  "):
         assert "".join(stream_pieces(text)) == text
-
-
-def mapper() -> Mapper[UUID]:
-    transcoder = JSONTranscoder()
-    transcoder.register(UUIDAsHex())
-    transcoder.register(DatetimeAsISO())
-    return Mapper(transcoder=transcoder)
 
 
 def test_a_reply_records_its_first_token_latency() -> None:

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks.sentiment import HELD_OUT, LABELLED, UNSEEN, evaluate, load
 from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.domain.sentiment import EMOTIONS, SentimentScorer
+from tests.support.sentiment_sets import HELD_OUT, LABELLED, UNSEEN, evaluate, load
 
 scorer: SentimentScorer = LexiconSentimentScorer()
 

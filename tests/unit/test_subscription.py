@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
 from companion.app.bootstrap import Companion, bootstrap
-from companion.app.settings import Settings
 from companion.domain.errors import InvalidInput
 from companion.domain.payments import GatewayEvent, SubscriptionState
 from companion.domain.subscription import (
@@ -23,6 +22,7 @@ from companion.domain.subscription import (
     SubscriptionNotFound,
 )
 from companion.domain.users import User
+from tests.support.settings import cheap_settings
 
 PRICES = {"premium": "price_premium", "ultimate": "price_ultimate"}
 STRIPE = StripeGateway(secret_key="sk_test_unit", webhook_secret="whsec_unit", prices=PRICES)
@@ -134,18 +134,14 @@ def test_events_in_any_order_leave_the_tier_they_leave_in_order(
 
 @pytest.fixture
 def companion(tmp_path: Path) -> Iterator[Companion]:
-    companion = bootstrap(
-        Settings(
-            database_url="memory://", data_dir=tmp_path, argon2_time_cost=1, argon2_memory_cost=1024
-        )
-    )
+    companion = bootstrap(cheap_settings(database_url="memory://", data_dir=tmp_path))
     yield companion
     companion.close()
 
 
 @pytest.fixture
 def user_id(companion: Companion) -> UUID:
-    return companion.application.register(
+    return companion.accounts.register(
         email=f"{uuid4().hex[:10]}@example.com",
         password="correct horse battery",
         name="Aiko",
@@ -197,7 +193,7 @@ def invoice_paid(user_id: UUID, *, at: int, end: int) -> GatewayEvent:
 
 
 def tier(companion: Companion, user_id: UUID) -> str:
-    return companion.application.user(user_id).tier
+    return companion.accounts.user(user_id).tier
 
 
 def tier_changes(companion: Companion, user_id: UUID) -> list[str]:
@@ -260,7 +256,7 @@ def test_the_price_names_the_tier(companion: Companion, user_id: UUID) -> None:
 def test_the_sandbox_subscribes_and_cancels_at_period_end(
     companion: Companion, user_id: UUID
 ) -> None:
-    companion.gateway = SandboxGateway()
+    companion.payments.gateway = SandboxGateway()
     view, _ = companion.payments.subscribe(user_id=user_id, tier="premium")
     assert (view.status, view.entitled_tier) == ("active", "premium")
     assert tier(companion, user_id) == "premium"

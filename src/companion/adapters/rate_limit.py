@@ -21,12 +21,12 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import redis
 import structlog
 
 from companion.adapters.redis_outage import RedisOutage
+from companion.domain.ports import Admission, Allowance, Day, Ticket
 
 log = structlog.get_logger(__name__)
 
@@ -35,50 +35,6 @@ Clock = Callable[[], float]
 
 MINUTE = 60.0
 REDIS_PREFIX = "companion:rate:"
-
-
-@dataclass(frozen=True)
-class Allowance:
-    """What a user may send now: per minute, and per day (None: no daily limit)."""
-
-    per_minute: int
-    per_day: int | None
-
-    def __post_init__(self) -> None:
-        if self.per_minute < 1 or (self.per_day is not None and self.per_day < 1):
-            raise ValueError("a message allowance is at least 1")
-
-
-@dataclass(frozen=True)
-class Day:
-    """The user's calendar day: its name (e.g. 2026-11-26) and the seconds it has left."""
-
-    name: str
-    seconds_left: float
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """An admitted message's place in the counters, to take it back if it is not sent."""
-
-    user: str
-    member: str
-    at: float
-    day: str
-    shared: bool
-    """Counted in Redis (True) or in this process's memory."""
-
-
-@dataclass(frozen=True)
-class Admission:
-    """Admitted (ticket) or refused (retry_after: whole seconds until a slot frees)."""
-
-    ticket: Ticket | None
-    retry_after: int = 0
-
-    @property
-    def admitted(self) -> bool:
-        return self.ticket is not None
 
 
 def _seconds(wait: float) -> int:

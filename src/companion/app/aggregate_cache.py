@@ -7,7 +7,7 @@ command. Here:
 - An aggregate loaded *to change* comes from the cache as it is, with no read:
   the save's version check decides. If another writer got there first, the
   save fails, the aggregates of the failed save leave the cache, and the use
-  case's retry (`CompanionApplication._retry_on_conflict`) loads them from the
+  case's retry (`EventStoreUnitOfWork.retry`) loads them from the
   store. An attempt that decides something *without* saving (a message that
   is not there, a reply already chosen) was not checked by the store: it is
   made again once on aggregates loaded from the store.
@@ -22,6 +22,11 @@ command. Here:
   library's fast-forward), unless the caller checked it within a `checked`
   scope: one statement that brings every aggregate of a use case up to date
   at once, and tells which of them do not exist (a miss is then free too).
+- Threads share the cache. Events read after a version are projected onto
+  the very object that version was read from (a cached object never changes),
+  never onto whatever the cache holds by then: another thread may have put a
+  newer version there, or the aggregate a miss just read whole, or taken it
+  out.
 """
 
 from __future__ import annotations
@@ -186,20 +191,23 @@ class AggregateCache(Repository[UUID]):
         if self.cache is None:
             yield
             return
-        wanted: dict[UUID, int] = {}
+        # The object each read starts from, as found now (None: read it whole). The
+        # newer events are projected onto that very object: meanwhile other threads
+        # may cache a newer version, or evict it, and cached objects never change.
+        base: dict[UUID, Any] = {}
         for aggregate_id in aggregate_ids:
             cached = self._cached(aggregate_id)
             if cached is not None:
-                wanted[aggregate_id] = cached.version
+                base[aggregate_id] = cached
         for aggregate_id in maybe_missing:
-            cached = self._cached(aggregate_id)
-            wanted[aggregate_id] = 0 if cached is None else cached.version
+            base.setdefault(aggregate_id, self._cached(aggregate_id))
         found: dict[UUID, Any] = {}
-        newer = self._newer_events(wanted)
-        for aggregate_id, since in wanted.items():
+        newer = self._newer_events(
+            {i: 0 if cached is None else cached.version for i, cached in base.items()}
+        )
+        for aggregate_id, cached in base.items():
             events = newer.get(aggregate_id, [])
-            cached = self._cached(aggregate_id)
-            if since == 0 and cached is None:
+            if cached is None:
                 if not events:
                     found[aggregate_id] = _ABSENT
                     continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, partial
 
 import redis
 import structlog
@@ -21,16 +21,25 @@ from companion.adapters.payments.stripe_gateway import StripeGateway
 from companion.adapters.rate_limit import MemoryMessageLimiter, RedisMessageLimiter
 from companion.adapters.sentiment import LexiconSentimentScorer
 from companion.adapters.throttle import MemoryLoginThrottle, RedisLoginThrottle, ThrottlePolicy
+from companion.app.accounts import Accounts
+from companion.app.alternatives import Alternatives
 from companion.app.application import CompanionApplication
+from companion.app.characters import Characters
+from companion.app.chat import Chat
 from companion.app.commerce import Commerce
+from companion.app.conversation_queue import ConversationQueue
 from companion.app.daily_life import DailyLifeScheduler
 from companion.app.errors import StoreMissing
-from companion.app.memories import MemorySettings
+from companion.app.feelings import Feelings
+from companion.app.memories import Memories, MemorySettings
 from companion.app.message_limits import MessageLimits
+from companion.app.model_call import ModelCall
 from companion.app.payments import Payments
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
+from companion.app.sessions import Sessions
 from companion.app.settings import Settings, SettingsError
 from companion.app.store_guard import verify_store_encoding
+from companion.app.unit_of_work import EventStoreUnitOfWork
 from companion.domain.chat import ChatModel
 from companion.domain.payments import PaymentGateway
 from companion.domain.ports import LoginThrottle, Passwords
@@ -42,8 +51,10 @@ from projections.conversations import ConversationsProjection
 from projections.emotion_states import EmotionStatesProjection
 from projections.inventories import InventoriesProjection
 from projections.memories import MemoriesProjection
+from projections.postgres_views import PostgresViewStore
 from projections.runner import ProjectionRunner
-from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.sqlite_views import SQLiteViewStore
+from projections.store import ViewStore
 from projections.users import UsersProjection
 
 log = structlog.get_logger(__name__)
@@ -73,36 +84,42 @@ class ReadModels:
 
 @dataclass
 class Companion:
-    """Everything a process needs: the write side, the read side and the runner."""
+    """Everything a process needs: the use cases, the store under them, the read side."""
 
     settings: Settings
     store: Store
     application: CompanionApplication
+    """The repository: its recorder and mapper, for the CLI and the projection runner."""
+    uow: EventStoreUnitOfWork
+    """The unit of work every use case goes through."""
+    accounts: Accounts
+    characters: Characters
+    chat: Chat
+    alternatives: Alternatives
+    sessions: Sessions
+    feelings: Feelings
+    memories: Memories
+    commerce: Commerce
+    """The store's use cases: catalogue, gems, purchases, equipment."""
+    payments: Payments
+    """Gem-pack checkouts, subscriptions and the payment provider's events."""
+    model_call: ModelCall
+    """The chat model, as the turn and the alternatives ask it."""
     views: ViewStore
     read_models: ReadModels
     runner: ProjectionRunner
     redis: redis.Redis | None = None
-    gateway: PaymentGateway = field(default_factory=SandboxGateway)
     daily_life: DailyLifeScheduler | None = None
     """Lives the characters' days; started by the embedded server and the projection worker."""
     message_limits: MessageLimits | None = None
     """Messages per minute and per day by tier, counted in Redis when there is one."""
-
-    @property
-    def payments(self) -> Payments:
-        """Gem-pack checkouts, subscriptions and the payment provider's events."""
-        return Payments(self.application, self.gateway)
-
-    @property
-    def commerce(self) -> Commerce:
-        """The store's use cases: catalogue, gems, purchases, equipment."""
-        return Commerce(self.application)
 
     def close(self) -> None:
         if self.daily_life is not None:
             self.daily_life.stop()
         self.runner.stop()
         self.views.close()
+        self.memories.close()
         self.application.close()
         if self.redis is not None:
             self.redis.close()
@@ -146,28 +163,33 @@ def bootstrap(
         if settings.redis_url
         else None
     )
-    application = CompanionApplication(
-        env,
+    application = CompanionApplication(env)
+    uow = EventStoreUnitOfWork(application, application.aggregates)
+    accounts = Accounts(
+        uow,
         passwords=passwords
         or Argon2Passwords(
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost,
             max_concurrent=settings.password_hashing_concurrency,
         ),
-        chat_model=chat_model,
         login_throttle=login_throttle(settings, client),
-        sentiment=LexiconSentimentScorer(),
     )
-    application.memory = memory_settings(settings)
+    commerce = Commerce(uow)
     try:
         if not create_store and not _has_events(application):
             raise _missing(store)
         verify_store_encoding(application, store.event_env)
         if create_store and settings.catalogue_defaults:
-            Commerce(application).load_default_catalogue()
+            commerce.load_default_catalogue()
     except BaseException:
         application.close()
         raise
+    feelings = Feelings(uow, sentiment=LexiconSentimentScorer())
+    memories = Memories(uow, memory_settings(settings))
+    # One line of turns per conversation, shared by the turn, swipes and choices.
+    conversations = ConversationQueue()
+    model_call = ModelCall(chat_model)
     views = view_store(store)
     read_models = ReadModels()
     runner = ProjectionRunner(
@@ -179,11 +201,10 @@ def bootstrap(
         poll_interval=settings.projection_poll_interval,
         heartbeat_interval=settings.projection_heartbeat_interval,
     )
-    application.on_saved = runner.notify
+    uow.on_saved = runner.notify
     daily_life = DailyLifeScheduler(
-        application,
-        views,
-        read_models.emotion_states,
+        uow,
+        partial(read_models.emotion_states.characters, views),
         seed=settings.daily_life_seed,
         interval=settings.daily_life_interval,
     )
@@ -192,14 +213,24 @@ def bootstrap(
         settings,
         store,
         application,
-        views,
-        read_models,
-        runner,
-        client,
-        gateway=gateway,
+        uow,
+        accounts=accounts,
+        characters=Characters(uow),
+        chat=Chat(uow, model_call, feelings, memories, conversations),
+        alternatives=Alternatives(uow, model_call, feelings, memories, conversations),
+        sessions=Sessions(uow),
+        feelings=feelings,
+        memories=memories,
+        commerce=commerce,
+        payments=Payments(uow, gateway),
+        model_call=model_call,
+        views=views,
+        read_models=read_models,
+        runner=runner,
+        redis=client,
         daily_life=daily_life,
         message_limits=MessageLimits(
-            application,
+            accounts,
             RedisMessageLimiter(client) if client is not None else MemoryMessageLimiter(),
             per_minute=settings.messages_per_minute,
             per_day=settings.messages_per_day,
@@ -255,6 +286,8 @@ def chat_model_for(settings: Settings) -> ChatModel:
         base_url=settings.openai_base_url,
         timeout=settings.llm_timeout_seconds,
         retries=settings.llm_retries,
+        deadline=settings.llm_deadline_seconds,
+        first_token_timeout=settings.llm_first_token_seconds,
         budget=PromptBudget(
             prompt_tokens=settings.prompt_budget_tokens,
             context_tokens=settings.model_context_tokens,

@@ -1,8 +1,7 @@
 """Use cases of the store: the catalogue, gems, purchases and equipment.
 
-Composed with the CompanionApplication (its event store, `_load`, `save_all`
-and `_retry_on_conflict`), so that prices always come from the stored
-catalogue and every write to a wallet is decided again on a conflict.
+Over the unit of work, so that prices always come from the stored catalogue
+and every write to a wallet is decided again on a conflict.
 """
 
 from __future__ import annotations
@@ -13,10 +12,11 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from companion.app.application import CompanionApplication
+from companion.app.accounts import known_user
+from companion.app.characters import owned_character
+from companion.app.unit_of_work import UnitOfWork
 from companion.domain.catalogue import DEFAULT_CATALOGUE, CatalogItem, check_slug
 from companion.domain.characters import Character
 from companion.domain.entitlements import ensure_premium_items
@@ -42,10 +42,10 @@ class PurchaseOutcome:
 
 
 class Commerce:
-    """The store's use cases over one CompanionApplication."""
+    """The store's use cases over one unit of work."""
 
-    def __init__(self, application: CompanionApplication) -> None:
-        self.application = application
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
 
     # -- the catalogue -----------------------------------------------------------
 
@@ -60,7 +60,7 @@ class Commerce:
             if self._exists(default.item_id):
                 continue
             try:
-                self.application.save_all(default.listing())
+                self.uow.save(default.listing())
             except IntegrityError:
                 continue
             listed += 1
@@ -96,7 +96,7 @@ class Commerce:
         if self._exists(item.id):
             raise ItemAlreadyListed(f"an item with slug {item.slug} is already listed")
         try:
-            position = self.application.save_all(item)
+            position = self.uow.save(item)
         except IntegrityError:
             raise ItemAlreadyListed(f"an item with slug {item.slug} is already listed") from None
         log.info("catalogue.listed", item_id=str(item.id), slug=item.slug)
@@ -108,9 +108,9 @@ class Commerce:
         def save() -> int | None:
             item = self._item(item_id, to_change=True)
             item.reprice(price_gems=price_gems, price_yen=price_yen)
-            return self.application.save_all(item)
+            return self.uow.save(item)
 
-        position: int | None = self.application._retry_on_conflict(save)
+        position = self.uow.retry(save)
         log.info("catalogue.repriced", item_id=str(item_id))
         return position
 
@@ -118,9 +118,9 @@ class Commerce:
         def save() -> int | None:
             item = self._item(item_id, to_change=True)
             item.delist()
-            return self.application.save_all(item)
+            return self.uow.save(item)
 
-        position: int | None = self.application._retry_on_conflict(save)
+        position = self.uow.retry(save)
         log.info("catalogue.delisted", item_id=str(item_id))
         return position
 
@@ -136,42 +136,36 @@ class Commerce:
             return catalog_item_id(check_slug(item))
 
     def _item(self, item_id: UUID, *, to_change: bool) -> CatalogItem:
-        try:
-            return self.application._load(CatalogItem, item_id, to_change=to_change)
-        except AggregateNotFoundError:
-            raise ItemNotFound("no such item") from None
+        item = self.uow.find(CatalogItem, item_id, to_change=to_change)
+        if item is None:
+            raise ItemNotFound("no such item")
+        return item
 
     def _exists(self, aggregate_id: UUID) -> bool:
-        return bool(self.application.recorder.select_events(aggregate_id, limit=1))
+        return self.uow.exists(aggregate_id)
 
     # -- gems --------------------------------------------------------------------
 
     def wallet(self, user_id: UUID) -> Wallet | None:
         """The user's wallet to read only, or None before its first credit."""
-        try:
-            return self.application._load(Wallet, wallet_id(user_id), to_change=False)
-        except AggregateNotFoundError:
-            return None
+        return self.uow.find(Wallet, wallet_id(user_id), to_change=False)
 
     def wallet_to_change(self, user_id: UUID) -> Wallet:
         """The user's wallet as a private copy, opened if it has never been."""
-        try:
-            return self.application._load(Wallet, wallet_id(user_id))
-        except AggregateNotFoundError:
-            return Wallet.open(user_id)
+        return self.uow.find(Wallet, wallet_id(user_id)) or Wallet.open(user_id)
 
     def credit_gems(
         self, user_id: UUID, gems: int, *, kind: str, reference: str, sandbox: bool = False
     ) -> int | None:
         """Credit gems (a grant, a bonus); the same reference again changes nothing."""
-        self.application.user(user_id)
+        known_user(self.uow, user_id)
 
         def save() -> int | None:
             wallet = self.wallet_to_change(user_id)
             wallet.credit(gems, kind=kind, reference=reference, sandbox=sandbox)
-            return self.application.save_all(wallet)
+            return self.uow.save(wallet)
 
-        position: int | None = self.application._retry_on_conflict(save)
+        position = self.uow.retry(save)
         log.info("wallet.credited", user_id=str(user_id), gems=gems, kind=kind)
         return position
 
@@ -179,9 +173,9 @@ class Commerce:
         def save() -> int | None:
             wallet = self.wallet_to_change(user_id)
             wallet.take_back(gems, reference=reference)
-            return self.application.save_all(wallet)
+            return self.uow.save(wallet)
 
-        position: int | None = self.application._retry_on_conflict(save)
+        position = self.uow.retry(save)
         log.info("wallet.taken_back", user_id=str(user_id), gems=gems)
         return position
 
@@ -198,8 +192,8 @@ class Commerce:
         key = check_idempotency_key(idempotency_key)
 
         def save() -> PurchaseOutcome:
-            user = self.application.user(user_id)
-            character = self.application.character(user_id=user_id, character_id=character_id)
+            user = known_user(self.uow, user_id)
+            character = owned_character(self.uow, user_id=user_id, character_id=character_id)
             wallet = self.wallet_to_change(user_id)
             earlier = wallet.replay(idempotency_key=key, item_id=item_id, character_id=character_id)
             if earlier is not None:
@@ -218,9 +212,9 @@ class Commerce:
                 idempotency_key=key,
                 effects=item.effects,
             )
-            return PurchaseOutcome(purchase, self.application.save_all(wallet))
+            return PurchaseOutcome(purchase, self.uow.save(wallet))
 
-        outcome: PurchaseOutcome = self.application._retry_on_conflict(save)
+        outcome = self.uow.retry(save)
         if outcome.position is not None:
             log.info(
                 "store.purchased",
@@ -234,11 +228,10 @@ class Commerce:
         """Put an item the character owns on its slot of the avatar."""
 
         def save() -> int | None:
-            user = self.application.user(user_id)
-            try:
-                character = self.application._load(Character, character_id)
-            except AggregateNotFoundError:
-                raise CharacterNotFound("no such character") from None
+            user = known_user(self.uow, user_id)
+            character = self.uow.find(Character, character_id)
+            if character is None:
+                raise CharacterNotFound("no such character")
             character.ensure_owned_by(user_id)
             item = self.item(item_id)
             if slot != item.slot:
@@ -249,8 +242,8 @@ class Commerce:
             if item.is_premium:
                 ensure_premium_items(user.tier)
             character.equip(slot, item_id)
-            return self.application.save_all(character)
+            return self.uow.save(character)
 
-        position: int | None = self.application._retry_on_conflict(save)
+        position = self.uow.retry(save)
         log.info("avatar.equipped", character_id=str(character_id), slot=slot)
         return position

@@ -1,36 +1,37 @@
 """The daily-life scheduler: characters live their days without waiting for a user.
 
-Each round it walks every character (from the emotion_states read model) and
-lives today's event of each, in its user's time zone. A day is the DailyLife
-aggregate whose id follows from (character, date): created once by whichever
-process gets there first, together with the MoodChanged it causes, in one
-atomic save. A restart, a second worker or a retried round finds the day
-already lived and changes nothing.
+Each round it walks every character (the emotion_states read model's list, as
+the composition root gives it) and lives today's event of each, in its user's
+time zone. A day is the DailyLife aggregate whose id follows from (character,
+date): created once by whichever process gets there first, together with the
+MoodChanged it causes, in one atomic save. A restart, a second worker or a
+retried round finds the day already lived and changes nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError
 
-from companion.app.application import CompanionApplication
+from companion.app.accounts import known_user
 from companion.app.errors import ConcurrencyConflict
+from companion.app.unit_of_work import UnitOfWork
 from companion.domain.characters import Character
 from companion.domain.daily_life import DailyLife, draw
 from companion.domain.emotion import EmotionState, baseline, feel_daily_event, local_time
 from companion.domain.errors import CharacterNotFound, UserNotFound
 from companion.domain.identity import daily_life_id, emotion_state_id
 from companion.domain.relationship import neglected, relationship_change
-from projections.emotion_states import EmotionStatesProjection
-from projections.store import ViewStore
 
 log = structlog.get_logger(__name__)
+
+LivingCharacters = Callable[[], Iterable[tuple[UUID, UUID]]]
+"""Every (character, user) pair whose days are lived."""
 
 
 @dataclass(frozen=True)
@@ -47,21 +48,12 @@ class DayLived:
     """The mood and the expression before the event."""
 
 
-def live_day(
-    application: CompanionApplication,
-    *,
-    character_id: UUID,
-    now: datetime,
-    seed: str,
-) -> DayLived:
+def live_day(uow: UnitOfWork, *, character_id: UUID, now: datetime, seed: str) -> DayLived:
     """Today's event of a character (its user's today), once: DailyEventOccurred and its mood."""
-    try:
-        character: object = application.repository.get(character_id, deepcopy_from_cache=False)
-    except AggregateNotFoundError:
-        raise CharacterNotFound("no such character") from None
-    if not isinstance(character, Character):
+    character = uow.find(Character, character_id, to_change=False)
+    if character is None:
         raise CharacterNotFound("no such character")
-    user = application.user(character.owner_id)
+    user = known_user(uow, character.owner_id)
     day = local_time(now, user.timezone).date()
     template = draw(character_id, day, seed, occupation=character.persona.occupation)
     if template is None:
@@ -69,11 +61,8 @@ def live_day(
     life_id = daily_life_id(character_id, day.isoformat())
 
     def save() -> DayLived:
-        try:
-            application.repository.get(life_id, deepcopy_from_cache=False)
+        if uow.find(DailyLife, life_id, to_change=False) is not None:
             return DayLived(day, lived=False)
-        except AggregateNotFoundError:
-            pass
         life = DailyLife.occur(
             character_id=character_id,
             user_id=character.owner_id,
@@ -81,15 +70,13 @@ def live_day(
             template=template,
             at=now,
         )
-        state_id = emotion_state_id(character.owner_id, character_id)
-        try:
-            state: EmotionState = application.repository.get(state_id)
-        except AggregateNotFoundError:
-            state = EmotionState(
-                user_id=character.owner_id,
-                character_id=character_id,
-                baseline=baseline(character.persona.personality),
-            )
+        state = uow.find(
+            EmotionState, emotion_state_id(character.owner_id, character_id)
+        ) or EmotionState(
+            user_id=character.owner_id,
+            character_id=character_id,
+            baseline=baseline(character.persona.personality),
+        )
         outcome = feel_daily_event(
             mood=state.mood,
             baseline_mood=baseline(character.persona.personality),
@@ -100,18 +87,16 @@ def live_day(
         )
         before = (state.mood, state.expression.name)
         state.record(outcome, cause="daily_event", at=now)
-        position = application.save_all(life, state)
+        position = uow.save(life, state)
         return DayLived(day, True, position, life, state, before)
 
-    lived: DayLived = application._retry_on_conflict(save)
+    lived = uow.retry(save)
     if lived.lived:
         log.info("daily_life.lived", character_id=str(character_id), day=day.isoformat())
     return lived
 
 
-def feel_neglect(
-    application: CompanionApplication, *, character_id: UUID, now: datetime
-) -> int | None:
+def feel_neglect(uow: UnitOfWork, *, character_id: UUID, now: datetime) -> int | None:
     """The relationship level after the user's silence until `now`, if it fell.
 
     The bond itself is not rewritten: the next message applies the same neglect
@@ -119,16 +104,13 @@ def feel_neglect(
     """
 
     def save() -> int | None:
-        character: object = application.repository.get(character_id)
-        if not isinstance(character, Character):
+        character = uow.find(Character, character_id)
+        if character is None:
             raise CharacterNotFound("no such character")
-        try:
-            state: EmotionState = application.repository.get(
-                emotion_state_id(character.owner_id, character_id), deepcopy_from_cache=False
-            )
-        except AggregateNotFoundError:
-            return None
-        if state.last_interaction_at is None:
+        state = uow.find(
+            EmotionState, emotion_state_id(character.owner_id, character_id), to_change=False
+        )
+        if state is None or state.last_interaction_at is None:
             return None
         silence = now - state.last_interaction_at
         change = relationship_change(
@@ -140,12 +122,9 @@ def feel_neglect(
         if change is None or change.level > character.relationship_level:
             return None
         character.change_relationship_level(change.level, change.reason)
-        return application.save_all(character)
+        return uow.save(character)
 
-    try:
-        position: int | None = application._retry_on_conflict(save)
-    except AggregateNotFoundError:
-        raise CharacterNotFound("no such character") from None
+    position = uow.retry(save)
     if position is not None:
         log.info("relationship.neglected", character_id=str(character_id))
     return position
@@ -156,17 +135,16 @@ class DailyLifeScheduler:
 
     def __init__(
         self,
-        application: CompanionApplication,
-        views: ViewStore,
-        emotion_states: EmotionStatesProjection,
+        uow: UnitOfWork,
+        characters: LivingCharacters,
         *,
         seed: str,
         interval: float,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.application = application
-        self.views = views
-        self.emotion_states = emotion_states
+        self.uow = uow
+        self.characters = characters
+        """Every (character, user) pair, as the emotion_states read model knows them."""
         self.seed = seed
         self.interval = interval
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -180,7 +158,7 @@ class DailyLifeScheduler:
         """One round over every character; returns how many days this round made happen."""
         now = now or self.clock()
         lived = 0
-        for character_id, user_id in self.emotion_states.characters(self.views):
+        for character_id, user_id in self.characters():
             if self._stopping.is_set():
                 break
             try:
@@ -192,16 +170,16 @@ class DailyLifeScheduler:
         return lived
 
     def _live(self, character_id: UUID, user_id: UUID, now: datetime) -> int:
-        today = local_time(now, self.application.user(user_id).timezone).date()
+        today = local_time(now, known_user(self.uow, user_id).timezone).date()
         if (character_id, today) in self._done:
             return 0
-        result = live_day(self.application, character_id=character_id, now=now, seed=self.seed)
+        result = live_day(self.uow, character_id=character_id, now=now, seed=self.seed)
         if result.lived and self.announce is not None:
             try:
                 self.announce(result)
             except Exception:
                 log.exception("daily_life.announce_failed", character_id=str(character_id))
-        feel_neglect(self.application, character_id=character_id, now=now)
+        feel_neglect(self.uow, character_id=character_id, now=now)
         if len(self._done) > 100_000:
             self._done.clear()
         self._done.add((character_id, result.day))

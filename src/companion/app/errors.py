@@ -25,6 +25,16 @@ class ConcurrencyConflict(ApplicationError):
     code = "concurrency_conflict"
 
 
+class ConversationBusy(ApplicationError):
+    """Too many turns of one conversation already wait their turn here; retry soon. (429)"""
+
+    code = "conversation_busy"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
 class TooManyAttempts(ApplicationError):
     """Too many failed logins for an account or from an address; retry after `retry_after`. (429)"""
 

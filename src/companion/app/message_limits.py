@@ -7,7 +7,7 @@ COMPANION_MESSAGES_PER_DAY). A day is the user's own calendar day, in their
 time zone. Chat messages and regenerated replies count alike, over REST and
 the WebSocket; a refused message is refused before anything is written.
 
-A chat turn is counted inside the turn (CompanionApplication.send_message),
+A chat turn is counted inside the turn (Chat.send_message),
 on the user as the turn's one read of the store found them: a tier changed by
 any process (an upgrade after a purchase, a downgrade at expiry) counts for
 the next message, and the steady turn pays no statement for it. A client's
@@ -28,9 +28,9 @@ from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from companion.adapters.rate_limit import Admission, Allowance, Day, Ticket
 from companion.app.errors import ApplicationError
 from companion.domain.entitlements import entitlements
+from companion.domain.ports import Allowance, Day, MessageLimiter, Ticket
 
 
 class RateLimited(ApplicationError):
@@ -41,14 +41,6 @@ class RateLimited(ApplicationError):
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = max(1, int(retry_after))
-
-
-class MessageLimiter(Protocol):
-    """The counters (adapters.rate_limit): in memory or in Redis."""
-
-    def admit(self, user: str, allowance: Allowance, day: Day) -> Admission: ...
-
-    def withdraw(self, ticket: Ticket) -> None: ...
 
 
 class UserDirectory(Protocol):

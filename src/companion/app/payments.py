@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from companion.app.application import CompanionApplication
+from companion.app.accounts import known_user
+from companion.app.unit_of_work import UnitOfWork
 from companion.domain.catalogue import gem_pack
 from companion.domain.errors import DomainError
 from companion.domain.identity import wallet_id
@@ -63,10 +63,10 @@ class SubscriptionView:
 
 
 class Payments:
-    """Payments composed with the application that stores their events."""
+    """Payments over the unit of work that stores their events, through one gateway."""
 
-    def __init__(self, application: CompanionApplication, gateway: PaymentGateway) -> None:
-        self.application = application
+    def __init__(self, uow: UnitOfWork, gateway: PaymentGateway) -> None:
+        self.uow = uow
         self.gateway = gateway
 
     @property
@@ -77,7 +77,7 @@ class Payments:
 
     def checkout(self, *, user_id: UUID, pack_id: str) -> tuple[Checkout, int | None]:
         """Start paying a gem pack; the gems come with the provider's success event."""
-        self.application.user(user_id)
+        known_user(self.uow, user_id)
         pack = gem_pack(pack_id)
         checkout = self.gateway.checkout(user_id=user_id, pack=pack)
         payment = Payment.start(
@@ -87,7 +87,7 @@ class Payments:
             pack=pack,
             sandbox=self.sandbox,
         )
-        position = self.application.save_all(payment)
+        position = self.uow.save(payment)
         log.info(
             "payment.created",
             user_id=str(user_id),
@@ -101,10 +101,7 @@ class Payments:
     # -- subscriptions -----------------------------------------------------------
 
     def subscription(self, user_id: UUID) -> Subscription | None:
-        try:
-            return self.application._load(Subscription, subscription_id(user_id), to_change=False)
-        except AggregateNotFoundError:
-            return None
+        return self.uow.find(Subscription, subscription_id(user_id), to_change=False)
 
     def subscribe(self, *, user_id: UUID, tier: str) -> tuple[SubscriptionView, int | None]:
         """Start a subscription to a paid tier; the tier changes when the provider says it is paid.
@@ -113,7 +110,7 @@ class Payments:
         to another tier while one is live is AlreadySubscribed (cancel first).
         """
         tier = check_tier(tier)
-        self.application.user(user_id)
+        known_user(self.uow, user_id)
         current = self.subscription(user_id)
         if current is not None and current.live:
             if current.tier != tier:
@@ -136,7 +133,7 @@ class Payments:
     def cancel(self, *, user_id: UUID, tier: str) -> tuple[SubscriptionView, int | None]:
         """Cancel at the end of the paid period: the tier stays until the provider ends it."""
         tier = check_tier(tier)
-        self.application.user(user_id)
+        known_user(self.uow, user_id)
         current = self.subscription(user_id)
         if current is None or not current.live or current.tier != tier:
             raise SubscriptionNotFound(f"no live {tier} subscription")
@@ -162,16 +159,12 @@ class Payments:
         def save() -> int | None:
             subscription = self._subscription_to_change(user_id)
             subscription.link_customer(provider=self.gateway.provider, customer_id=customer_id)
-            return self.application.save_all(subscription)
+            return self.uow.save(subscription)
 
-        position: int | None = self.application._retry_on_conflict(save)
-        return position
+        return self.uow.retry(save)
 
     def _subscription_to_change(self, user_id: UUID) -> Subscription:
-        try:
-            return self.application._load(Subscription, subscription_id(user_id))
-        except AggregateNotFoundError:
-            return Subscription.open(user_id)
+        return self.uow.find(Subscription, subscription_id(user_id)) or Subscription.open(user_id)
 
     # -- provider events -----------------------------------------------------------
 
@@ -196,9 +189,9 @@ class Payments:
             except DomainError as refused:
                 changed, outcome, detail = [], "rejected", f"{refused.code}: {refused.detail}"
             record = ProviderEvent.record(received, outcome, detail)
-            return Applied(outcome, self.application.save_all(record, *changed))
+            return Applied(outcome, self.uow.save(record, *changed))
 
-        applied: Applied = self.application._retry_on_conflict(attempt)
+        applied = self.uow.retry(attempt)
         level = log.warning if applied.outcome == "rejected" else log.info
         level(
             "payment.event",
@@ -210,12 +203,8 @@ class Payments:
         )
         return applied
 
-    def _exists(self, aggregate_id: UUID) -> bool:
-        try:
-            self.application.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
+    def _exists(self, marker: UUID) -> bool:
+        return self.uow.find(ProviderEvent, marker) is not None
 
     def _effects(self, received: GatewayEvent) -> tuple[list[Aggregate], Outcome, str]:
         if received.kind in ("payment_succeeded", "payment_failed", "payment_refunded"):
@@ -227,11 +216,10 @@ class Payments:
     def _payment_effects(self, received: GatewayEvent) -> tuple[list[Aggregate], Outcome, str]:
         if received.provider_payment_id is None:
             return [], "ignored", "no payment id"
-        try:
-            payment = self.application._load(
-                Payment, payment_id(received.provider, received.provider_payment_id)
-            )
-        except AggregateNotFoundError:
+        payment = self.uow.find(
+            Payment, payment_id(received.provider, received.provider_payment_id)
+        )
+        if payment is None:
             # Every checkout records its Payment before the client can pay, so a
             # payment unknown here was not made through this service.
             return [], "ignored", "a payment this service did not create"
@@ -260,18 +248,14 @@ class Payments:
         return changed, "applied", ""
 
     def _wallet_to_change(self, user_id: UUID) -> Wallet:
-        try:
-            return self.application._load(Wallet, wallet_id(user_id))
-        except AggregateNotFoundError:
-            return Wallet.open(user_id)
+        return self.uow.find(Wallet, wallet_id(user_id)) or Wallet.open(user_id)
 
     def _subscription_effects(self, received: GatewayEvent) -> tuple[list[Aggregate], Outcome, str]:
         state = received.subscription
         if received.user_id is None or state is None:
             return [], "ignored", "no user or subscription in the event"
-        try:
-            user = self.application._load(User, received.user_id)
-        except AggregateNotFoundError:
+        user = self.uow.find(User, received.user_id)
+        if user is None:
             return [], "ignored", "no such user"
         subscription = self._subscription_to_change(received.user_id)
         if received.kind == "invoice_paid":

@@ -4,19 +4,21 @@ The provenance route and `companion replay reply` both start here: the
 CompanionReplied of a message (and the ReplyRegenerated alternatives after
 it), found by reading the conversation's stream backwards, and the prompt's
 inputs as they were, rebuilt from the aggregates at the versions the
-provenance names.
+provenance names. The chat turn reads the log backwards here too, for a
+message older than the conversation's recent turns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
-from companion.app.application import CompanionApplication
+from companion.app.accounts import known_user
+from companion.app.characters import owned_character
+from companion.app.unit_of_work import UnitOfWork
 from companion.domain.characters import Character
 from companion.domain.chat import ChatRequest, RecalledMemory
 from companion.domain.conversations import Conversation
@@ -24,6 +26,7 @@ from companion.domain.emotion import baseline
 from companion.domain.errors import MessageNotFound
 from companion.domain.identity import conversation_id
 from companion.domain.prompt import PromptProvenance
+from companion.domain.sentiment import SentimentScorer
 
 PAGE = 200
 
@@ -53,7 +56,7 @@ class StoredReply:
 
 
 def stored_reply(
-    application: CompanionApplication, *, user_id: UUID, character_id: UUID, message_id: UUID
+    uow: UnitOfWork, *, user_id: UUID, character_id: UUID, message_id: UUID
 ) -> StoredReply:
     """The reply `message_id` of the user's conversation with the character.
 
@@ -61,15 +64,9 @@ def stored_reply(
     reply of this conversation (unknown, the user's own, another conversation's)
     raises MessageNotFound: the same answer whichever it is.
     """
-    application.character(user_id=user_id, character_id=character_id)
-    conv_id = conversation_id(user_id, character_id)
+    owned_character(uow, user_id=user_id, character_id=character_id)
     later: list[Any] = []
-    upper: int | None = None
-    while True:
-        try:
-            events = list(application.events.get(conv_id, lte=upper, desc=True, limit=PAGE))
-        except AggregateNotFoundError:  # pragma: no cover - get() answers no events instead
-            events = []
+    for events in _pages_backwards(uow, conversation_id(user_id, character_id)):
         for stored in events:
             if getattr(stored, "message_id", None) != message_id:
                 continue
@@ -77,10 +74,66 @@ def stored_reply(
                 later.append(stored)
             elif isinstance(stored, Conversation.CompanionReplied):
                 return _reply(stored, list(reversed(later)))
-            else:
+            elif isinstance(stored, Conversation.UserMessageSent):
                 raise MessageNotFound("no such reply in this conversation")
+            # What happened to the reply later (read, a take chosen) leaves it a reply.
+    raise MessageNotFound("no such reply in this conversation")
+
+
+def holds_message(uow: UnitOfWork, conversation: Conversation, message_id: UUID) -> bool:
+    """Whether a message of the conversation has this id: its recent turns, else its log."""
+    if any(turn.message_id == message_id for turn in conversation.recent_turns()):
+        return True
+    messages = (Conversation.UserMessageSent, Conversation.CompanionReplied)
+    return any(
+        isinstance(e, messages) and e.message_id == message_id
+        for events in _pages_backwards(uow, conversation.id)
+        for e in events
+    )
+
+
+def stored_answer(
+    uow: UnitOfWork, conversation: Conversation, message_id: UUID
+) -> tuple[str, bool]:
+    """A stored reply as the conversation goes on from it: its text, and whether it is the
+    in-character fallback.
+
+    The text comes from the recent turns when the reply is one of them, else
+    from the log; the take (the first, or a chosen alternative) from the log.
+    """
+    recent = next((t.text for t in conversation.recent_turns() if t.message_id == message_id), None)
+    later: list[Any] = []
+    choice: Any = None
+    for events in _pages_backwards(uow, conversation.id):
+        for stored in events:
+            if getattr(stored, "message_id", None) != message_id:
+                continue
+            if isinstance(stored, Conversation.ReplyRegenerated | Conversation.ReplyChosen):
+                choice = choice or stored
+            if isinstance(stored, Conversation.ReplyRegenerated):
+                later.append(stored)
+            elif isinstance(stored, Conversation.CompanionReplied):
+                takes = _reply(stored, list(reversed(later))).takes
+                take = _chosen(takes, choice)
+                return (take.text if recent is None else recent), take.fallback
+    raise MessageNotFound("the reply of this message is not stored")
+
+
+def _chosen(takes: tuple[StoredTake, ...], choice: Any) -> StoredTake:
+    """The take the conversation goes on from: the latest regenerated or chosen, else the first."""
+    if isinstance(choice, Conversation.ReplyChosen):
+        return next((t for t in takes if t.alternative == choice.alternative), takes[0])
+    return takes[-1] if choice is not None else takes[0]
+
+
+def _pages_backwards(uow: UnitOfWork, conv_id: UUID) -> Iterator[list[Any]]:
+    """The conversation's events, newest first, a page of PAGE at a time."""
+    upper: int | None = None
+    while True:
+        events = list(uow.stream(conv_id, lte=upper, desc=True, limit=PAGE))
+        yield events
         if len(events) < PAGE:
-            raise MessageNotFound("no such reply in this conversation")
+            return
         upper = events[-1].originator_version - 1
 
 
@@ -106,12 +159,13 @@ def _take(event: Any, alternative: int, latency_ms: int) -> StoredTake:
 
 
 def request_as_it_was(
-    application: CompanionApplication,
+    uow: UnitOfWork,
     *,
     user_id: UUID,
     character_id: UUID,
     take: StoredTake,
     memories: tuple[RecalledMemory, ...] = (),
+    sentiment: SentimentScorer | None = None,
 ) -> ChatRequest:
     """The ChatRequest the take's prompt was built from, from the log.
 
@@ -120,23 +174,23 @@ def request_as_it_was(
     them just before the reply, the user's message the one it answered; mood
     and the day's event are as recorded. `memories` are the recorded ones
     (read by the caller, who knows the memory book). Sentiment is scored again
-    (the scorer is deterministic). The user's nickname is today's.
+    with `sentiment` (the scorer is deterministic). The user's nickname is today's.
     """
     provenance = take.provenance
     if provenance is None:
         raise MessageNotFound("this reply was stored before prompts were recorded")
-    character: Character = application.repository.get(
-        character_id, version=provenance.persona_version
-    )
-    conversation: Conversation = application.repository.get(
-        conversation_id(user_id, character_id), version=take.conversation_version - 1
+    character = uow.load(Character, character_id, version=provenance.persona_version)
+    conversation = uow.load(
+        Conversation,
+        conversation_id(user_id, character_id),
+        version=take.conversation_version - 1,
     )
     turns = {turn.message_id: turn for turn in conversation.recent_turns()}
     asked = turns.get(provenance.in_reply_to)
     if asked is None:
         raise MessageNotFound("the message this reply answers is no longer in the log's window")
     window = tuple(turns[m] for m in provenance.recent_turns if m in turns)
-    user = application.user(user_id)
+    user = known_user(uow, user_id)
     mood = provenance.mood
     return ChatRequest(
         persona=character.persona,
@@ -144,7 +198,7 @@ def request_as_it_was(
         user_text=asked.text,
         recent_turns=window,
         relationship_level=provenance.relationship_level,
-        sentiment=application.sentiment.score(asked.text) if application.sentiment else None,
+        sentiment=sentiment.score(asked.text) if sentiment else None,
         mood=baseline(character.persona.personality) if mood is None else mood,
         daily_event=provenance.daily_event,
         take=provenance.take,

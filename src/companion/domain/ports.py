@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -40,3 +41,62 @@ class LoginThrottle(Protocol):
     def succeeded(self, *, account: str, address: str | None) -> None: ...
 
     def withdraw(self, *, account: str, address: str | None) -> None: ...
+
+
+# -- message limits ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What a user may send now: per minute, and per day (None: no daily limit)."""
+
+    per_minute: int
+    per_day: int | None
+
+    def __post_init__(self) -> None:
+        if self.per_minute < 1 or (self.per_day is not None and self.per_day < 1):
+            raise ValueError("a message allowance is at least 1")
+
+
+@dataclass(frozen=True)
+class Day:
+    """The user's calendar day: its name (e.g. 2026-11-26) and the seconds it has left."""
+
+    name: str
+    seconds_left: float
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An admitted message's place in the counters, to take it back if it is not sent."""
+
+    user: str
+    member: str
+    at: float
+    day: str
+    shared: bool
+    """Counted in Redis (True) or in this process's memory."""
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Admitted (ticket) or refused (retry_after: whole seconds until a slot frees)."""
+
+    ticket: Ticket | None
+    retry_after: int = 0
+
+    @property
+    def admitted(self) -> bool:
+        return self.ticket is not None
+
+
+class MessageLimiter(Protocol):
+    """Counts a user's messages per minute and per day: in this process, or shared (Redis).
+
+    `admit` counts one message and answers its ticket, or refuses it with the wait
+    (nothing counted); `withdraw` takes an admitted message back.
+    """
+
+    def admit(self, user: str, allowance: Allowance, day: Day) -> Admission: ...
+
+    def withdraw(self, ticket: Ticket) -> None: ...

@@ -36,7 +36,7 @@ class AuthController(Controller):
         companion: CompanionDep,
         request: Request[Any, Any, Any],
     ) -> schemas.Registered:
-        user_id, position = companion.application.register_user(
+        user_id, position = companion.accounts.register_user(
             email=data.email,
             password=data.password,
             name=data.name,
@@ -59,7 +59,7 @@ class AuthController(Controller):
         companion: CompanionDep,
         request: Request[Any, Any, Any],
     ) -> schemas.Token:
-        login = companion.application.authenticate(
+        login = companion.accounts.authenticate(
             email=data.email,
             password=data.password,
             address=request.client.host if request.client else None,
@@ -108,7 +108,7 @@ class MeController(Controller):
         request: Request[Any, Any, Any],
     ) -> None:
         """A new password; every token issued before it stops working, this one included."""
-        position = companion.application.change_password(
+        position = companion.accounts.change_password(
             user_id=user_id,
             current_password=data.current_password,
             new_password=data.new_password,

@@ -31,7 +31,8 @@ from companion.app.api.payments import PaymentsController, StripeWebhookControll
 from companion.app.api.provenance import ProvenanceController
 from companion.app.api.read_after import read_after
 from companion.app.api.store import StoreController
-from companion.app.api.ws import channels_plugin, chat_socket
+from companion.app.api.ws import chat_socket
+from companion.app.api.ws_channels import channels_plugin
 from companion.app.bootstrap import Companion
 
 log = structlog.get_logger(__name__)

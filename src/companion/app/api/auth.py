@@ -30,7 +30,7 @@ async def _user_id(token: Token, connection: ASGIConnection[Any, Any, Any, Any])
         # The users read model has not caught up with this user yet: the write side
         # knows. (Only in the moment between registration and its projection.)
         try:
-            user = await anyio.to_thread.run_sync(companion.application.user, user_id)
+            user = await anyio.to_thread.run_sync(companion.accounts.user, user_id)
         except UserNotFound:
             return None
         current = user.token_version

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
+import anyio.to_thread
 import structlog
 from litestar import Controller, Request, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from companion.app.alternatives import AlternativeReply
 from companion.app.api import schemas
 from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.api.openapi import errors
-from companion.app.application import AlternativeReply
+from companion.app.api.ws_channels import UserChannels
+from companion.app.api.ws_turns import READ_MODELS_OF_A_TURN, alternative_frames, turn_frames
 from companion.app.message_limits import sending
 from companion.domain.characters import Persona
 from companion.domain.errors import CharacterNotFound
@@ -48,6 +53,7 @@ def _alternative_out(reply: AlternativeReply) -> schemas.AlternativeOut:
         alternative=reply.alternative,
         alternatives=reply.alternatives,
         text=reply.text,
+        fallback=reply.fallback,
     )
 
 
@@ -73,7 +79,7 @@ class CharacterController(Controller):
             hobbies=data.hobbies,
             backstory=data.backstory,
         )
-        character_id, position = companion.application.create_character(
+        character_id, position = companion.characters.create_character(
             user_id=user_id, persona=persona
         )
         read_your_writes(request, companion, position, ["characters"])
@@ -94,33 +100,45 @@ class CharacterController(Controller):
         "/{character_id:uuid}/messages",
         status_code=HTTP_200_OK,
         operation_id="sendMessage",
-        sync_to_thread=True,
         responses=errors(409, 429),
         description="A whole turn. Messages count against the plan's limits per minute and"
         " per day (429 with Retry-After beyond them; nothing is stored then). A retry with"
-        " the client_message_id of a stored message answers that turn and is not counted.",
+        " the client_message_id of a stored message answers that turn and is not counted."
+        " The turn's frames also go to every open WebSocket of the user: chat_message,"
+        " the final chat_response, then the mood's frames.",
     )
-    def send_message(
+    async def send_message(
         self,
         character_id: FromPath[UUID],
         data: JSONBody[schemas.MessageBody],
         companion: CompanionDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
+        channels: NamedDependency[UserChannels],
     ) -> schemas.TurnOut:
-        turn = companion.application.send_message(
+        # Async so that a turn waiting for its conversation's earlier turns holds no
+        # worker thread; the store and the model run in one once its turn comes.
+        turn = await companion.chat.send_message_async(
             user_id=user_id,
             character_id=character_id,
             text=data.text,
             client_message_id=data.client_message_id,
             limits=companion.message_limits,
         )
-        read_your_writes(
-            request, companion, turn.position, ["conversations", "emotion_states", "memories"]
+        frames = await anyio.to_thread.run_sync(
+            partial(turn_frames, companion, user_id, character_id, data.text),
+            data.client_message_id,
+            turn,
+        )
+        channels.tell(user_id, frames)
+        await anyio.to_thread.run_sync(
+            read_your_writes, request, companion, turn.position, READ_MODELS_OF_A_TURN
         )
         return schemas.TurnOut(
             message_id=turn.user_message_id,
-            reply=schemas.Reply(message_id=turn.reply_message_id, text=turn.reply_text),
+            reply=schemas.Reply(
+                message_id=turn.reply_message_id, text=turn.reply_text, fallback=turn.fallback
+            ),
             mood=turn.mood,
             expression=turn.expression,
         )
@@ -162,7 +180,8 @@ class CharacterController(Controller):
         description="Another alternative of the conversation's latest reply, chosen at once;"
         " the earlier ones are kept. 404 for a message that is not a recent reply of the"
         " character, 409 when a later message followed it; 429 beyond the plan's message"
-        " limits (a regenerated reply counts as a message).",
+        " limits (a regenerated reply counts as a message). Every open WebSocket of the"
+        " user gets the new alternative as a final chat_response.",
     )
     def regenerate(
         self,
@@ -171,11 +190,13 @@ class CharacterController(Controller):
         companion: CompanionDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
+        channels: NamedDependency[UserChannels],
     ) -> schemas.AlternativeOut:
         with sending(companion.message_limits, user_id):
-            made = companion.application.regenerate_reply(
+            made = companion.alternatives.regenerate_reply(
                 user_id=user_id, character_id=character_id, message_id=message_id
             )
+        channels.tell(user_id, alternative_frames(companion, character_id, made, None))
         read_your_writes(request, companion, made.position, ["conversations"])
         return _alternative_out(made)
 
@@ -185,7 +206,8 @@ class CharacterController(Controller):
         operation_id="chooseReply",
         sync_to_thread=True,
         responses=errors(409),
-        description="The conversation goes on from this alternative of its latest reply.",
+        description="The conversation goes on from this alternative of its latest reply;"
+        " every open WebSocket of the user gets it as a final chat_response.",
     )
     def choose(
         self,
@@ -195,13 +217,15 @@ class CharacterController(Controller):
         companion: CompanionDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
+        channels: NamedDependency[UserChannels],
     ) -> schemas.AlternativeOut:
-        chosen = companion.application.choose_reply(
+        chosen = companion.alternatives.choose_reply(
             user_id=user_id,
             character_id=character_id,
             message_id=message_id,
             alternative=data.alternative,
         )
+        channels.tell(user_id, alternative_frames(companion, character_id, chosen, None))
         read_your_writes(request, companion, chosen.position, ["conversations"])
         return _alternative_out(chosen)
 

@@ -161,7 +161,7 @@ class EmotionController(Controller):
         request: Request[Any, Any, Any],
     ) -> schemas.CycleOut:
         """Opt the character in to a monthly cycle that weighs on its mood (off by default)."""
-        position = companion.application.set_cycle(
+        position = companion.feelings.set_cycle(
             user_id=user_id,
             character_id=character_id,
             cycle=Cycle(data.start, data.length_days),
@@ -183,7 +183,7 @@ class EmotionController(Controller):
         request: Request[Any, Any, Any],
     ) -> None:
         """Opt the character out of the cycle factor."""
-        position = companion.application.set_cycle(
+        position = companion.feelings.set_cycle(
             user_id=user_id, character_id=character_id, cycle=None
         )
         read_your_writes(request, companion, position, ["emotion_states"])

@@ -126,6 +126,7 @@ CODES: dict[str, tuple[int, str]] = {
     VALIDATION_FAILED: (422, "well-formed JSON with wrong fields; `extra.errors` lists them"),
     "too_many_attempts": (429, "too many failed logins; wait `Retry-After` seconds"),
     "rate_limited": (429, "too many messages for the plan; wait `Retry-After` seconds"),
+    "conversation_busy": (429, "too many turns of this conversation wait already; retry soon"),
     "internal_error": (500, "a bug: never expected"),
     "store_unavailable": (503, "the event store cannot be reached; retry after `Retry-After`"),
     "store_unreadable": (503, "stored events cannot be decrypted (operator's error)"),
@@ -226,7 +227,7 @@ def _application_error(request: Request[Any, Any, Any], exc: Exception) -> Respo
     assert isinstance(exc, app.ApplicationError)
     if isinstance(exc, app.ConcurrencyConflict):
         return problem(HTTP_409_CONFLICT, exc.detail, exc.code)
-    if isinstance(exc, app.TooManyAttempts | RateLimited):
+    if isinstance(exc, app.TooManyAttempts | app.ConversationBusy | RateLimited):
         return problem(
             HTTP_429_TOO_MANY_REQUESTS, exc.detail, exc.code, retry_after=exc.retry_after
         )

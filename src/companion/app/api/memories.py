@@ -23,7 +23,6 @@ from pydantic import BaseModel, Field
 from companion.app.api.consistency import read_your_writes
 from companion.app.api.dependencies import CompanionDep, UserId
 from companion.app.bootstrap import Companion
-from companion.app.memories import forget
 from companion.domain.errors import CharacterNotFound, MemoryNotFound
 from projections.memories import MemoryView
 from projections.store import as_datetime, as_uuid
@@ -129,7 +128,7 @@ class MemoriesController(Controller):
             companion.views,
             user_id,
             character_id,
-            now=companion.application.clock(),
+            now=companion.uow.clock(),
             before=before,
             limit=limit,
             kind=memory_type,
@@ -153,7 +152,7 @@ class MemoriesController(Controller):
         """One memory, with the messages it came from."""
         _owned(companion, user_id, character_id)
         view = companion.read_models.memories.get(
-            companion.views, user_id, character_id, memory_id, companion.application.clock()
+            companion.views, user_id, character_id, memory_id, companion.uow.clock()
         )
         if view is None:
             raise MemoryNotFound("no such memory")
@@ -175,7 +174,7 @@ class MemoriesController(Controller):
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> None:
-        position = forget(
-            companion.application, user_id=user_id, character_id=character_id, memory_id=memory_id
+        position = companion.memories.forget(
+            user_id=user_id, character_id=character_id, memory_id=memory_id
         )
         read_your_writes(request, companion, position, ["memories"])

@@ -112,7 +112,7 @@ class ProvenanceController(Controller):
         user_id: UserId,
     ) -> ProvenanceOut:
         reply = stored_reply(
-            companion.application,
+            companion.uow,
             user_id=user_id,
             character_id=character_id,
             message_id=message_id,

@@ -149,6 +149,10 @@ class MessageBody(Body):
 class Reply(BaseModel):
     message_id: UUID
     text: str
+    fallback: bool = Field(
+        description="true when the model failed and the character's in-character fallback"
+        " answered instead"
+    )
 
 
 class TurnOut(BaseModel):
@@ -421,3 +425,6 @@ class AlternativeOut(BaseModel):
     alternative: int = Field(description="this alternative's number, 1 being the first take")
     alternatives: int = Field(description="how many alternatives the reply has")
     text: str
+    fallback: bool = Field(
+        default=False, description="this take is the in-character fallback: the model failed"
+    )

@@ -22,6 +22,9 @@ from companion.domain.emotion import EmotionState
 from companion.domain.expression import TRANSITION_MS, parameters
 from companion.domain.limits import MAX_CLIENT_MESSAGE_ID_CHARS, MAX_MESSAGE_CHARS, MAX_SLOT_CHARS
 
+Frame = tuple[str, dict[str, Any]]
+"""A server frame to send, as its type and payload."""
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -134,7 +137,7 @@ def refusal(exc: Exception, in_reply_to: str | None) -> FrameRefused | None:
     """The error frame of a use case's error, with the REST contract's code; None if a bug."""
     if isinstance(exc, domain_errors.InvalidInput):
         return FrameRefused(VALIDATION_FAILED, exc.detail, in_reply_to)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | app_errors.ConversationBusy):
         return FrameRefused(exc.code, exc.detail, in_reply_to, retry_after=exc.retry_after)
     if isinstance(exc, domain_errors.DomainError | app_errors.ApplicationError):
         return FrameRefused(exc.code, exc.detail, in_reply_to)
@@ -161,11 +164,11 @@ def emotion_payload(
 
 def mood_frames(
     character_id: UUID, state: EmotionState, before: tuple[int, str] | None
-) -> list[tuple[str, dict[str, Any]]]:
+) -> list[Frame]:
     """What a mood change sends: emotion_change (when mood or expression moved), mood_update
     and avatar_expression."""
     expression = state.expression.name
-    frames: list[tuple[str, dict[str, Any]]] = []
+    frames: list[Frame] = []
     if before != (state.mood, expression):
         frames.append(("emotion_change", emotion_payload(character_id, state, before)))
     frames.append(
@@ -194,7 +197,7 @@ def mood_frames(
 
 def day_frames(
     life: DailyLife, state: EmotionState | None, before: tuple[int, str] | None
-) -> list[tuple[str, dict[str, Any]]]:
+) -> list[Frame]:
     """What a day's event in a character's life sends: daily_event, then its mood's frames."""
     event = (
         "daily_event",

@@ -10,7 +10,7 @@ import structlog
 import typer
 from rich.table import Table
 
-from companion.app.api.ws import redis_day_announcer
+from companion.app.api.ws_channels import redis_day_announcer
 from companion.app.bootstrap import Companion
 from companion.app.cli.common import (
     bar_updater,

@@ -14,17 +14,16 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-from eventsourcing.application import AggregateNotFoundError
 from rich.table import Table
 
 from companion.adapters.llm.offline import MODEL_NAME as OFFLINE_MODEL
 from companion.adapters.llm.offline import OfflinePersonaResponder
 from companion.adapters.llm.openai_chat import NO_KEY, OpenAIChatModel
-from companion.app.application import CompanionApplication
 from companion.app.bootstrap import Companion
 from companion.app.cli.common import FAILURE, fail, opened, out
 from companion.app.provenance import StoredTake, request_as_it_was, stored_reply
 from companion.app.settings import Settings
+from companion.app.unit_of_work import UnitOfWork
 from companion.domain.characters import Character
 from companion.domain.chat import ChatModel, RecalledMemory
 from companion.domain.errors import DomainError
@@ -67,25 +66,26 @@ def replay_reply(
         fail("--format must be table or json")
     with opened(ctx, create_store=False) as companion:
         chat_model = _model(companion.settings, model, base_url)
-        application = companion.application
+        uow = companion.uow
         user_id, character_id = _whose(companion, message_id, character)
         try:
             reply = stored_reply(
-                application, user_id=user_id, character_id=character_id, message_id=message_id
+                uow, user_id=user_id, character_id=character_id, message_id=message_id
             )
         except DomainError as error:
             fail(f"no such reply: {error.detail}", FAILURE)
         if take > len(reply.takes):
             fail(f"the reply has {len(reply.takes)} take(s)", FAILURE)
         stored = reply.takes[take - 1]
-        memories, forgotten = _memories(application, user_id, character_id, stored)
+        memories, forgotten = _memories(uow, user_id, character_id, stored)
         try:
             request = request_as_it_was(
-                application,
+                uow,
                 user_id=user_id,
                 character_id=character_id,
                 take=stored,
                 memories=memories,
+                sentiment=companion.feelings.sentiment,
             )
         except DomainError as error:
             fail(f"cannot rebuild the prompt: {error.detail}", FAILURE)
@@ -143,9 +143,8 @@ def _model(settings: Settings, name: str, base_url: str | None) -> ChatModel:
 def _whose(companion: Companion, message_id: UUID, character: UUID | None) -> tuple[UUID, UUID]:
     """The reply's user and character: from --character, else the conversations model."""
     if character is not None:
-        try:
-            found: Character = companion.application.repository.get(character)
-        except AggregateNotFoundError:
+        found = companion.uow.find(Character, character)
+        if found is None:
             fail(f"no such character: {character}", FAILURE)
         return found.owner_id, character
     conversations = companion.read_models.conversations
@@ -166,16 +165,15 @@ def _whose(companion: Companion, message_id: UUID, character: UUID | None) -> tu
 
 
 def _memories(
-    application: CompanionApplication, user_id: UUID, character_id: UUID, take: StoredTake
+    uow: UnitOfWork, user_id: UUID, character_id: UUID, take: StoredTake
 ) -> tuple[tuple[RecalledMemory, ...], int]:
     """The prompt's memories that are still remembered, and how many were forgotten since."""
     if take.provenance is None or not take.provenance.memories:
         return (), 0
-    try:
-        book: MemoryBook = application.repository.get(memory_book_id(user_id, character_id))
-    except AggregateNotFoundError:
+    book = uow.find(MemoryBook, memory_book_id(user_id, character_id))
+    if book is None:
         return (), len(take.provenance.memories)
-    now = application.clock()
+    now = uow.clock()
     kept = []
     for memory_id, score in take.provenance.memories:
         memory = book.memory(memory_id, now)

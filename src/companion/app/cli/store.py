@@ -12,7 +12,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.utils import Environment
 
-from companion.adapters.pg_recorder import migrate
+from companion.adapters.pg_schema import migrate
 from companion.adapters.postgres_store import PostgresStoreFactory
 from companion.app.cli.common import FAILURE, fail, load_settings, out
 from companion.app.logging import configure_logging

@@ -39,6 +39,10 @@ class Stream:
     """A line sent in the middle of the stream (e.g. 'data: {not json')."""
     delay: float = 0.0
     """Seconds before the response starts (longer than the client's timeout: a timeout)."""
+    stall: float = 0.0
+    """Seconds the stream stops for after `stall_after` pieces; after none (the headers and
+    the empty first chunk only), a model that has not produced its first token."""
+    stall_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self._send_event(_chunk({"role": "assistant", "content": ""}))
         for number, piece in enumerate(answer.pieces):
+            if answer.stall and number == answer.stall_after:
+                time.sleep(answer.stall)
             if answer.cut_after is not None and number == answer.cut_after:
                 # No final chunk, no [DONE], no end of the chunked body: a cut connection.
                 self.wfile.flush()

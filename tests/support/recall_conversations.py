@@ -1,4 +1,4 @@
-"""Synthetic long conversations for the memory benchmark, from a seeded script.
+"""Synthetic long conversations for memory recall, from a seeded script.
 
 Each conversation is a user's side of several hundred turns in English or
 Japanese: small talk, distracting facts (likes, plans, other people and pets,
