@@ -103,3 +103,23 @@ def test_a_retried_turn_answers_whether_its_stored_reply_was_a_fallback(
     assert first.status_code == again.status_code == 200
     assert first.json()["reply"] == again.json()["reply"]
     assert again.json()["reply"]["fallback"] is True
+
+
+def test_a_swipe_and_a_choice_say_whether_their_take_is_the_fallback(
+    tmp_path: Path, failing: TestClient[Any]
+) -> None:
+    user = sign_up(failing)
+    character = new_character(failing, user)
+    turn = failing.post(
+        f"/api/v1/characters/{character}/messages", headers=user, json={"text": "hi"}
+    ).json()
+    path = f"/api/v1/characters/{character}/messages/{turn['reply']['message_id']}"
+    with connect(failing, user) as socket:
+        opened(socket)
+        swiped = failing.post(f"{path}/regenerate", headers=user)
+        assert swiped.status_code == 200, swiped.text
+        assert swiped.json()["fallback"] is True
+        assert final_reply([socket.receive_json()])["fallback"] is True
+        chosen = failing.put(f"{path}/choice", headers=user, json={"alternative": 1})
+        assert chosen.json()["fallback"] is True
+        assert final_reply([socket.receive_json()])["fallback"] is True

@@ -65,6 +65,7 @@ def test_two_regenerations_then_choosing_the_first_take(
         "alternative": 1,
         "alternatives": 3,
         "text": turn["reply"]["text"],
+        "fallback": False,
     }
     shown = newest(client, user, character)
     assert (shown["text"], shown["alternatives"], shown["chosen_alternative"]) == (

@@ -392,7 +392,7 @@ def test_a_retry_sent_while_its_original_is_in_flight_takes_no_second_slot(
 ) -> None:
     for n in range(9):
         assert post(client, user, character, f"message {n}").status_code == 200
-    meeting = Meeting(companion.model_call.chat_model)
+    meeting = Meeting(companion.model_call.chat_model, companion.chat.queue)
     companion.model_call.chat_model = meeting
     tenth = {"character_id": character, "text": "tenth", "client_message_id": "m-10"}
     with connect(client, user) as phone, connect(client, user) as tablet:

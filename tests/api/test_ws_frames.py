@@ -205,7 +205,9 @@ def test_two_devices_sending_at_once_get_emotion_changes_that_chain(
         with connect(client, user) as tablet:
             opened(tablet)
             # Both turns have read the mood when either stores its reply.
-            companion.model_call.chat_model = Meeting(companion.model_call.chat_model)
+            companion.model_call.chat_model = Meeting(
+                companion.model_call.chat_model, companion.chat.queue
+            )
             for device, text in ((phone, "I love you so much!"), (tablet, "You are wonderful!")):
                 send(device, "chat_message", {"character_id": character, "text": text})
             frames: list[dict[str, Any]] = []

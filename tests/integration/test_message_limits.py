@@ -16,7 +16,9 @@ import pytest
 
 from companion.adapters.rate_limit import Admission, Allowance, Day, MemoryMessageLimiter, Ticket
 from companion.app.bootstrap import Companion
+from companion.app.chat import Chat
 from companion.app.chat_results import ChatTurn
+from companion.app.conversation_queue import ConversationQueue
 from companion.app.message_limits import MessageLimits, RateLimited
 from companion.domain.characters import Persona
 from companion.domain.identity import conversation_id
@@ -125,10 +127,13 @@ def test_a_retry_racing_its_original_past_its_read_is_counted_once(
     app = companions()
     user_id, character_id = _pair(app)
     turns: list[ChatTurn] = []
+    # The original is another process's turn (its own line of turns, the same store):
+    # in one process the retry would wait in line for the original to end.
+    other_process = Chat(app.uow, app.model_call, app.feelings, app.memories, ConversationQueue())
 
-    def send() -> None:
+    def send(chat: Chat) -> None:
         turns.append(
-            app.chat.send_message(
+            chat.send_message(
                 user_id=user_id,
                 character_id=character_id,
                 text="are you there?",
@@ -139,14 +144,14 @@ def test_a_retry_racing_its_original_past_its_read_is_counted_once(
 
     # The retry has read the store (no message m-1 yet) when the original runs:
     # the original stores the message, and the retry's save finds it there.
-    first = threading.Thread(target=send)
+    first = threading.Thread(target=send, args=(other_process,))
     meeting = None
     if original == "awaiting its reply":
         meeting = Meeting(app.model_call.chat_model)
         app.model_call.chat_model = meeting
     racing = _Racing(first, None if meeting is None else meeting.first)
     limits = MessageLimits(app.accounts, racing, per_minute=2)
-    send()
+    send(app.chat)
     first.join(WAIT)
 
     assert len(turns) == 2

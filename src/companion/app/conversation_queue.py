@@ -171,6 +171,11 @@ class ConversationQueue:
         with self._lock:
             return len(self._lines.get(key, ()))
 
+    def waiting_turns(self) -> int:
+        """How many turns wait now, for whichever conversation."""
+        with self._lock:
+            return sum(len(line) for line in self._lines.values())
+
     def __len__(self) -> int:
         """How many conversations are held or waited for."""
         with self._lock:

@@ -13,8 +13,13 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from companion.app.api import schemas
 from companion.app.api.auth import TOKEN_VERSION_CLAIM
-from companion.app.api.consistency import read_your_writes
-from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.dependencies import (
+    AccountsDep,
+    ReadsDep,
+    ReadYourWritesDep,
+    SettingsDep,
+    UserId,
+)
 from companion.app.api.openapi import errors
 from companion.domain.errors import UserNotFound
 
@@ -33,17 +38,18 @@ class AuthController(Controller):
     def register(
         self,
         data: JSONBody[schemas.RegisterBody],
-        companion: CompanionDep,
+        accounts: AccountsDep,
+        read_your_writes: ReadYourWritesDep,
         request: Request[Any, Any, Any],
     ) -> schemas.Registered:
-        user_id, position = companion.accounts.register_user(
+        user_id, position = accounts.register_user(
             email=data.email,
             password=data.password,
             name=data.name,
             nickname=data.nickname,
             timezone=data.timezone,
         )
-        read_your_writes(request, companion, position, ["users"])
+        read_your_writes(request, position, ["users"])
         return schemas.Registered(user_id=user_id)
 
     @post(
@@ -56,16 +62,17 @@ class AuthController(Controller):
     def token(
         self,
         data: JSONBody[schemas.TokenBody],
-        companion: CompanionDep,
+        accounts: AccountsDep,
+        settings: SettingsDep,
         request: Request[Any, Any, Any],
     ) -> schemas.Token:
-        login = companion.accounts.authenticate(
+        login = accounts.authenticate(
             email=data.email,
             password=data.password,
             address=request.client.host if request.client else None,
         )
         auth: JWTAuth[UUID, Token] = request.app.state.jwt_auth
-        ttl = companion.settings.jwt_ttl_seconds
+        ttl = settings.jwt_ttl_seconds
         token = auth.create_token(
             identifier=str(login.user_id),
             token_expiration=timedelta(seconds=ttl),
@@ -79,8 +86,8 @@ class MeController(Controller):
     tags = ["me"]  # noqa: RUF012
 
     @get("/", operation_id="me", sync_to_thread=True)
-    def me(self, companion: CompanionDep, user_id: UserId) -> schemas.Me:
-        user = companion.read_models.users.get(companion.views, user_id)
+    def me(self, reads: ReadsDep, user_id: UserId) -> schemas.Me:
+        user = reads.users.get(user_id)
         if user is None or user.forgotten:
             raise UserNotFound("no such user")
         return schemas.Me(
@@ -90,7 +97,7 @@ class MeController(Controller):
             nickname=user.nickname,
             timezone=user.timezone,
             subscription_tier=user.tier,
-            gems=companion.read_models.inventories.gems(companion.views, user_id),
+            gems=reads.inventories.gems(user_id),
         )
 
     @put(
@@ -103,14 +110,15 @@ class MeController(Controller):
     def change_password(
         self,
         data: JSONBody[schemas.PasswordChangeBody],
-        companion: CompanionDep,
+        accounts: AccountsDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> None:
         """A new password; every token issued before it stops working, this one included."""
-        position = companion.accounts.change_password(
+        position = accounts.change_password(
             user_id=user_id,
             current_password=data.current_password,
             new_password=data.new_password,
         )
-        read_your_writes(request, companion, position, ["users"])
+        read_your_writes(request, position, ["users"])

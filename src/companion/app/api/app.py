@@ -11,7 +11,6 @@ from uuid import uuid4
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -21,7 +20,7 @@ from companion.app.api.auth import jwt_auth
 from companion.app.api.body import StrictJSONPydanticPlugin, StrictJSONRequest
 from companion.app.api.characters import CharacterController
 from companion.app.api.consistency import consistency_header
-from companion.app.api.dependencies import provide_companion, provide_user_id
+from companion.app.api.dependencies import dependencies, state_for
 from companion.app.api.emotion import EmotionController
 from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
@@ -98,11 +97,8 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             chat_socket,
             schema_assets(),
         ],
-        dependencies={
-            "companion": Provide(provide_companion, sync_to_thread=False),
-            "user_id": Provide(provide_user_id, sync_to_thread=False),
-        },
-        state=State({"companion": companion, "jwt_auth": auth}),
+        dependencies=dependencies(),
+        state=State({**state_for(companion), "jwt_auth": auth}),
         on_app_init=[auth.on_app_init],
         request_class=StrictJSONRequest,
         plugins=[StrictJSONPydanticPlugin(), channels_plugin(settings)],

@@ -15,9 +15,19 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from companion.app.alternatives import AlternativeReply
 from companion.app.api import schemas
-from companion.app.api.consistency import read_your_writes
-from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.dependencies import (
+    AlternativesDep,
+    CharactersDep,
+    ChatDep,
+    FeelingsDep,
+    MessageLimitsDep,
+    ReadsDep,
+    ReadYourWritesDep,
+    RunnerDep,
+    UserId,
+)
 from companion.app.api.openapi import errors
+from companion.app.api.reads import Reads
 from companion.app.api.ws_channels import UserChannels
 from companion.app.api.ws_turns import READ_MODELS_OF_A_TURN, alternative_frames, turn_frames
 from companion.app.message_limits import sending
@@ -65,7 +75,8 @@ class CharacterController(Controller):
     def create(
         self,
         data: JSONBody[schemas.CharacterBody],
-        companion: CompanionDep,
+        characters: CharactersDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.CharacterCreated:
@@ -79,22 +90,20 @@ class CharacterController(Controller):
             hobbies=data.hobbies,
             backstory=data.backstory,
         )
-        character_id, position = companion.characters.create_character(
-            user_id=user_id, persona=persona
-        )
-        read_your_writes(request, companion, position, ["characters"])
+        character_id, position = characters.create_character(user_id=user_id, persona=persona)
+        read_your_writes(request, position, ["characters"])
         return schemas.CharacterCreated(character_id=character_id)
 
     @get("/", operation_id="listCharacters", sync_to_thread=True)
-    def list_characters(self, companion: CompanionDep, user_id: UserId) -> schemas.CharacterList:
-        views = companion.read_models.characters.owned_by(companion.views, user_id)
+    def list_characters(self, reads: ReadsDep, user_id: UserId) -> schemas.CharacterList:
+        views = reads.characters.owned_by(user_id)
         return schemas.CharacterList(characters=[_character_out(v) for v in views])
 
     @get("/{character_id:uuid}", operation_id="getCharacter", sync_to_thread=True)
     def get_character(
-        self, character_id: FromPath[UUID], companion: CompanionDep, user_id: UserId
+        self, character_id: FromPath[UUID], reads: ReadsDep, user_id: UserId
     ) -> schemas.CharacterOut:
-        return _character_out(self._owned(companion, user_id, character_id))
+        return _character_out(self._owned(reads, user_id, character_id))
 
     @post(
         "/{character_id:uuid}/messages",
@@ -111,28 +120,32 @@ class CharacterController(Controller):
         self,
         character_id: FromPath[UUID],
         data: JSONBody[schemas.MessageBody],
-        companion: CompanionDep,
+        chat: ChatDep,
+        message_limits: MessageLimitsDep,
+        feelings: FeelingsDep,
+        runner: RunnerDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
         channels: NamedDependency[UserChannels],
     ) -> schemas.TurnOut:
         # Async so that a turn waiting for its conversation's earlier turns holds no
         # worker thread; the store and the model run in one once its turn comes.
-        turn = await companion.chat.send_message_async(
+        turn = await chat.send_message_async(
             user_id=user_id,
             character_id=character_id,
             text=data.text,
             client_message_id=data.client_message_id,
-            limits=companion.message_limits,
+            limits=message_limits,
         )
         frames = await anyio.to_thread.run_sync(
-            partial(turn_frames, companion, user_id, character_id, data.text),
+            partial(turn_frames, runner, feelings, user_id, character_id, data.text),
             data.client_message_id,
             turn,
         )
         channels.tell(user_id, frames)
         await anyio.to_thread.run_sync(
-            read_your_writes, request, companion, turn.position, READ_MODELS_OF_A_TURN
+            read_your_writes, request, turn.position, READ_MODELS_OF_A_TURN
         )
         return schemas.TurnOut(
             message_id=turn.user_message_id,
@@ -147,14 +160,14 @@ class CharacterController(Controller):
     def messages(
         self,
         character_id: FromPath[UUID],
-        companion: CompanionDep,
+        reads: ReadsDep,
         user_id: UserId,
         before: FromQuery[UUID | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
     ) -> schemas.MessagePageOut:
-        self._owned(companion, user_id, character_id)
-        page = companion.read_models.conversations.messages(
-            companion.views, conversation_id(user_id, character_id), before=before, limit=limit
+        self._owned(reads, user_id, character_id)
+        page = reads.conversations.messages(
+            conversation_id(user_id, character_id), before=before, limit=limit
         )
         return schemas.MessagePageOut(
             messages=[
@@ -187,17 +200,20 @@ class CharacterController(Controller):
         self,
         character_id: FromPath[UUID],
         message_id: FromPath[UUID],
-        companion: CompanionDep,
+        alternatives: AlternativesDep,
+        message_limits: MessageLimitsDep,
+        runner: RunnerDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
         channels: NamedDependency[UserChannels],
     ) -> schemas.AlternativeOut:
-        with sending(companion.message_limits, user_id):
-            made = companion.alternatives.regenerate_reply(
+        with sending(message_limits, user_id):
+            made = alternatives.regenerate_reply(
                 user_id=user_id, character_id=character_id, message_id=message_id
             )
-        channels.tell(user_id, alternative_frames(companion, character_id, made, None))
-        read_your_writes(request, companion, made.position, ["conversations"])
+        channels.tell(user_id, alternative_frames(runner, character_id, made, None))
+        read_your_writes(request, made.position, ["conversations"])
         return _alternative_out(made)
 
     @put(
@@ -214,24 +230,26 @@ class CharacterController(Controller):
         character_id: FromPath[UUID],
         message_id: FromPath[UUID],
         data: JSONBody[schemas.ChoiceBody],
-        companion: CompanionDep,
+        alternatives: AlternativesDep,
+        runner: RunnerDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
         channels: NamedDependency[UserChannels],
     ) -> schemas.AlternativeOut:
-        chosen = companion.alternatives.choose_reply(
+        chosen = alternatives.choose_reply(
             user_id=user_id,
             character_id=character_id,
             message_id=message_id,
             alternative=data.alternative,
         )
-        channels.tell(user_id, alternative_frames(companion, character_id, chosen, None))
-        read_your_writes(request, companion, chosen.position, ["conversations"])
+        channels.tell(user_id, alternative_frames(runner, character_id, chosen, None))
+        read_your_writes(request, chosen.position, ["conversations"])
         return _alternative_out(chosen)
 
     @staticmethod
-    def _owned(companion: CompanionDep, user_id: UUID, character_id: UUID) -> CharacterView:
-        view = companion.read_models.characters.get(companion.views, user_id, character_id)
+    def _owned(reads: Reads, user_id: UUID, character_id: UUID) -> CharacterView:
+        view = reads.characters.get(user_id, character_id)
         if view is None:
             raise CharacterNotFound("no such character")
         return view

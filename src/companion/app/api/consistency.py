@@ -17,6 +17,7 @@ Only SQLite across processes polls, briefly, having no such announcement.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -25,26 +26,33 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from companion.app.bootstrap import Companion
+from projections.runner import ProjectionRunner
 
 log = structlog.get_logger(__name__)
 CONSISTENCY_HEADER = "X-Consistency"
 _STATE_KEY = "companion_consistency"
 
 
-def read_your_writes(
-    request: Request[Any, Any, Any],
-    companion: Companion,
-    position: int | None,
-    projections: Sequence[str],
-) -> bool:
-    """Hold the answer until `projections` have applied `position`; False if they did not."""
-    applied = companion.runner.wait_for(
-        position, list(projections), companion.settings.read_your_writes_timeout
-    )
-    if not applied:
-        log.warning("projection.behind", projections=list(projections), position=position)
-    request.scope.setdefault("state", {})[_STATE_KEY] = "applied" if applied else "pending"
-    return applied
+@dataclass(frozen=True)
+class ReadYourWrites:
+    """What a write waits on before it answers: the runner, for so long at most."""
+
+    runner: ProjectionRunner
+    timeout: float
+
+    @classmethod
+    def of(cls, companion: Companion) -> ReadYourWrites:
+        return cls(companion.runner, companion.settings.read_your_writes_timeout)
+
+    def __call__(
+        self, request: Request[Any, Any, Any], position: int | None, projections: Sequence[str]
+    ) -> bool:
+        """Hold the answer until `projections` have applied `position`; False if they did not."""
+        applied = self.runner.wait_for(position, list(projections), self.timeout)
+        if not applied:
+            log.warning("projection.behind", projections=list(projections), position=position)
+        request.scope.setdefault("state", {})[_STATE_KEY] = "applied" if applied else "pending"
+        return applied
 
 
 async def consistency_header(message: Message, scope: Scope) -> None:

@@ -11,9 +11,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from companion.app.api import schemas
-from companion.app.api.consistency import read_your_writes
-from companion.app.api.dependencies import CompanionDep, UserId
-from companion.app.bootstrap import Companion
+from companion.app.api.dependencies import FeelingsDep, ReadsDep, ReadYourWritesDep, UserId
+from companion.app.api.reads import Reads
 from companion.domain.characters import Personality
 from companion.domain.emotion import Cycle, baseline
 from companion.domain.errors import CharacterNotFound
@@ -23,8 +22,8 @@ from projections.characters import CharacterView
 from projections.emotion_states import EmotionView
 
 
-def _owned(companion: Companion, user_id: UUID, character_id: UUID) -> CharacterView:
-    view = companion.read_models.characters.get(companion.views, user_id, character_id)
+def _owned(reads: Reads, user_id: UUID, character_id: UUID) -> CharacterView:
+    view = reads.characters.get(user_id, character_id)
     if view is None:
         raise CharacterNotFound("no such character")
     return view
@@ -45,13 +44,13 @@ def _utc(moment: datetime) -> datetime:
         return edge.replace(tzinfo=UTC)
 
 
-def _state(companion: Companion, character: CharacterView, at: datetime | None) -> EmotionView:
-    states = companion.read_models.emotion_states
+def _state(reads: Reads, character: CharacterView, at: datetime | None) -> EmotionView:
+    states = reads.emotion_states
     owner, character_id = character.owner_id, character.character_id
     if at is None:
-        view = states.current(companion.views, owner, character_id)
+        view = states.current(owner, character_id)
     else:
-        view = states.at(companion.views, owner, character_id, _utc(at))
+        view = states.at(owner, character_id, _utc(at))
     if view is not None:
         return view
     # The character is read, its emotion row not yet: it is at its baseline.
@@ -68,10 +67,10 @@ def _state(companion: Companion, character: CharacterView, at: datetime | None) 
     )
 
 
-def avatar_out(companion: Companion, user_id: UUID, character_id: UUID) -> schemas.AvatarOut:
+def avatar_out(reads: Reads, user_id: UUID, character_id: UUID) -> schemas.AvatarOut:
     """The avatar as it looks now: its expression from the mood, and what it wears."""
-    character = _owned(companion, user_id, character_id)
-    state = _state(companion, character, None)
+    character = _owned(reads, user_id, character_id)
+    state = _state(reads, character, None)
     return schemas.AvatarOut(
         expression=state.expression,
         parameters=parameters(state.expression, state.mood),  # type: ignore[arg-type]
@@ -89,7 +88,7 @@ class EmotionController(Controller):
     def emotion(
         self,
         character_id: FromPath[UUID],
-        companion: CompanionDep,
+        reads: ReadsDep,
         user_id: UserId,
         at: Annotated[
             datetime | None,
@@ -97,7 +96,7 @@ class EmotionController(Controller):
         ] = None,
     ) -> schemas.EmotionOut:
         """The character's mood towards the caller, with the factors of its last change."""
-        state = _state(companion, _owned(companion, user_id, character_id), at)
+        state = _state(reads, _owned(reads, user_id, character_id), at)
         return schemas.EmotionOut(
             mood=state.mood,
             baseline=state.baseline,
@@ -116,7 +115,7 @@ class EmotionController(Controller):
     def history(
         self,
         character_id: FromPath[UUID],
-        companion: CompanionDep,
+        reads: ReadsDep,
         user_id: UserId,
         since: Annotated[
             datetime | None, QueryParameter(name="from", description="from this moment")
@@ -129,9 +128,8 @@ class EmotionController(Controller):
         ] = 500,
     ) -> schemas.MoodHistoryOut:
         """Every mood change in the range, oldest first: a mood chart."""
-        character = _owned(companion, user_id, character_id)
-        points = companion.read_models.emotion_states.history(
-            companion.views,
+        character = _owned(reads, user_id, character_id)
+        points = reads.emotion_states.history(
             character.owner_id,
             character_id,
             since=None if since is None else _utc(since),
@@ -146,27 +144,28 @@ class EmotionController(Controller):
 
     @get("/{character_id:uuid}/avatar", operation_id="getAvatar", sync_to_thread=True)
     def avatar(
-        self, character_id: FromPath[UUID], companion: CompanionDep, user_id: UserId
+        self, character_id: FromPath[UUID], reads: ReadsDep, user_id: UserId
     ) -> schemas.AvatarOut:
         """The avatar's expression, its Live2D-style parameters, its transition and equipment."""
-        return avatar_out(companion, user_id, character_id)
+        return avatar_out(reads, user_id, character_id)
 
     @put("/{character_id:uuid}/emotion/cycle", operation_id="setCycle", sync_to_thread=True)
     def set_cycle(
         self,
         character_id: FromPath[UUID],
         data: JSONBody[schemas.CycleBody],
-        companion: CompanionDep,
+        feelings: FeelingsDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.CycleOut:
         """Opt the character in to a monthly cycle that weighs on its mood (off by default)."""
-        position = companion.feelings.set_cycle(
+        position = feelings.set_cycle(
             user_id=user_id,
             character_id=character_id,
             cycle=Cycle(data.start, data.length_days),
         )
-        read_your_writes(request, companion, position, ["emotion_states"])
+        read_your_writes(request, position, ["emotion_states"])
         return schemas.CycleOut(start=data.start, length_days=data.length_days)
 
     @delete(
@@ -178,12 +177,11 @@ class EmotionController(Controller):
     def clear_cycle(
         self,
         character_id: FromPath[UUID],
-        companion: CompanionDep,
+        feelings: FeelingsDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> None:
         """Opt the character out of the cycle factor."""
-        position = companion.feelings.set_cycle(
-            user_id=user_id, character_id=character_id, cycle=None
-        )
-        read_your_writes(request, companion, position, ["emotion_states"])
+        position = feelings.set_cycle(user_id=user_id, character_id=character_id, cycle=None)
+        read_your_writes(request, position, ["emotion_states"])

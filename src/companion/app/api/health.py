@@ -9,20 +9,21 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from companion.app.api import schemas
-from companion.app.api.dependencies import CompanionDep
-from companion.app.bootstrap import Companion
+from companion.app.api.dependencies import RedisDep, RunnerDep, SettingsDep
+from companion.app.settings import Settings
+from projections.runner import ProjectionRunner
 
 # Readiness stays green while projections are this far behind the log; past it a
 # load balancer should send traffic elsewhere.
 MAX_READY_LAG = 10_000
 
 
-def _worker_check(companion: Companion, lag: int) -> str:
+def _worker_check(runner: ProjectionRunner, settings: Settings, lag: int) -> str:
     """A process that does not project relies on a worker: is one alive while events wait?"""
     if lag == 0:
         return "ok"
-    stale = companion.settings.projection_worker_stale_seconds
-    seen = companion.runner.last_heartbeat()
+    stale = settings.projection_worker_stale_seconds
+    seen = runner.last_heartbeat()
     if seen is None:
         return f"no projection worker has ever run while {lag} events wait"
     age = (datetime.now(UTC) - seen).total_seconds()
@@ -48,30 +49,32 @@ class HealthController(Controller):
             )
         },
     )
-    def ready(self, companion: CompanionDep) -> Response[schemas.Readiness]:
+    def ready(
+        self, runner: RunnerDep, settings: SettingsDep, redis: RedisDep
+    ) -> Response[schemas.Readiness]:
         checks: dict[str, str] = {}
         projections: dict[str, schemas.ProjectionState] = {}
         head = 0
         try:
-            head = companion.runner.head()
+            head = runner.head()
             checks["event_store"] = "ok"
         except Exception as error:
             checks["event_store"] = f"unavailable: {type(error).__name__}"
         try:
-            for name in companion.runner.projections:
-                position = companion.runner.position(name)
+            for name in runner.projections:
+                position = runner.position(name)
                 projections[name] = schemas.ProjectionState(
                     position=position, head=head, lag=max(0, head - position)
                 )
             lag = max((p.lag for p in projections.values()), default=0)
             checks["projections"] = "ok" if lag <= MAX_READY_LAG else f"behind by {lag}"
-            if not companion.runner.running:
-                checks["projection_worker"] = _worker_check(companion, lag)
+            if not runner.running:
+                checks["projection_worker"] = _worker_check(runner, settings, lag)
         except Exception as error:
             checks["projections"] = f"unavailable: {type(error).__name__}"
-        if companion.redis is not None:
+        if redis is not None:
             try:
-                companion.redis.ping()
+                redis.ping()
                 checks["redis"] = "ok"
             except Exception as error:
                 checks["redis"] = f"unavailable: {type(error).__name__}"

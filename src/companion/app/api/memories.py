@@ -20,9 +20,8 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field
 
-from companion.app.api.consistency import read_your_writes
-from companion.app.api.dependencies import CompanionDep, UserId
-from companion.app.bootstrap import Companion
+from companion.app.api.dependencies import MemoriesDep, ReadsDep, ReadYourWritesDep, UserId
+from companion.app.api.reads import Reads
 from companion.domain.errors import CharacterNotFound, MemoryNotFound
 from projections.memories import MemoryView
 from projections.store import as_datetime, as_uuid
@@ -59,24 +58,17 @@ class MemoryPageOut(BaseModel):
     next_before: UUID | None = Field(description="pass as `before` for older memories")
 
 
-def _owned(companion: Companion, user_id: UUID, character_id: UUID) -> None:
-    if companion.read_models.characters.get(companion.views, user_id, character_id) is None:
+def _owned(reads: Reads, user_id: UUID, character_id: UUID) -> None:
+    if reads.characters.get(user_id, character_id) is None:
         raise CharacterNotFound("no such character")
 
 
-def _sources(companion: Companion, views: Iterable[MemoryView]) -> dict[UUID, SourceOut]:
+def _sources(reads: Reads, views: Iterable[MemoryView]) -> dict[UUID, SourceOut]:
     """The source messages of these memories, from the conversations read model."""
     wanted = sorted({m for view in views for m in view.source_message_ids}, key=str)
     if not wanted:
         return {}
-    table = companion.read_models.conversations.messages_table
-    names = {f"m{i}": message_id for i, message_id in enumerate(wanted)}
-    with companion.views.read() as cursor:
-        rows = cursor.query(
-            f"SELECT message_id, text, created_at FROM {table}"
-            f" WHERE message_id IN ({', '.join(':' + name for name in names)})",
-            names,
-        )
+    rows = reads.conversations.message_rows(wanted)
     found = {
         as_uuid(row["message_id"]): SourceOut(
             message_id=as_uuid(row["message_id"]),
@@ -116,26 +108,20 @@ class MemoriesController(Controller):
     def list_memories(
         self,
         character_id: FromPath[UUID],
-        companion: CompanionDep,
+        reads: ReadsDep,
         user_id: UserId,
         before: FromQuery[UUID | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         memory_type: Annotated[MemoryType | None, QueryParameter(name="type")] = None,
     ) -> MemoryPageOut:
         """The character's live memories of the caller, newest first."""
-        _owned(companion, user_id, character_id)
-        page = companion.read_models.memories.page(
-            companion.views,
-            user_id,
-            character_id,
-            now=companion.uow.clock(),
-            before=before,
-            limit=limit,
-            kind=memory_type,
+        _owned(reads, user_id, character_id)
+        page = reads.memories.page(
+            user_id, character_id, before=before, limit=limit, kind=memory_type
         )
         if page is None:
             raise MemoryNotFound("no such memory")
-        sources = _sources(companion, page.memories)
+        sources = _sources(reads, page.memories)
         return MemoryPageOut(
             memories=[_memory_out(view, sources) for view in page.memories],
             next_before=page.next_before,
@@ -146,17 +132,15 @@ class MemoriesController(Controller):
         self,
         character_id: FromPath[UUID],
         memory_id: FromPath[UUID],
-        companion: CompanionDep,
+        reads: ReadsDep,
         user_id: UserId,
     ) -> MemoryOut:
         """One memory, with the messages it came from."""
-        _owned(companion, user_id, character_id)
-        view = companion.read_models.memories.get(
-            companion.views, user_id, character_id, memory_id, companion.uow.clock()
-        )
+        _owned(reads, user_id, character_id)
+        view = reads.memories.get(user_id, character_id, memory_id)
         if view is None:
             raise MemoryNotFound("no such memory")
-        return _memory_out(view, _sources(companion, [view]))
+        return _memory_out(view, _sources(reads, [view]))
 
     @delete(
         "/{memory_id:uuid}",
@@ -170,11 +154,10 @@ class MemoriesController(Controller):
         self,
         character_id: FromPath[UUID],
         memory_id: FromPath[UUID],
-        companion: CompanionDep,
+        memories: MemoriesDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> None:
-        position = companion.memories.forget(
-            user_id=user_id, character_id=character_id, memory_id=memory_id
-        )
-        read_your_writes(request, companion, position, ["memories"])
+        position = memories.forget(user_id=user_id, character_id=character_id, memory_id=memory_id)
+        read_your_writes(request, position, ["memories"])

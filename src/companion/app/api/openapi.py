@@ -30,6 +30,7 @@ from pydantic.json_schema import models_json_schema
 from swagger_ui_bundle import swagger_ui_path
 
 from companion.app.api import schemas
+from companion.app.api.dependencies import STORE_DEPENDENCIES
 from companion.app.api.schemas import ErrorBody
 
 SCHEMA_PATH = "/schema"
@@ -149,9 +150,14 @@ def _derived_statuses(
         statuses.add(404)
     if secured:
         statuses.add(401)
-    if "companion" in handler.parsed_fn_signature.parameters:
+    if _reaches_the_store(handler):
         statuses.add(503)
     return statuses
+
+
+def _reaches_the_store(handler: HTTPRouteHandler) -> bool:
+    """Whether the handler takes a dependency that reads or writes the store."""
+    return not STORE_DEPENDENCIES.keys().isdisjoint(handler.parsed_fn_signature.parameters)
 
 
 def _public(app: Litestar) -> re.Pattern[str]:
@@ -182,7 +188,7 @@ def truthful(app: Litestar, generated: dict[str, Any]) -> dict[str, Any]:
                 secured = not public.match(route.path)
                 operation["security"] = [bearer] if secured else []
                 responses: dict[str, Any] = operation.setdefault("responses", {})
-                if method == "GET" and "companion" in handler.parsed_fn_signature.parameters:
+                if method == "GET" and _reaches_the_store(handler):
                     operation.setdefault("parameters", []).append(READ_AFTER_PARAMETER)
                     operation.setdefault("responses", {}).setdefault("409", _error_response(409))
                 for derived in _derived_statuses(operation, handler, secured=secured):

@@ -11,8 +11,7 @@ from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from companion.app.api import schemas
-from companion.app.api.consistency import read_your_writes
-from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.dependencies import PaymentsDep, ReadYourWritesDep, UserId
 from companion.app.api.openapi import errors
 from companion.app.payments import SubscriptionView
 
@@ -33,15 +32,15 @@ class PaymentsController(Controller):
     def checkout(
         self,
         data: JSONBody[schemas.CheckoutBody],
-        companion: CompanionDep,
+        payments: PaymentsDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.CheckoutOut:
         """Pay a gem pack. With Stripe, confirm `client_secret` with Stripe.js; the gems
         come with Stripe's webhook. The sandbox completes at once."""
-        payments = companion.payments
         checkout, position = payments.checkout(user_id=user_id, pack_id=data.pack_id)
-        read_your_writes(request, companion, position, ["inventories"])
+        read_your_writes(request, position, ["inventories"])
         return schemas.CheckoutOut(
             checkout_id=checkout.checkout_id,
             client_secret=checkout.client_secret,
@@ -59,14 +58,15 @@ class PaymentsController(Controller):
     def subscribe(
         self,
         data: JSONBody[schemas.SubscriptionBody],
-        companion: CompanionDep,
+        payments: PaymentsDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.SubscriptionOut:
         """Subscribe to a paid tier; it is granted when the provider says the first invoice
         is paid (at once in the sandbox)."""
-        view, position = companion.payments.subscribe(user_id=user_id, tier=data.tier)
-        read_your_writes(request, companion, position, ["users"])
+        view, position = payments.subscribe(user_id=user_id, tier=data.tier)
+        read_your_writes(request, position, ["users"])
         return _subscription(view)
 
     @delete(
@@ -79,13 +79,14 @@ class PaymentsController(Controller):
     def unsubscribe(
         self,
         data: JSONBody[schemas.SubscriptionBody],
-        companion: CompanionDep,
+        payments: PaymentsDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.SubscriptionOut:
         """Cancel at the end of the paid period: the tier stays until then."""
-        view, position = companion.payments.cancel(user_id=user_id, tier=data.tier)
-        read_your_writes(request, companion, position, ["users"])
+        view, position = payments.cancel(user_id=user_id, tier=data.tier)
+        read_your_writes(request, position, ["users"])
         return _subscription(view)
 
 
@@ -104,7 +105,8 @@ class StripeWebhookController(Controller):
     async def stripe(
         self,
         request: Request[Any, Any, Any],
-        companion: CompanionDep,
+        payments: PaymentsDep,
+        read_your_writes: ReadYourWritesDep,
         signature: Annotated[
             str | None,
             HeaderParameter(
@@ -117,10 +119,10 @@ class StripeWebhookController(Controller):
         """A Stripe event, verified against its signature (400 otherwise) and applied once:
         a replayed event answers 200 and changes nothing."""
         payload = await request.body()
-        applied = await anyio.to_thread.run_sync(companion.payments.receive, payload, signature)
+        applied = await anyio.to_thread.run_sync(payments.receive, payload, signature)
         # Like every write: answered once the wallet and tier it changed read back.
         await anyio.to_thread.run_sync(
-            read_your_writes, request, companion, applied.position, ["inventories", "users"]
+            read_your_writes, request, applied.position, ["inventories", "users"]
         )
         return schemas.WebhookOut(outcome=applied.outcome)
 

@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.params import FromPath
 from pydantic import BaseModel, Field
 
-from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.dependencies import UnitOfWorkDep, UserId
 from companion.app.provenance import StoredTake, stored_reply
 from companion.domain.prompt import PromptProvenance
 
@@ -108,11 +108,11 @@ class ProvenanceController(Controller):
         self,
         character_id: FromPath[UUID],
         message_id: FromPath[UUID],
-        companion: CompanionDep,
+        uow: UnitOfWorkDep,
         user_id: UserId,
     ) -> ProvenanceOut:
         reply = stored_reply(
-            companion.uow,
+            uow,
             user_id=user_id,
             character_id=character_id,
             message_id=message_id,

@@ -23,8 +23,7 @@ from litestar import Request
 from litestar.exceptions import ClientException
 from litestar.status_codes import HTTP_409_CONFLICT
 
-from companion.app.api.consistency import read_your_writes
-from companion.app.bootstrap import Companion
+from companion.app.api.consistency import ReadYourWrites
 from companion.domain.errors import InvalidInput
 
 POSITION_HEADER = "X-Consistency-Position"
@@ -51,8 +50,8 @@ async def read_after(request: Request[Any, Any, Any]) -> None:
     position = requested_position(request)
     if position is None:
         return
-    companion: Companion = request.app.state.companion
-    runner = companion.runner
+    read_your_writes: ReadYourWrites = request.app.state.read_your_writes
+    runner = read_your_writes.runner
     head = await anyio.to_thread.run_sync(runner.head)
     if position > head:
         raise ClientException(
@@ -60,6 +59,4 @@ async def read_after(request: Request[Any, Any, Any]) -> None:
             status_code=HTTP_409_CONFLICT,
             extra={"code": POSITION_AHEAD},
         )
-    await anyio.to_thread.run_sync(
-        read_your_writes, request, companion, position, sorted(runner.projections)
-    )
+    await anyio.to_thread.run_sync(read_your_writes, request, position, sorted(runner.projections))

@@ -12,8 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from companion.app.api import schemas
-from companion.app.api.consistency import read_your_writes
-from companion.app.api.dependencies import CompanionDep, UserId
+from companion.app.api.dependencies import CommerceDep, ReadsDep, ReadYourWritesDep, UserId
 from companion.app.api.emotion import avatar_out
 from companion.app.api.openapi import errors
 from companion.domain.catalogue import GEM_PACKS, YEN_PER_GEM, active_effects
@@ -42,9 +41,9 @@ class StoreController(Controller):
     tags = ["store"]  # noqa: RUF012
 
     @get("/store/items", operation_id="listStoreItems", sync_to_thread=True)
-    def items(self, companion: CompanionDep, user_id: UserId) -> schemas.StoreItems:
+    def items(self, reads: ReadsDep, user_id: UserId) -> schemas.StoreItems:
         """The items on sale, by category, then price."""
-        views = companion.read_models.catalogue.items(companion.views)
+        views = reads.catalogue.items()
         return schemas.StoreItems(items=[_item_out(view) for view in views])
 
     @post(
@@ -57,7 +56,8 @@ class StoreController(Controller):
     def purchase(
         self,
         data: JSONBody[schemas.PurchaseBody],
-        companion: CompanionDep,
+        commerce: CommerceDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.PurchaseOut:
@@ -66,13 +66,13 @@ class StoreController(Controller):
         The same `idempotency_key` again answers the first purchase; with
         another item or character it is a 409 (`idempotency_conflict`).
         """
-        outcome = companion.commerce.purchase(
+        outcome = commerce.purchase(
             user_id=user_id,
             item_id=data.item_id,
             character_id=data.character_id,
             idempotency_key=data.idempotency_key,
         )
-        read_your_writes(request, companion, outcome.position, ["inventories"])
+        read_your_writes(request, outcome.position, ["inventories"])
         return schemas.PurchaseOut(
             purchase_id=outcome.purchase.purchase_id, gems=outcome.purchase.balance
         )
@@ -88,10 +88,10 @@ class StoreController(Controller):
         )
 
     @get("/inventory", operation_id="inventory", sync_to_thread=True)
-    def inventory(self, companion: CompanionDep, user_id: UserId) -> schemas.InventoryOut:
+    def inventory(self, reads: ReadsDep, user_id: UserId) -> schemas.InventoryOut:
         """Gems, the items owned per character with their effects in force, and what each
         character wears."""
-        inventory = companion.read_models.inventories.inventory(companion.views, user_id)
+        inventory = reads.inventories.inventory(user_id)
         now = datetime.now(UTC)
         return schemas.InventoryOut(
             gems=inventory.gems,
@@ -116,7 +116,7 @@ class StoreController(Controller):
     @get("/wallet/ledger", operation_id="walletLedger", sync_to_thread=True)
     def ledger(
         self,
-        companion: CompanionDep,
+        reads: ReadsDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LEDGER_ENTRIES)] = 100,
@@ -125,7 +125,7 @@ class StoreController(Controller):
         unknown = sorted(set(request.query_params) - {"limit"})
         if unknown:
             raise InvalidInput("query", f"unknown parameter(s): {', '.join(unknown)}")
-        entries = companion.read_models.inventories.ledger_of(companion.views, user_id, limit=limit)
+        entries = reads.inventories.ledger_of(user_id, limit=limit)
         return schemas.LedgerOut(
             entries=[
                 schemas.LedgerEntryOut(
@@ -149,13 +149,15 @@ class StoreController(Controller):
         self,
         character_id: FromPath[UUID],
         data: JSONBody[schemas.EquipmentBody],
-        companion: CompanionDep,
+        commerce: CommerceDep,
+        reads: ReadsDep,
+        read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
     ) -> schemas.AvatarOut:
         """Put an item the character owns in its slot; answers the avatar as GET …/avatar does."""
-        position = companion.commerce.equip(
+        position = commerce.equip(
             user_id=user_id, character_id=character_id, slot=data.slot, item_id=data.item_id
         )
-        read_your_writes(request, companion, position, ["characters", "inventories"])
-        return avatar_out(companion, user_id, character_id)
+        read_your_writes(request, position, ["characters", "inventories"])
+        return avatar_out(reads, user_id, character_id)

@@ -117,7 +117,12 @@ class SocketConversation:
                     )
                 elif isinstance(step, TurnDone):
                     done = await anyio.to_thread.run_sync(
-                        reply_frames, self.companion, self.user_id, character_id, step.turn
+                        reply_frames,
+                        self.companion.runner,
+                        self.companion.feelings,
+                        self.user_id,
+                        character_id,
+                        step.turn,
                     )
                     self.channels.tell(self.user_id, done)
 
@@ -139,7 +144,9 @@ class SocketConversation:
                 return made()
 
         def swiped() -> list[Frame]:
-            return alternative_frames(self.companion, change.character_id, counted(), in_reply_to)
+            return alternative_frames(
+                self.companion.runner, change.character_id, counted(), in_reply_to
+            )
 
         self.channels.tell(self.user_id, await anyio.to_thread.run_sync(swiped))
 

@@ -19,8 +19,9 @@ from uuid import UUID
 
 from companion.app.alternatives import AlternativeReply
 from companion.app.api.ws_frames import Frame, mood_frames
-from companion.app.bootstrap import Companion
 from companion.app.chat_results import ChatTurn
+from companion.app.feelings import Feelings
+from projections.runner import ProjectionRunner
 
 READ_MODELS_OF_A_TURN = ["conversations", "emotion_states", "memories"]
 
@@ -47,7 +48,8 @@ def message_frame(
 
 
 def turn_frames(
-    companion: Companion,
+    runner: ProjectionRunner,
+    feelings: Feelings,
     user_id: UUID,
     character_id: UUID,
     text: str,
@@ -57,11 +59,11 @@ def turn_frames(
     """A whole turn, stored before anything was sent (a REST turn): the user's message,
     then the reply's frames."""
     sent = message_frame(character_id, turn.user_message_id, text, client_message_id, None)
-    return [sent, *reply_frames(companion, user_id, character_id, turn)]
+    return [sent, *reply_frames(runner, feelings, user_id, character_id, turn)]
 
 
 def reply_frames(
-    companion: Companion, user_id: UUID, character_id: UUID, turn: ChatTurn
+    runner: ProjectionRunner, feelings: Feelings, user_id: UUID, character_id: UUID, turn: ChatTurn
 ) -> list[Frame]:
     """The stored reply as the final chat_response, then the turn's mood frames."""
     done = (
@@ -75,14 +77,14 @@ def reply_frames(
             "done": True,
             "fallback": turn.fallback,
             "position": turn.position,
-            "consistency": consistency(companion, turn.position),
+            "consistency": consistency(runner, turn.position),
         },
     )
-    return [done, *_mood(companion, user_id, character_id, turn)]
+    return [done, *_mood(feelings, user_id, character_id, turn)]
 
 
 def alternative_frames(
-    companion: Companion, character_id: UUID, reply: AlternativeReply, in_reply_to: str | None
+    runner: ProjectionRunner, character_id: UUID, reply: AlternativeReply, in_reply_to: str | None
 ) -> list[Frame]:
     """Another take of the latest reply (a swipe), or the take chosen: a final
     chat_response with its alternative's number. The mood is not felt again."""
@@ -100,13 +102,13 @@ def alternative_frames(
                 "fallback": reply.fallback,
                 "done": True,
                 "position": reply.position,
-                "consistency": consistency(companion, reply.position),
+                "consistency": consistency(runner, reply.position),
             },
         )
     ]
 
 
-def consistency(companion: Companion, position: int | None) -> str:
+def consistency(runner: ProjectionRunner, position: int | None) -> str:
     """Whether the read models already show the turn, without waiting for them.
 
     The final frame goes out as soon as the reply is stored: the socket has the
@@ -114,18 +116,18 @@ def consistency(companion: Companion, position: int | None) -> str:
     every turn. `applied` means a REST read now shows the turn; `pending` means
     it may not yet, and a read that sends the frame's `position` in
     X-Consistency-Position waits for it (read_after.py)."""
-    applied = companion.runner.wait_for(position, READ_MODELS_OF_A_TURN, 0.0)
+    applied = runner.wait_for(position, READ_MODELS_OF_A_TURN, 0.0)
     return "applied" if applied else "pending"
 
 
-def _mood(companion: Companion, user_id: UUID, character_id: UUID, turn: ChatTurn) -> list[Frame]:
+def _mood(feelings: Feelings, user_id: UUID, character_id: UUID, turn: ChatTurn) -> list[Frame]:
     """emotion_change is what the turn's own MoodChanged moved from and to, whatever
     another device's turn saved just before or after it, so the changes of concurrent
     turns chain. A turn that repeats a stored one changed nothing: the mood as it is,
     without emotion_change."""
     state, before = turn.emotion, turn.before
     if state is None:
-        state = companion.feelings.emotion_state(user_id, character_id)
+        state = feelings.emotion_state(user_id, character_id)
         if state is None:
             return []
         before = (state.mood, state.expression.name)
