@@ -47,6 +47,7 @@ from benchmarks.harness import (
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.settings import Settings
+from tests.support.personas import PERSONA_INPUT as PERSONA
 from tests.support.wire import Traffic, Wire
 
 GROUP = "PostgreSQL REST chat turns (offline model)"
@@ -54,21 +55,6 @@ DEFAULT_TURNS = 300
 WARMUP_TURNS = 20
 COUNTED_TURNS = 40
 PASSWORD = "correct horse battery staple"
-PERSONA = {
-    "name": "Haruto Sato",
-    "nickname": "Haru",
-    "gender": "boyfriend",
-    "age": 27,
-    "personality": {
-        "kindness": 0.8,
-        "humor": 0.4,
-        "seriousness": 0.3,
-        "activeness": 0.5,
-        "empathy": 0.6,
-    },
-    "occupation": "barista",
-    "hobbies": ["hiking", "coffee"],
-}
 MODES = ("embedded", "worker")
 
 

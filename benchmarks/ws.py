@@ -50,23 +50,10 @@ from benchmarks.ws_harness import (
     raise_open_files,
     serve_echo,
 )
+from tests.support.personas import PERSONA_INPUT as PERSONA
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 PASSWORD = "correct horse battery staple"
-PERSONA = {
-    "name": "Haruto Sato",
-    "nickname": "Haru",
-    "gender": "boyfriend",
-    "age": 27,
-    "personality": {
-        "kindness": 0.8,
-        "humor": 0.4,
-        "seriousness": 0.3,
-        "activeness": 0.5,
-        "empathy": 0.6,
-    },
-    "occupation": "barista",
-}
 USERS = 100
 CONNECT_AT_ONCE = 200
 
