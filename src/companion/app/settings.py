@@ -7,6 +7,7 @@ import secrets
 import time
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -115,6 +116,52 @@ class Settings(BaseSettings):
     )
     stripe_api_base: str | None = Field(
         default=None, description="another address for Stripe's API (a local stand-in in tests)"
+    )
+
+    redis_prefix: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the prefix of every Redis key and pub/sub channel of this deployment;"
+        " unset: companion:<database name>: (two deployments on one Redis never meet)",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For"
+        " and X-Forwarded-Proto are believed; unset: none, the peer is the client",
+    )
+    password_change_max_failures_per_account: int = Field(
+        default=5, ge=1, description="wrong current passwords per account within the window"
+    )
+    registrations_per_address: int = Field(
+        default=5, ge=1, description="sign-ups from one client address within the window"
+    )
+    registration_window_seconds: int = Field(
+        default=60 * 60, ge=1, description="the window over which sign-ups are counted"
+    )
+    checkouts_per_account: int = Field(
+        default=10, ge=1, description="checkouts a user may start within the window"
+    )
+    checkouts_per_address: int = Field(
+        default=30, ge=1, description="checkouts one client address may start within the window"
+    )
+    checkout_window_seconds: int = Field(
+        default=60 * 60, ge=1, description="the window over which checkouts are counted"
+    )
+    ws_max_sockets_per_user: int = Field(
+        default=10, ge=1, description="open WebSockets one user may hold (across processes)"
+    )
+    ws_auth_recheck_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="how often an open WebSocket checks again that its token still holds"
+        " (a revocation announced on the user's channel closes it at once)",
+    )
+    session_reconnect_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="a user's sockets closed and reopened within this long are one session",
     )
 
     ws_max_frame_bytes: int = Field(
@@ -260,6 +307,12 @@ class Settings(BaseSettings):
             _check_jwt_secret_length(self.jwt_secret)
         return self
 
+    def resolved_redis_prefix(self) -> str:
+        """The Redis prefix of this deployment: the setting, or one named after the database."""
+        if self.redis_prefix:
+            return self.redis_prefix
+        return f"companion:{database_name(self.database_url)}:"
+
     def resolved_jwt_secret(self) -> str:
         """The configured secret, or one generated once and kept under the data folder.
 
@@ -311,3 +364,15 @@ def _read_secret_file(path: Path) -> str:
 
 def _written_long_ago(path: Path) -> bool:
     return time.time() - path.stat().st_mtime > JWT_SECRET_FILE_PATIENCE_SECONDS
+
+
+def database_name(url: str) -> str:
+    """A short name of the store a URL points at: a PostgreSQL database or a SQLite file."""
+    parts = urlsplit(url)
+    if parts.scheme.startswith("postgres"):
+        name = parts.path.lstrip("/") or (parts.username or "postgres")
+    elif parts.scheme == "sqlite":
+        name = Path(parts.path).stem or "memory"
+    else:
+        name = parts.scheme or "default"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:64] or "default"
