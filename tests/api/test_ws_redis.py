@@ -15,7 +15,7 @@ import structlog.testing
 from litestar.testing import TestClient
 
 from companion.app.api.app import create_app
-from companion.app.api.ws_channels import FanOutBackend, redis_day_announcer
+from companion.app.api.ws_channels import FanOutBackend, channels_prefix, redis_day_announcer
 from companion.app.bootstrap import bootstrap
 from tests.support.api import api_settings, new_character, sign_up
 from tests.support.ws import connect, heartbeat, opened, receive, send, whole_turn
@@ -107,7 +107,7 @@ def test_a_day_the_projection_worker_lives_reaches_the_users_socket_through_redi
     try:
         assert worker.redis is not None
         assert worker.daily_life is not None
-        worker.daily_life.announce = redis_day_announcer(worker.redis)
+        worker.daily_life.announce = redis_day_announcer(worker.redis, channels_prefix(settings))
         with TestClient(create_app(api)) as client:
             user = sign_up(client)
             character = new_character(client, user)

@@ -231,7 +231,9 @@ def bootstrap(
         daily_life=daily_life,
         message_limits=MessageLimits(
             accounts,
-            RedisMessageLimiter(client) if client is not None else MemoryMessageLimiter(),
+            RedisMessageLimiter(client, prefix=settings.resolved_redis_prefix() + "rate:")
+            if client is not None
+            else MemoryMessageLimiter(),
             per_minute=settings.messages_per_minute,
             per_day=settings.messages_per_day,
         ),
@@ -344,7 +346,9 @@ def login_throttle(settings: Settings, client: redis.Redis | None) -> LoginThrot
         window_seconds=settings.login_failure_window_seconds,
     )
     if client is not None:
-        return RedisLoginThrottle(client, policy)
+        return RedisLoginThrottle(
+            client, policy, prefix=settings.resolved_redis_prefix() + "throttle:"
+        )
     return MemoryLoginThrottle(policy)
 
 

@@ -45,15 +45,23 @@ from companion.app.settings import Settings
 log = structlog.get_logger(__name__)
 
 KEY_PREFIX = "companion:ws:"
+"""The channels' prefix when none is given; a deployment's is its Redis prefix + "ws:"."""
 REDIS_RETRY_SECONDS = 1.0
 _ORIGIN_BYTES = 32
 _REDIS_DOWN = (redis.exceptions.RedisError, OSError)
 
 
+def channels_prefix(settings: Settings) -> str:
+    """The prefix of this deployment's socket channels on Redis."""
+    return settings.resolved_redis_prefix() + "ws:"
+
+
 def channels_plugin(settings: Settings) -> UserChannels:
     """The fan-out between sockets: through Redis when it is configured, else in memory."""
     backend: ChannelsBackend = (
-        FanOutBackend(settings.redis_url) if settings.redis_url else MemoryChannelsBackend()
+        FanOutBackend(settings.redis_url, channels_prefix(settings))
+        if settings.redis_url
+        else MemoryChannelsBackend()
     )
     return UserChannels(backend=backend, arbitrary_channels_allowed=True)
 
@@ -208,9 +216,7 @@ class FanOutBackend(ChannelsBackend):
         self._up = False
 
 
-def redis_day_announcer(
-    client: redis.Redis, key_prefix: str = KEY_PREFIX
-) -> Callable[[DayLived], None]:
+def redis_day_announcer(client: redis.Redis, key_prefix: str) -> Callable[[DayLived], None]:
     """For a process without sockets (the projection worker, where the daily-life
     scheduler runs when projections are not embedded): the frames of the days it
     lives, published to Redis as FanOutBackend publishes them, under an origin of

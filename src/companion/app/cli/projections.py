@@ -10,7 +10,7 @@ import structlog
 import typer
 from rich.table import Table
 
-from companion.app.api.ws_channels import redis_day_announcer
+from companion.app.api.ws_channels import channels_prefix, redis_day_announcer
 from companion.app.bootstrap import Companion
 from companion.app.cli.common import (
     bar_updater,
@@ -124,7 +124,9 @@ def run_projections(
             if companion.daily_life is not None and companion.settings.daily_life:
                 if companion.redis is not None:
                     # The days lived here reach the users' sockets through the API processes.
-                    companion.daily_life.announce = redis_day_announcer(companion.redis)
+                    companion.daily_life.announce = redis_day_announcer(
+                        companion.redis, channels_prefix(companion.settings)
+                    )
                 companion.daily_life.start()
             log.info("projections.running", projections=sorted(runner.projections))
             reported: dict[str, int] = {}
