@@ -90,3 +90,44 @@ def test_the_document_says_the_webhook_is_public_and_signed(client: TestClient[A
     assert [p["name"] for p in webhook["parameters"]] == ["Stripe-Signature"]
     checkout = document["paths"]["/api/v1/gems/checkout"]["post"]
     assert checkout["security"] != []
+
+
+def test_cancelling_needs_no_body(client: TestClient[Any], user: dict[str, str]) -> None:
+    client.post("/api/v1/subscriptions", headers=user, json={"tier": "ultimate"})
+
+    cancelled = client.delete("/api/v1/subscriptions", headers=user)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["tier"], cancelled.json()["cancel_at_period_end"]) == (
+        "ultimate",
+        True,
+    )
+    assert client.get("/api/v1/me", headers=user).json()["subscription_tier"] == "ultimate"
+
+
+def test_cancelling_without_a_subscription_is_not_found(
+    client: TestClient[Any], user: dict[str, str]
+) -> None:
+    answer = client.delete("/api/v1/subscriptions", headers=user)
+    assert (answer.status_code, answer.json()["extra"]["code"]) == (404, "subscription_not_found")
+
+
+def test_a_sandbox_subscription_credits_its_first_bonus_gems_to_the_ledger(
+    client: TestClient[Any], user: dict[str, str]
+) -> None:
+    client.post("/api/v1/subscriptions", headers=user, json={"tier": "premium"})
+
+    assert client.get("/api/v1/inventory", headers=user).json()["gems"] == 300
+    ledger = client.get("/api/v1/wallet/ledger", headers=user).json()["entries"]
+    assert [(e["kind"], e["gems"], e["balance"]) for e in ledger] == [
+        ("subscription_bonus", 300, 300)
+    ]
+
+
+def test_the_document_says_cancelling_may_leave_the_body_out(client: TestClient[Any]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    cancel = document["paths"]["/api/v1/subscriptions"]["delete"]
+    assert cancel["requestBody"]["required"] is False
+    assert "404" in cancel["responses"]
+    subscribe = document["paths"]["/api/v1/subscriptions"]["post"]
+    assert subscribe["requestBody"]["required"] is True

@@ -29,7 +29,7 @@ from companion.domain.identity import email_claim_id, normalise_email
 from companion.domain.memory import MemoryBook
 from companion.domain.payments import Payment, ProviderEvent
 from companion.domain.sessions import Session
-from companion.domain.subscription import Subscription
+from companion.domain.subscription import Subscription, SubscriptionOrigin
 from companion.domain.users import EmailClaim, User
 from companion.domain.wallet import Wallet
 
@@ -52,6 +52,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     Payment,
     ProviderEvent,
     Subscription,
+    SubscriptionOrigin,
     Session,
 )
 
@@ -161,6 +162,7 @@ ATTRIBUTION: dict[type[DomainEvent], Callable[[Any], Owner]] = {
     Wallet.Opened: lambda e: Owner(user_id=e.user_id),
     Payment.Created: lambda e: Owner(user_id=e.user_id),
     Subscription.Opened: lambda e: Owner(user_id=e.user_id),
+    SubscriptionOrigin.Recorded: lambda e: Owner(user_id=e.user_id),
     Session.Started: lambda e: Owner(user_id=e.user_id),
 }
 ATTRIBUTION_BY_TOPIC = {get_topic(c): how for c, how in ATTRIBUTION.items()}

@@ -4,6 +4,11 @@ Gems are credited only here, from an event the gateway verified (a signed
 Stripe webhook) or produced itself (the sandbox's local completion): both go
 through `apply`, which records the provider's event id in the same atomic save
 as its effects, so each event is applied once.
+
+A provider event is trusted only about what this service created: a payment
+it started, a subscription it requested. Its effects go to the user who
+started it, whatever user the event's metadata names; anything else is
+recorded as ignored, with the reason.
 """
 
 from __future__ import annotations
@@ -34,8 +39,12 @@ from companion.domain.subscription import (
     AlreadySubscribed,
     Subscription,
     SubscriptionNotFound,
+    SubscriptionOrigin,
+    bonus_reference,
     check_tier,
+    distrust,
     subscription_id,
+    subscription_origin_id,
 )
 from companion.domain.users import User
 from companion.domain.wallet import Wallet
@@ -45,8 +54,11 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Applied:
+    """What became of a provider event; `detail` says why one was ignored or rejected."""
+
     outcome: Outcome
     position: int | None = None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,7 @@ class Payments:
             customer_id = self.gateway.create_customer(user_id=user_id)
             position = self._link_customer(user_id, customer_id)
         started = self.gateway.subscribe(user_id=user_id, customer_id=customer_id, tier=tier)
+        position = self._record_request(user_id, tier, started.state, customer_id) or position
         for produced in started.events:
             position = self.apply(produced).position or position
         log.info("subscription.requested", user_id=str(user_id), tier=tier)
@@ -130,13 +143,17 @@ class Payments:
             return _view(stored, client_secret=started.client_secret), position
         return _state_view(started.state, tier, client_secret=started.client_secret), position
 
-    def cancel(self, *, user_id: UUID, tier: str) -> tuple[SubscriptionView, int | None]:
-        """Cancel at the end of the paid period: the tier stays until the provider ends it."""
-        tier = check_tier(tier)
+    def cancel(
+        self, *, user_id: UUID, tier: str | None = None
+    ) -> tuple[SubscriptionView, int | None]:
+        """Cancel the live subscription at the end of its paid period (the tier stays until
+        the provider ends it). A tier, when named, must be the live subscription's."""
+        tier = None if tier is None else check_tier(tier)
         known_user(self.uow, user_id)
         current = self.subscription(user_id)
-        if current is None or not current.live or current.tier != tier:
-            raise SubscriptionNotFound(f"no live {tier} subscription")
+        if current is None or not current.live or tier not in (None, current.tier):
+            raise SubscriptionNotFound(f"no live {tier or 'paid'} subscription")
+        tier = current.tier or ""
         assert current.provider_subscription_id is not None
         state = SubscriptionState(
             subscription_id=current.provider_subscription_id,
@@ -144,6 +161,7 @@ class Payments:
             tier=current.tier,
             cancel_at_period_end=current.cancel_at_period_end,
             current_period_end=current.current_period_end,
+            customer_id=current.customer_id,
         )
         cancelled = self.gateway.cancel_at_period_end(user_id=user_id, state=state)
         position = None
@@ -154,6 +172,37 @@ class Payments:
         if stored is not None and stored.cancel_at_period_end:
             return _view(stored), position
         return _state_view(cancelled.state, tier), position
+
+    def _record_request(
+        self, user_id: UUID, tier: str, state: SubscriptionState, customer_id: str | None
+    ) -> int | None:
+        """Record the subscription the provider created for the user, and where it came from,
+        in one save: the provider's events about it are trusted from then on."""
+        customer_id = state.customer_id or customer_id
+
+        def save() -> int | None:
+            subscription = self._subscription_to_change(user_id)
+            subscription.request(
+                state,
+                provider=self.gateway.provider,
+                tier=tier,
+                customer_id=customer_id,
+                sandbox=self.sandbox,
+            )
+            origin = SubscriptionOrigin.record(
+                provider=self.gateway.provider,
+                subscription_id=state.subscription_id,
+                customer_id=customer_id,
+                user_id=user_id,
+                tier=tier,
+                sandbox=self.sandbox,
+            )
+            user = self.uow.load(User, user_id)
+            if not user.forgotten:
+                user.change_tier(subscription.entitled_tier)
+            return self.uow.save(subscription, origin, user)
+
+        return self.uow.retry(save)
 
     def _link_customer(self, user_id: UUID, customer_id: str) -> int | None:
         def save() -> int | None:
@@ -177,7 +226,8 @@ class Payments:
 
         An event that breaks a rule (an amount that is not the price, zero or
         negative) is recorded as rejected, so that it is not tried again, and
-        logged; one of a type not handled is recorded as ignored.
+        logged; one of a type not handled, or about a payment or subscription
+        this service did not create, is recorded as ignored, with its reason.
         """
         marker = provider_event_id(received.provider, received.event_id)
 
@@ -189,7 +239,7 @@ class Payments:
             except DomainError as refused:
                 changed, outcome, detail = [], "rejected", f"{refused.code}: {refused.detail}"
             record = ProviderEvent.record(received, outcome, detail)
-            return Applied(outcome, self.uow.save(record, *changed))
+            return Applied(outcome, self.uow.save(record, *changed), detail)
 
         applied = self.uow.retry(attempt)
         level = log.warning if applied.outcome == "rejected" else log.info
@@ -199,6 +249,7 @@ class Payments:
             event_type=received.type,
             event_id=received.event_id,
             outcome=applied.outcome,
+            detail=applied.detail or None,
             sandbox=received.sandbox,
         )
         return applied
@@ -252,30 +303,53 @@ class Payments:
 
     def _subscription_effects(self, received: GatewayEvent) -> tuple[list[Aggregate], Outcome, str]:
         state = received.subscription
-        if received.user_id is None or state is None:
-            return [], "ignored", "no user or subscription in the event"
-        user = self.uow.find(User, received.user_id)
+        if state is None:
+            return [], "ignored", "no subscription in the event"
+        origin = self.uow.find(
+            SubscriptionOrigin,
+            subscription_origin_id(received.provider, state.subscription_id),
+            to_change=False,
+        )
+        reason = distrust(origin, state, named_user=received.user_id)
+        if reason or origin is None:
+            return [], "ignored", reason
+        user = self.uow.find(User, origin.user_id)
         if user is None:
             return [], "ignored", "no such user"
-        subscription = self._subscription_to_change(received.user_id)
+        subscription = self._subscription_to_change(origin.user_id)
+        changed_aggregates: list[Aggregate] = [subscription, user]
         if received.kind == "invoice_paid":
             changed = subscription.renew(
                 provider_subscription_id=state.subscription_id,
                 current_period_end=state.current_period_end,
                 at=received.created,
-                tier=state.tier,
             )
+            wallet = self._wallet_to_change(origin.user_id)
+            if self._credit_bonus(wallet, origin, received):
+                changed = True
+                changed_aggregates.append(wallet)
         elif received.kind == "subscription_deleted":
-            ended = replace(state, status="canceled")
-            changed = subscription.observe(ended, at=received.created, sandbox=received.sandbox)
+            changed = subscription.observe(replace(state, status="canceled"), at=received.created)
         else:
-            changed = subscription.observe(state, at=received.created, sandbox=received.sandbox)
-        if state.customer_id and subscription.customer_id is None:
-            subscription.link_customer(provider=received.provider, customer_id=state.customer_id)
+            changed = subscription.observe(state, at=received.created)
         if not user.forgotten:
             user.change_tier(subscription.entitled_tier)
         outcome: Outcome = "applied" if changed else "ignored"
-        return [subscription, user], outcome, "" if changed else "stale or not current"
+        return changed_aggregates, outcome, "" if changed else "stale or not current"
+
+    @staticmethod
+    def _credit_bonus(wallet: Wallet, origin: SubscriptionOrigin, received: GatewayEvent) -> bool:
+        """The bonus gems of a paid invoice, once per invoice however often it is told."""
+        state = received.subscription
+        gems = origin.bonus_gems(state.tier if state is not None else None)
+        if received.invoice_id is None or gems == 0:
+            return False
+        return wallet.credit(
+            gems,
+            kind="subscription_bonus",
+            reference=bonus_reference(received.provider, received.invoice_id),
+            sandbox=received.sandbox,
+        )
 
 
 def _view(subscription: Subscription, *, client_secret: str | None = None) -> SubscriptionView:

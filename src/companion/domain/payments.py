@@ -112,7 +112,10 @@ class GatewayEvent:
     """For a success, the amount received; for a refund, the total refunded so far."""
     reason: str | None = None
     user_id: UUID | None = None
+    """The user the event's metadata names: never trusted to say whose it is."""
     subscription: SubscriptionState | None = None
+    invoice_id: str | None = None
+    """For a paid invoice, the provider's invoice id: its bonus gems are credited once."""
     sandbox: bool = False
 
 

@@ -9,6 +9,13 @@ provider ends the subscription at that date.
 Provider events may arrive out of order: each carries the time the provider
 made it, and a snapshot older than the last one applied changes nothing,
 except the end of the subscription, which is final whenever it arrives.
+
+Only a subscription this service created is followed. Creating one records it
+twice in one save: on the user's Subscription (`Requested`, which makes it the
+current one) and as a SubscriptionOrigin, found from the provider's
+subscription id, which names its user and customer. A provider event is
+applied to the user its subscription's origin names, never to one its metadata
+names; an event about any other subscription changes nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +24,15 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from companion.domain.entitlements import entitlements
 from companion.domain.errors import DomainError, InvalidInput
 from companion.domain.identity import COMPANION_NAMESPACE
-from companion.domain.payments import PAID_TIERS, SubscriptionState, check_provider_id
+from companion.domain.payments import (
+    PAID_TIERS,
+    Provider,
+    SubscriptionState,
+    check_provider_id,
+)
 
 ENTITLED_STATUSES = ("active", "trialing")
 """Provider statuses under which the subscription's tier is granted."""
@@ -44,6 +57,11 @@ def subscription_id(user_id: UUID) -> UUID:
     return uuid5(COMPANION_NAMESPACE, f"subscription:{user_id}")
 
 
+def subscription_origin_id(provider: str, provider_subscription_id: str) -> UUID:
+    """One SubscriptionOrigin per provider subscription this service created."""
+    return uuid5(COMPANION_NAMESPACE, f"subscription-origin:{provider}:{provider_subscription_id}")
+
+
 def check_tier(tier: str) -> str:
     if tier not in PAID_TIERS:
         raise InvalidInput("tier", f"must be one of {', '.join(PAID_TIERS)}")
@@ -60,7 +78,21 @@ class Subscription(Aggregate):
         provider: str
         customer_id: str
 
+    class Requested(Aggregate.Event):
+        """This service created the provider's subscription: it becomes the current one."""
+
+        provider: str
+        subscription_id: str
+        customer_id: str | None
+        tier: str
+        status: str
+        current_period_end: int | None
+        sandbox: bool
+
     class Started(Aggregate.Event):
+        """A subscription first seen in a provider's event (streams written before
+        subscriptions were requested here); no longer recorded."""
+
         subscription_id: str
         tier: str | None
         status: str
@@ -130,33 +162,64 @@ class Subscription(Aggregate):
     def _link_customer(self, provider: str, customer_id: str) -> None:
         self.customer_id = customer_id
 
-    def observe(self, state: SubscriptionState, *, at: int, sandbox: bool = False) -> bool:
+    def request(
+        self,
+        state: SubscriptionState,
+        *,
+        provider: Provider,
+        tier: str,
+        customer_id: str | None,
+        sandbox: bool = False,
+    ) -> None:
+        """Record the subscription the provider created at this service's request.
+
+        It replaces an ended one; while one is live, another is AlreadySubscribed.
+        """
+        if self.live:
+            raise AlreadySubscribed(f"already subscribed to {self.tier}; cancel it first")
+        self._request(
+            provider=provider,
+            subscription_id=check_provider_id("subscription_id", state.subscription_id),
+            customer_id=None
+            if customer_id is None
+            else check_provider_id("customer_id", customer_id),
+            tier=check_tier(tier),
+            status=state.status,
+            current_period_end=state.current_period_end,
+            sandbox=sandbox,
+        )
+
+    @event(Requested)
+    def _request(
+        self,
+        provider: str,
+        subscription_id: str,
+        customer_id: str | None,
+        tier: str,
+        status: str,
+        current_period_end: int | None,
+        sandbox: bool,
+    ) -> None:
+        self.provider_subscription_id = subscription_id
+        if customer_id is not None:
+            self.customer_id = customer_id
+        self.tier = tier
+        self.status = status
+        self.cancel_at_period_end = False
+        self.current_period_end = current_period_end
+        # Snapshots are ordered within one subscription; the new one starts afresh.
+        self.last_event_at = 0
+
+    def observe(self, state: SubscriptionState, *, at: int) -> bool:
         """The provider's subscription as one event saw it; False when it changes nothing.
 
-        An event about another subscription than the current one starts it only
-        when the current one has ended (a late event of an old subscription is
-        not allowed to overwrite the new one); if that event says it has ended
-        already (its deletion came first), it is recorded as ended, so that its
-        older events arriving next change nothing. A snapshot older than the
-        last one applied is ignored.
+        Only the current subscription (the one last requested) is followed: an
+        event about any other, an older one or one this service never created,
+        changes nothing. A snapshot older than the last one applied is ignored.
         """
         check_provider_id("subscription_id", state.subscription_id)
         if state.subscription_id != self.provider_subscription_id:
-            if self.live:
-                return False
-            ended = state.status in ENDED_STATUSES
-            self._start(
-                subscription_id=state.subscription_id,
-                tier=state.tier
-                if ended and state.tier not in PAID_TIERS
-                else check_tier(state.tier or ""),
-                status=state.status,
-                cancel_at_period_end=state.cancel_at_period_end,
-                current_period_end=state.current_period_end,
-                at=at,
-                sandbox=sandbox,
-            )
-            return True
+            return False
         if not self.live:
             return False
         if state.status in ENDED_STATUSES:
@@ -217,30 +280,11 @@ class Subscription(Aggregate):
         self.last_event_at = at
 
     def renew(
-        self,
-        *,
-        provider_subscription_id: str,
-        current_period_end: int | None,
-        at: int,
-        tier: str | None = None,
+        self, *, provider_subscription_id: str, current_period_end: int | None, at: int
     ) -> bool:
-        """An invoice of the subscription was paid: active again, until the new end.
-
-        An invoice of a subscription not known yet (its invoice came before its
-        creation) starts it, when the invoice names the tier and nothing is live.
-        """
+        """An invoice of the current subscription was paid: active again, until the new end."""
         if provider_subscription_id != self.provider_subscription_id:
-            if self.live or tier not in PAID_TIERS:
-                return False
-            return self.observe(
-                SubscriptionState(
-                    subscription_id=provider_subscription_id,
-                    status="active",
-                    tier=tier,
-                    current_period_end=current_period_end,
-                ),
-                at=at,
-            )
+            return False
         if not self.live or at < self.last_event_at:
             return False
         ends = [end for end in (current_period_end, self.current_period_end) if end is not None]
@@ -258,3 +302,94 @@ class Subscription(Aggregate):
         self.status = "canceled"
         self.cancel_at_period_end = False
         self.last_event_at = at
+
+
+class SubscriptionOrigin(Aggregate):
+    """A provider subscription this service created: for which user, customer and tier.
+
+    Its id follows from the provider's subscription id (subscription_origin_id),
+    so a provider event finds its user from the subscription it is about.
+    """
+
+    class Recorded(Aggregate.Created):
+        provider: str
+        subscription_id: str
+        customer_id: str | None
+        user_id: UUID
+        tier: str
+        sandbox: bool
+
+    @staticmethod
+    def create_id(provider: str, subscription_id: str) -> UUID:
+        return subscription_origin_id(provider, subscription_id)
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        provider: Provider,
+        subscription_id: str,
+        customer_id: str | None,
+        user_id: UUID,
+        tier: str,
+        sandbox: bool,
+    ) -> SubscriptionOrigin:
+        return cls(
+            provider=provider,
+            subscription_id=check_provider_id("subscription_id", subscription_id),
+            customer_id=None
+            if customer_id is None
+            else check_provider_id("customer_id", customer_id),
+            user_id=user_id,
+            tier=check_tier(tier),
+            sandbox=sandbox,
+        )
+
+    @event(Recorded)
+    def __init__(
+        self,
+        provider: str,
+        subscription_id: str,
+        customer_id: str | None,
+        user_id: UUID,
+        tier: str,
+        sandbox: bool,
+    ) -> None:
+        self.provider = provider
+        self.subscription_id = subscription_id
+        self.customer_id = customer_id
+        self.user_id = user_id
+        self.tier = tier
+        self.sandbox = sandbox
+
+    def bonus_gems(self, invoiced_tier: str | None) -> int:
+        """The gems one paid invoice of this subscription brings: its tier's monthly bonus.
+
+        The tier is the one the invoice's price names, else the one it was created for.
+        """
+        tier = invoiced_tier if invoiced_tier in PAID_TIERS else self.tier
+        return entitlements(tier).monthly_bonus_gems
+
+
+def distrust(
+    origin: SubscriptionOrigin | None, state: SubscriptionState, *, named_user: UUID | None
+) -> str:
+    """Why a provider event about a subscription must change nothing; "" when it may apply.
+
+    It may only when this service created the subscription (it has an origin),
+    the event's customer is the one it was created for, and the user the
+    event's metadata names, if any, is the one it was created for. The user it
+    applies to is always the origin's.
+    """
+    if origin is None:
+        return "a subscription this service did not create"
+    if state.customer_id != origin.customer_id:
+        return "the customer is not the one the subscription was created for"
+    if named_user is not None and named_user != origin.user_id:
+        return "the metadata names another user than the subscription's"
+    return ""
+
+
+def bonus_reference(provider: str, invoice_id: str) -> str:
+    """The wallet reference of an invoice's bonus gems: one credit per paid invoice."""
+    return f"{provider}:invoice:{invoice_id}"

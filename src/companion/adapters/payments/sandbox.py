@@ -1,8 +1,10 @@
 """The sandbox gateway: checkouts and subscriptions that complete locally, marked as sandbox.
 
 It produces the same events a real provider's webhooks would, and they are
-applied by the same use case; only the `sandbox` mark tells them apart. It
-takes no webhooks: anything posted to the Stripe webhook is refused.
+applied by the same use case; only the `sandbox` mark tells them apart. A
+subscription starts active with its first invoice paid (so its first bonus gems
+are credited); there are no renewals. It takes no webhooks: anything posted to
+the Stripe webhook is refused.
 """
 
 from __future__ import annotations
@@ -72,7 +74,14 @@ class SandboxGateway:
             user_id=user_id,
             subscription=state,
         )
-        return SubscriptionCheckout(state=state, events=(started,))
+        first_invoice = self._event(
+            kind="invoice_paid",
+            type="invoice.paid",
+            user_id=user_id,
+            subscription=state,
+            invoice_id=f"sandbox_in_{uuid4().hex}",
+        )
+        return SubscriptionCheckout(state=state, events=(started, first_invoice))
 
     def cancel_at_period_end(
         self, *, user_id: UUID, state: SubscriptionState

@@ -210,9 +210,11 @@ class StripeGateway:
         # Newer API versions name the price under `pricing`, older ones under `price`.
         price = _dig(line, "pricing", "price_details", "price") or _dig(line, "price", "id")
         customer = obj.get("customer")
+        invoice = obj.get("id")
         return GatewayEvent(
             kind="invoice_paid",
             user_id=_user_id(details.get("metadata")),
+            invoice_id=invoice if isinstance(invoice, str) and invoice else None,
             subscription=SubscriptionState(
                 subscription_id=subscription,
                 status="active",
