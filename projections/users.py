@@ -1,4 +1,5 @@
-"""Users: each account's profile, tier and token version, for `/me` and for checking tokens."""
+"""Users: each account's profile, tier and token version, for `/me` and for checking tokens;
+and how often (and when last) someone tried to register the account's email."""
 
 from __future__ import annotations
 
@@ -24,13 +25,16 @@ class UserView:
     forgotten: bool
     created_at: datetime
     updated_at: datetime
+    sign_up_attempts: int = 0
+    """Sign-ups someone tried with this account's email (see User.SignUpAttempted)."""
+    last_sign_up_attempt_at: datetime | None = None
 
 
 class UsersProjection(Projection):
     """One row per account. A forgotten user keeps an empty row, so old tokens stay refused."""
 
     name = "users"
-    version = 1
+    version = 2
     table_stems = ("users",)
 
     @property
@@ -49,7 +53,9 @@ class UsersProjection(Projection):
             " token_version {bigint} NOT NULL,"
             " forgotten {bool} NOT NULL,"
             " created_at {timestamp} NOT NULL,"
-            " updated_at {timestamp} NOT NULL)",
+            " updated_at {timestamp} NOT NULL,"
+            " sign_up_attempts {bigint} NOT NULL DEFAULT 0,"
+            " last_sign_up_attempt_at {timestamp})",
         ]
 
     @handles(User.Registered)
@@ -81,6 +87,14 @@ class UsersProjection(Projection):
     @handles(User.TierChanged)
     def _tier_changed(self, cursor: ViewCursor, event: Any, position: int) -> None:
         self._update(cursor, event, "tier = :tier", {"tier": event.tier})
+
+    @handles(User.SignUpAttempted)
+    def _sign_up_attempted(self, cursor: ViewCursor, event: Any, position: int) -> None:
+        cursor.defer(
+            f"UPDATE {self.users_table} SET sign_up_attempts = sign_up_attempts + 1,"
+            " last_sign_up_attempt_at = :at WHERE user_id = :id",
+            {"at": event.timestamp, "id": event.originator_id},
+        )
 
     @handles(User.Forgotten)
     def _forgotten(self, cursor: ViewCursor, event: Any, position: int) -> None:
@@ -122,4 +136,10 @@ def _user(row: dict[str, Any]) -> UserView:
         forgotten=bool(row["forgotten"]),
         created_at=as_datetime(row["created_at"]),
         updated_at=as_datetime(row["updated_at"]),
+        sign_up_attempts=int(row["sign_up_attempts"]),
+        last_sign_up_attempt_at=(
+            as_datetime(row["last_sign_up_attempt_at"])
+            if row["last_sign_up_attempt_at"] is not None
+            else None
+        ),
     )

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from litestar.testing import TestClient
 
+from companion.app.bootstrap import Companion
+from companion.domain.users import User
 from tests.support.api import PASSWORD, sign_up
 
 
@@ -19,11 +22,55 @@ def test_register_answers_201_with_the_user_id(client: TestClient[Any]) -> None:
     assert set(response.json()) == {"user_id"}
 
 
-def test_an_email_registers_once_whatever_its_case(client: TestClient[Any]) -> None:
-    assert register(client).status_code == 201
-    again = register(client, email="  AIKO@Example.COM ")
-    assert again.status_code == 409
-    assert again.json()["status_code"] == 409
+class CountingPasswords:
+    """The real hasher, counting what each call asks of it."""
+
+    def __init__(self, passwords: Any) -> None:
+        self.passwords = passwords
+        self.calls: list[str] = []
+
+    def hash(self, password: str) -> str:
+        self.calls.append("hash")
+        digest: str = self.passwords.hash(password)
+        return digest
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.calls.append("verify")
+        return bool(self.passwords.verify(password_hash, password))
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return bool(self.passwords.needs_rehash(password_hash))
+
+
+def login(client: TestClient[Any], email: str, password: str) -> Any:
+    return client.post("/api/v1/auth/token", json={"email": email, "password": password})
+
+
+def test_a_taken_email_is_answered_as_a_new_one_and_its_owner_is_told(
+    client: TestClient[Any], companion: Companion
+) -> None:
+    counting = CountingPasswords(companion.accounts.passwords)
+    companion.accounts.passwords = counting
+    first = register(client)
+    work_for_a_new_email = list(counting.calls)
+    counting.calls.clear()
+
+    again = register(client, email="  AIKO@Example.COM ", password="the intruder's guess", name="X")
+    work_for_a_taken_email = list(counting.calls)
+
+    assert (again.status_code, set(again.json())) == (201, {"user_id"})
+    assert work_for_a_taken_email == work_for_a_new_email == ["hash"]
+    stranger = UUID(again.json()["user_id"])
+    assert stranger != UUID(first.json()["user_id"])
+    assert companion.uow.find(User, stranger, to_change=False) is None
+    assert login(client, "aiko@example.com", "the intruder's guess").status_code == 401
+    token = login(client, "aiko@example.com", PASSWORD)
+    assert token.status_code == 200
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    me = client.get("/api/v1/me", headers=headers).json()
+    assert (me["user_id"], me["name"]) == (first.json()["user_id"], "Aiko")
+    assert me["sign_up_attempts"] == 1
+    assert me["last_sign_up_attempt_at"] is not None
 
 
 def test_bad_fields_answer_422_and_name_the_problem(client: TestClient[Any]) -> None:
@@ -77,6 +124,8 @@ def test_token_and_me(client: TestClient[Any]) -> None:
         "timezone": "Asia/Tokyo",
         "subscription_tier": "free",
         "gems": 0,
+        "sign_up_attempts": 0,
+        "last_sign_up_attempt_at": None,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +10,9 @@ from eventsourcing.persistence import OperationalError
 from litestar.testing import TestClient
 
 from companion.app.api.app import create_app
-from companion.app.bootstrap import Companion
+from companion.app.bootstrap import Companion, bootstrap
 from companion.app.errors import StoreUnreadable
+from tests.support.api import api_settings
 from tests.support.errors import assert_error_shape
 from tests.support.personas import HANA as PERSONA
 from tests.support.routes import operations
@@ -64,10 +66,32 @@ def test_a_missing_character_is_a_404_with_the_shape(
     assert_error_shape(response, 404, "character_not_found")
 
 
-def test_a_duplicate_email_is_a_409_with_the_shape(client: TestClient[Any]) -> None:
+def test_a_duplicate_email_is_answered_as_a_new_one(client: TestClient[Any]) -> None:
     body = {"email": "twice@example.com", "password": "x" * 12, "name": "A", "nickname": "A"}
-    assert client.post("/api/v1/auth/register", json=body).status_code == 201
-    assert_error_shape(client.post("/api/v1/auth/register", json=body), 409, "email_taken")
+    first = client.post("/api/v1/auth/register", json=body)
+    again = client.post("/api/v1/auth/register", json=body)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert set(again.json()) == {"user_id"}
+    assert again.json() != first.json()
+
+
+def test_too_many_sign_ups_are_a_429_with_the_shape(tmp_path: Path) -> None:
+    limit = 3
+    companion = bootstrap(api_settings(tmp_path, registrations_per_address=limit))
+    try:
+        with TestClient(create_app(companion)) as client:
+            for n in range(limit + 1):
+                body = {
+                    "email": f"n{n}@example.com",
+                    "password": "x" * 12,
+                    "name": "A",
+                    "nickname": "A",
+                }
+                answer = client.post("/api/v1/auth/register", json=body)
+    finally:
+        companion.close()
+    assert_error_shape(answer, 429, "rate_limited")
+    assert int(answer.headers["retry-after"]) >= 1
 
 
 def test_pydantic_and_the_domain_report_fields_in_one_shape(

@@ -1,4 +1,4 @@
-"""Two deployments on one Redis never meet: every key and channel carries the deployment's prefix."""
+"""Two deployments on one Redis never meet: keys and channels carry the deployment prefix."""
 
 from __future__ import annotations
 

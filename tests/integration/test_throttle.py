@@ -1,4 +1,4 @@
-"""Failed-login limits, written once and run on the in-process and the Redis throttle."""
+"""Throttles (failed logins and the others), written once and run in-process and on Redis."""
 
 from __future__ import annotations
 
@@ -16,29 +16,29 @@ from structlog.testing import capture_logs
 
 from companion.adapters.throttle import (
     REDIS_PREFIX,
-    MemoryLoginThrottle,
-    RedisLoginThrottle,
+    MemoryThrottle,
+    RedisThrottle,
     ThrottlePolicy,
 )
-from companion.domain.ports import LoginThrottle
+from companion.domain.ports import Throttle
 from tests.support.clock import Clock
 
-POLICY = ThrottlePolicy(failures_per_account=3, failures_per_address=5, window_seconds=600)
+POLICY = ThrottlePolicy(name="login", per_account=3, per_address=5, window_seconds=600)
+CHECKOUTS = ThrottlePolicy(name="checkout", per_account=3, per_address=5, window_seconds=600)
+PASSWORDS = ThrottlePolicy(name="password", per_account=3, per_address=None, window_seconds=600)
 ACCOUNT = "aoi@example.org"
 ADDRESS = "203.0.113.7"
 START = datetime.fromtimestamp(1_700_000_000, UTC)
 
 
-def fail(
-    throttle: LoginThrottle, times: int, account: str = ACCOUNT, address: str = ADDRESS
-) -> None:
+def fail(throttle: Throttle, times: int, account: str = ACCOUNT, address: str = ADDRESS) -> None:
     for _ in range(times):
         assert throttle.admit(account=account, address=address) == 0
 
 
 class ThrottleContract(ABC):
     @abstractmethod
-    def throttle(self, clock: Clock) -> LoginThrottle: ...
+    def throttle(self, clock: Clock, policy: ThrottlePolicy = POLICY) -> Throttle: ...
 
     @pytest.fixture
     def clock(self) -> Clock:
@@ -143,13 +143,22 @@ class ThrottleContract(ABC):
 
         assert waits.count(0) == 3
 
+    def test_a_policy_without_an_address_limit_counts_accounts_only(self, clock: Clock) -> None:
+        throttle = self.throttle(clock, PASSWORDS)
+        for n in range(10):
+            fail(throttle, 1, account=f"user{n}")
+        fail(throttle, 3)
+
+        assert throttle.admit(account=ACCOUNT, address=ADDRESS) == 600
+        assert throttle.admit(account=ACCOUNT, address="198.51.100.1") == 600
+
 
 class TestMemoryThrottle(ThrottleContract):
-    def throttle(self, clock: Clock) -> LoginThrottle:
-        return MemoryLoginThrottle(POLICY, clock=clock.seconds)
+    def throttle(self, clock: Clock, policy: ThrottlePolicy = POLICY) -> Throttle:
+        return MemoryThrottle(policy, clock=clock.seconds)
 
     def test_counters_whose_failures_left_the_window_are_dropped(self, clock: Clock) -> None:
-        throttle = MemoryLoginThrottle(POLICY, clock=clock.seconds)
+        throttle = MemoryThrottle(POLICY, clock=clock.seconds)
         for n in range(50):
             fail(throttle, 1, account=f"user{n}@example.org", address=f"10.0.0.{n}")
         assert len(throttle) == 100
@@ -159,7 +168,7 @@ class TestMemoryThrottle(ThrottleContract):
         assert len(throttle) == 2
 
     def test_the_number_of_counters_is_bounded(self, clock: Clock) -> None:
-        throttle = MemoryLoginThrottle(POLICY, clock=clock.seconds, max_counters=10)
+        throttle = MemoryThrottle(POLICY, clock=clock.seconds, max_counters=10)
         for n in range(50):
             fail(throttle, 1, account=f"user{n}@example.org", address=f"10.0.0.{n}")
 
@@ -175,12 +184,21 @@ class TestRedisThrottle(ThrottleContract):
         yield client
         client.close()
 
-    def throttle(self, clock: Clock) -> LoginThrottle:
-        return RedisLoginThrottle(self._client, POLICY, clock=clock.seconds)
+    def throttle(self, clock: Clock, policy: ThrottlePolicy = POLICY) -> Throttle:
+        return RedisThrottle(self._client, policy, clock=clock.seconds)
+
+    def test_throttles_of_other_names_count_apart(self, clock: Clock, client: redis.Redis) -> None:
+        logins = RedisThrottle(client, POLICY, clock=clock.seconds)
+        checkouts = RedisThrottle(client, CHECKOUTS, clock=clock.seconds)
+        fail(logins, 3)
+
+        assert logins.admit(account=ACCOUNT, address=ADDRESS) == 600
+        fail(checkouts, 3)
+        assert checkouts.admit(account=ACCOUNT, address=ADDRESS) == 600
 
     def test_processes_share_the_counts(self, clock: Clock, client: redis.Redis) -> None:
-        first = RedisLoginThrottle(client, POLICY, clock=clock.seconds)
-        second = RedisLoginThrottle(client, POLICY, clock=clock.seconds)
+        first = RedisThrottle(client, POLICY, clock=clock.seconds)
+        second = RedisThrottle(client, POLICY, clock=clock.seconds)
         fail(first, 2)
         fail(second, 1)
 
@@ -189,14 +207,14 @@ class TestRedisThrottle(ThrottleContract):
     def test_after_a_limit_is_lowered_the_wait_follows_the_newest_failures(
         self, clock: Clock, client: redis.Redis
     ) -> None:
-        before = ThrottlePolicy(failures_per_account=5, failures_per_address=50, window_seconds=600)
+        before = ThrottlePolicy(per_account=5, per_address=50, window_seconds=600)
         for _ in range(5):
-            fail(RedisLoginThrottle(client, before, clock=clock.seconds), 1)
+            fail(RedisThrottle(client, before, clock=clock.seconds), 1)
             clock.advance(seconds=10)
 
         # The third newest failure came 30 seconds ago: 570 to go, not 550.
         assert (
-            RedisLoginThrottle(client, POLICY, clock=clock.seconds).admit(
+            RedisThrottle(client, POLICY, clock=clock.seconds).admit(
                 account=ACCOUNT, address=ADDRESS
             )
             == 570
@@ -205,24 +223,29 @@ class TestRedisThrottle(ThrottleContract):
     def test_keys_are_prefixed_expire_and_hold_no_email_or_address(
         self, clock: Clock, client: redis.Redis
     ) -> None:
-        fail(RedisLoginThrottle(client, POLICY, clock=clock.seconds), 1)
+        fail(RedisThrottle(client, POLICY, clock=clock.seconds), 1)
 
         keys = [key if isinstance(key, str) else key.decode() for key in client.keys("*")]
         assert len(keys) == 2
-        assert all(key.startswith(REDIS_PREFIX) for key in keys)
+        assert all(key.startswith(REDIS_PREFIX + "login:") for key in keys)
         assert not any(ACCOUNT in key or ADDRESS in key for key in keys)
         assert all(0 < client.ttl(key) <= 600 for key in keys)
 
     def test_while_redis_is_down_this_process_counts_and_says_so(self, clock: Clock) -> None:
         unreachable = redis.Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
-        throttle = RedisLoginThrottle(unreachable, POLICY, clock=clock.seconds, recheck_seconds=0)
+        throttle = RedisThrottle(unreachable, POLICY, clock=clock.seconds, recheck_seconds=0)
+        checkouts = RedisThrottle(unreachable, CHECKOUTS, clock=clock.seconds, recheck_seconds=0)
 
         with capture_logs() as logs:
             fail(throttle, 3)
             assert throttle.admit(account=ACCOUNT, address=ADDRESS) == 600
             throttle.succeeded(account=ACCOUNT, address=ADDRESS)
             fail(throttle, 1)
+            fail(checkouts, 3)
+            assert checkouts.admit(account=ACCOUNT, address=ADDRESS) == 600
 
+        named = [e for e in logs if e["event"] == "checkout_throttle.redis_unavailable"]
+        assert len(named) == 1
         warnings = [e for e in logs if e["event"] == "login_throttle.redis_unavailable"]
         assert len(warnings) == 1
         assert warnings[0]["log_level"] == "warning"

@@ -1,4 +1,4 @@
-"""Speaking the WebSocket protocol in a test: connect, send a frame, read frames and turns."""
+"""Speaking the WebSocket protocol in a test: connect, send a frame, read frames, turns, closes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import time
 from typing import Any
 from uuid import uuid4
 
+import jwt
+import pytest
+from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 from litestar.testing.websocket_test_session import WebSocketTestSession
 
@@ -72,3 +75,24 @@ def stored_messages(
             return messages
         assert time.monotonic() < deadline, "the read model never caught up"
         time.sleep(0.01)
+
+
+def close_code(socket: WebSocketTestSession) -> int:
+    """The code the server closes the socket with, no frame coming before the close."""
+    with pytest.raises(WebSocketDisconnect) as closed:
+        socket.receive_text(timeout=TIMEOUT)
+    return closed.value.code
+
+
+def refused_with(client: TestClient[Any], headers: dict[str, str]) -> int:
+    """The close code of a socket the server accepts and then closes before any frame."""
+    with connect(client, headers) as socket:
+        return close_code(socket)
+
+
+def token_expiring_in(secret: str, headers: dict[str, str], seconds: int) -> dict[str, str]:
+    """The headers' token with the same claims, signed alike, expiring within `seconds`."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["exp"] = int(time.time()) + seconds
+    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}

@@ -292,3 +292,26 @@ def test_an_email_claim_rebuilt_from_its_events_equals_the_live_claim(replay: An
 
     assert rebuilt.__dict__ == claim.__dict__
     assert isinstance(rebuilt.user_id, UUID)
+
+
+# -- sign-up attempts ------------------------------------------------------------
+
+
+def test_a_sign_up_attempt_on_the_email_is_recorded_without_what_was_sent() -> None:
+    user, _ = register()
+    user.collect_events()
+
+    assert user.note_sign_up_attempt() is True
+
+    (attempted,) = user.collect_events()
+    assert isinstance(attempted, User.SignUpAttempted)
+    assert set(vars(attempted)) == {"originator_id", "originator_version", "timestamp"}
+
+
+def test_a_forgotten_user_is_told_of_no_sign_up_attempt() -> None:
+    user, _ = register()
+    user.forget()
+    user.collect_events()
+
+    assert user.note_sign_up_attempt() is False
+    assert event_names(user) == []

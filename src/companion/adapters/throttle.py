@@ -1,10 +1,12 @@
-"""Failed-login limits (the `LoginThrottle` port): in this process, or shared through Redis.
+"""Named throttles (the `Throttle` port): in this process, or shared through Redis.
 
-Both keep, per account and per client address, the times of the failures within
-the last `window_seconds` (a sliding window, not fixed slots: a burst at the end
-of one slot and the start of the next cannot double the allowance). When a key
-holds its limit, the wait is the time until its oldest counted failure leaves
-the window.
+One implementation serves every throttle: failed logins, wrong current
+passwords, sign-ups, checkouts. Each is a `ThrottlePolicy` with its own name
+(its counters never meet another's) and limits. Both keep, per account and per
+client address, the times of the attempts within the last `window_seconds` (a
+sliding window, not fixed slots: a burst at the end of one slot and the start of
+the next cannot double the allowance). When a key holds its limit, the wait is
+the time until its oldest counted attempt leaves the window.
 """
 
 from __future__ import annotations
@@ -33,19 +35,30 @@ REDIS_PREFIX = "companion:throttle:"
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    failures_per_account: int = 5
-    failures_per_address: int = 20
+    """A throttle's name and limits: attempts per account and per client address in a window.
+
+    `per_address=None` counts accounts only (the address is then ignored).
+    """
+
+    name: str = "login"
+    per_account: int = 5
+    per_address: int | None = 20
     window_seconds: int = 15 * 60
 
     def __post_init__(self) -> None:
-        if min(self.failures_per_account, self.failures_per_address, self.window_seconds) < 1:
+        limits = [self.per_account, self.window_seconds]
+        if self.per_address is not None:
+            limits.append(self.per_address)
+        if min(limits) < 1:
             raise ValueError("throttle limits and window must be at least 1")
+        if not self.name or ":" in self.name:
+            raise ValueError("a throttle's name is a non-empty word without ':'")
 
     def counters(self, account: str, address: str | None) -> list[tuple[str, int]]:
         """The counters an attempt touches, each with its limit: account first."""
-        counters = [(f"account:{_digest(account)}", self.failures_per_account)]
-        if address is not None:
-            counters.append((f"address:{_digest(address)}", self.failures_per_address))
+        counters = [(f"{self.name}:account:{_digest(account)}", self.per_account)]
+        if address is not None and self.per_address is not None:
+            counters.append((f"{self.name}:address:{_digest(address)}", self.per_address))
         return counters
 
 
@@ -55,12 +68,12 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class MemoryLoginThrottle:
+class MemoryThrottle:
     """Counts in this process only: right for one API process, and for tests.
 
-    Thread-safe. Memory stays bounded: counters whose failures have all left the
+    Thread-safe. Memory stays bounded: counters whose attempts have all left the
     window are dropped as new ones come, and beyond `max_counters` the least
-    recently failed are dropped (losing their counts) first.
+    recently counted are dropped (losing their counts) first.
     """
 
     def __init__(
@@ -73,13 +86,13 @@ class MemoryLoginThrottle:
         self.policy = policy or ThrottlePolicy()
         self._clock = clock
         self._max_counters = max_counters
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """How many counters are held (for tests and metrics)."""
         with self._lock:
-            return len(self._failures)
+            return len(self._attempts)
 
     def admit(self, *, account: str, address: str | None) -> int:
         now = self._clock()
@@ -90,17 +103,17 @@ class MemoryLoginThrottle:
             if wait:
                 return wait
             for key, limit in counters:
-                failures = self._failures.setdefault(key, deque(maxlen=limit))
-                failures.append(now)
-                self._failures.move_to_end(key)
-            while len(self._failures) > self._max_counters:
-                self._failures.popitem(last=False)
+                attempts = self._attempts.setdefault(key, deque(maxlen=limit))
+                attempts.append(now)
+                self._attempts.move_to_end(key)
+            while len(self._attempts) > self._max_counters:
+                self._attempts.popitem(last=False)
             return 0
 
     def succeeded(self, *, account: str, address: str | None) -> None:
         account_key, *address_keys = (key for key, _ in self.policy.counters(account, address))
         with self._lock:
-            self._failures.pop(account_key, None)
+            self._attempts.pop(account_key, None)
             self._take_back(address_keys)
 
     def withdraw(self, *, account: str, address: str | None) -> None:
@@ -108,32 +121,32 @@ class MemoryLoginThrottle:
             self._take_back([key for key, _ in self.policy.counters(account, address)])
 
     def _wait(self, key: str, limit: int, now: float) -> int:
-        failures = self._failures.get(key)
-        if failures is None:
+        attempts = self._attempts.get(key)
+        if attempts is None:
             return 0
-        while failures and failures[0] <= now - self.policy.window_seconds:
-            failures.popleft()
-        if len(failures) < limit:
+        while attempts and attempts[0] <= now - self.policy.window_seconds:
+            attempts.popleft()
+        if len(attempts) < limit:
             return 0
-        return max(1, math.ceil(failures[-limit] + self.policy.window_seconds - now))
+        return max(1, math.ceil(attempts[-limit] + self.policy.window_seconds - now))
 
     def _take_back(self, keys: list[str]) -> None:
         for key in keys:
-            failures = self._failures.get(key)
-            if failures:
-                failures.pop()
-            if not failures:
-                self._failures.pop(key, None)
+            attempts = self._attempts.get(key)
+            if attempts:
+                attempts.pop()
+            if not attempts:
+                self._attempts.pop(key, None)
 
     def _drop_expired(self, now: float) -> None:
-        # The first counter is the one that failed least recently: once its last
-        # failure is out of the window, it counts nothing.
+        # The first counter is the one that counted least recently: once its last
+        # attempt is out of the window, it counts nothing.
         horizon = now - self.policy.window_seconds
-        while self._failures:
-            oldest = next(iter(self._failures.values()))
+        while self._attempts:
+            oldest = next(iter(self._attempts.values()))
             if oldest and oldest[-1] > horizon:
                 return
-            self._failures.popitem(last=False)
+            self._attempts.popitem(last=False)
 
 
 # KEYS: the counters. ARGV: now, window (seconds), a unique member, then each
@@ -163,17 +176,18 @@ return 0
 """
 
 
-class RedisLoginThrottle:
-    """Counts in Redis, shared by every API process: sorted sets of failure times
-    under `companion:throttle:`, expiring a window after their last failure.
+class RedisThrottle:
+    """Counts in Redis, shared by every API process: sorted sets of attempt times
+    under `companion:throttle:<name>:`, expiring a window after their last attempt.
 
-    While Redis cannot be reached, logins are neither refused nor let through
+    While Redis cannot be reached, attempts are neither refused nor let through
     unlimited: the counting falls back to this process's memory (per-process
-    limits), with a warning when that starts and a note when Redis is back.
-    Refusing every login during a Redis outage would turn a cache failure into
-    an outage of sign-in, and the password hash still guards every attempt.
-    After a failure Redis is asked again only `recheck_seconds` later, so that
-    logins do not each wait out the client's timeouts and retries meanwhile.
+    limits), with a warning (`<name>_throttle.redis_unavailable`) when that
+    starts and a note when Redis is back. Refusing every login during a Redis
+    outage would turn a cache failure into an outage of sign-in, and the password
+    hash still guards every attempt. After a failure Redis is asked again only
+    `recheck_seconds` later, so that attempts do not each wait out the client's
+    timeouts and retries meanwhile.
     """
 
     def __init__(
@@ -190,8 +204,8 @@ class RedisLoginThrottle:
         self._clock = clock
         self._prefix = prefix
         self._admit = client.register_script(_ADMIT)
-        self.fallback = MemoryLoginThrottle(self.policy, clock=clock)
-        self._outage = RedisOutage("login_throttle", recheck_seconds)
+        self.fallback = MemoryThrottle(self.policy, clock=clock)
+        self._outage = RedisOutage(f"{self.policy.name}_throttle", recheck_seconds)
 
     def admit(self, *, account: str, address: str | None) -> int:
         counters = self.policy.counters(account, address)

@@ -20,7 +20,7 @@ from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
 from companion.adapters.rate_limit import MemoryMessageLimiter, RedisMessageLimiter
 from companion.adapters.sentiment import LexiconSentimentScorer
-from companion.adapters.throttle import MemoryLoginThrottle, RedisLoginThrottle, ThrottlePolicy
+from companion.adapters.throttle import MemoryThrottle, RedisThrottle, ThrottlePolicy
 from companion.app.accounts import Accounts
 from companion.app.alternatives import Alternatives
 from companion.app.application import CompanionApplication
@@ -36,13 +36,15 @@ from companion.app.message_limits import MessageLimits
 from companion.app.model_call import ModelCall
 from companion.app.payments import Payments
 from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
+from companion.app.session_tracker import SessionTracker
 from companion.app.sessions import Sessions
 from companion.app.settings import Settings, SettingsError
+from companion.app.socket_leases import SocketLeases
 from companion.app.store_guard import verify_store_encoding
 from companion.app.unit_of_work import EventStoreUnitOfWork
 from companion.domain.chat import ChatModel
 from companion.domain.payments import PaymentGateway
-from companion.domain.ports import LoginThrottle, Passwords
+from companion.domain.ports import LoginThrottle, Passwords, Throttle
 from companion.domain.prompt import PromptBudget
 from projections.base import Projection
 from projections.catalogue import CatalogueProjection
@@ -113,8 +115,16 @@ class Companion:
     """Lives the characters' days; started by the embedded server and the projection worker."""
     message_limits: MessageLimits | None = None
     """Messages per minute and per day by tier, counted in Redis when there is one."""
+    checkout_throttle: Throttle | None = None
+    """Gem-pack checkouts and subscription starts per user and per client address."""
+    session_tracker: SessionTracker | None = None
+    """One session per user across their sockets and quick reconnects (the WebSocket's)."""
+    socket_leases: SocketLeases | None = None
+    """The cap on one user's open sockets, counted in Redis when there is one."""
 
     def close(self) -> None:
+        if self.session_tracker is not None:
+            self.session_tracker.close()
         if self.daily_life is not None:
             self.daily_life.stop()
         self.runner.stop()
@@ -174,6 +184,8 @@ def bootstrap(
             max_concurrent=settings.password_hashing_concurrency,
         ),
         login_throttle=login_throttle(settings, client),
+        password_throttle=throttle(password_policy(settings), settings, client),
+        registration_throttle=throttle(registration_policy(settings), settings, client),
     )
     commerce = Commerce(uow)
     try:
@@ -229,6 +241,7 @@ def bootstrap(
         runner=runner,
         redis=client,
         daily_life=daily_life,
+        checkout_throttle=throttle(checkout_policy(settings), settings, client),
         message_limits=MessageLimits(
             accounts,
             RedisMessageLimiter(client, prefix=settings.resolved_redis_prefix() + "rate:")
@@ -236,6 +249,12 @@ def bootstrap(
             else MemoryMessageLimiter(),
             per_minute=settings.messages_per_minute,
             per_day=settings.messages_per_day,
+        ),
+        session_tracker=SessionTracker(Sessions(uow), settings.session_reconnect_seconds),
+        socket_leases=SocketLeases(
+            settings.ws_max_sockets_per_user,
+            client,
+            prefix=settings.resolved_redis_prefix() + "sockets:",
         ),
     )
 
@@ -338,18 +357,52 @@ def memory_settings(settings: Settings) -> MemorySettings:
     )
 
 
-def login_throttle(settings: Settings, client: redis.Redis | None) -> LoginThrottle:
+def throttle(policy: ThrottlePolicy, settings: Settings, client: redis.Redis | None) -> Throttle:
     """Shared by every API process through Redis when there is one, else this process's."""
+    if client is not None:
+        return RedisThrottle(client, policy, prefix=settings.resolved_redis_prefix() + "throttle:")
+    return MemoryThrottle(policy)
+
+
+def login_throttle(settings: Settings, client: redis.Redis | None) -> LoginThrottle:
+    """Failed logins per email typed and per client address."""
     policy = ThrottlePolicy(
-        failures_per_account=settings.login_max_failures_per_account,
-        failures_per_address=settings.login_max_failures_per_address,
+        name="login",
+        per_account=settings.login_max_failures_per_account,
+        per_address=settings.login_max_failures_per_address,
         window_seconds=settings.login_failure_window_seconds,
     )
-    if client is not None:
-        return RedisLoginThrottle(
-            client, policy, prefix=settings.resolved_redis_prefix() + "throttle:"
-        )
-    return MemoryLoginThrottle(policy)
+    return throttle(policy, settings, client)
+
+
+def password_policy(settings: Settings) -> ThrottlePolicy:
+    """Wrong current passwords per user, within the failed logins' window."""
+    return ThrottlePolicy(
+        name="password",
+        per_account=settings.password_change_max_failures_per_account,
+        per_address=None,
+        window_seconds=settings.login_failure_window_seconds,
+    )
+
+
+def registration_policy(settings: Settings) -> ThrottlePolicy:
+    """Sign-ups per client address, and as many per email attempted."""
+    return ThrottlePolicy(
+        name="registration",
+        per_account=settings.registrations_per_address,
+        per_address=settings.registrations_per_address,
+        window_seconds=settings.registration_window_seconds,
+    )
+
+
+def checkout_policy(settings: Settings) -> ThrottlePolicy:
+    """Gem-pack checkouts and subscription starts per user and per client address."""
+    return ThrottlePolicy(
+        name="checkout",
+        per_account=settings.checkouts_per_account,
+        per_address=settings.checkouts_per_address,
+        window_seconds=settings.checkout_window_seconds,
+    )
 
 
 def _missing(store: Store) -> StoreMissing:

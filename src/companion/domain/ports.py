@@ -21,19 +21,21 @@ class Passwords(Protocol):
     def needs_rehash(self, password_hash: str) -> bool: ...
 
 
-class LoginThrottle(Protocol):
-    """Limits failed logins per account and per client address.
+class Throttle(Protocol):
+    """Limits attempts of one kind per account and per client address (failed logins,
+    wrong current passwords, sign-ups, checkouts), each kind with its own counters.
 
-    `admit` comes before the password is checked and answers how many seconds
-    the caller must wait before trying again (the Retry-After), or 0 to go
-    ahead. An admitted attempt counts as a failure from that moment, so guesses
-    sent together cannot all slip under the limit at once; nothing needs to be
-    reported after a wrong password. `succeeded` takes the attempt back from the
-    address and clears the account's failures; `withdraw` takes it back from
-    both when the check could not be made at all (e.g. the store was down).
+    `admit` comes before the guarded work and answers how many seconds the caller
+    must wait before trying again (the Retry-After), or 0 to go ahead. An admitted
+    attempt counts from that moment, so attempts sent together cannot all slip
+    under the limit at once; nothing needs to be reported after a failure.
+    `succeeded` takes the attempt back from the address and clears the account's
+    count (a right password); `withdraw` takes it back from both when the work
+    could not be done at all (e.g. the store was down).
 
-    `account` is the normalised email as typed, known or not; `address` the
-    client's address, or None where there is none (the CLI).
+    `account` names what is counted per account (a normalised email as typed,
+    known or not, or a user id); `address` the client's address, or None where
+    there is none (the CLI).
     """
 
     def admit(self, *, account: str, address: str | None) -> int: ...
@@ -41,6 +43,10 @@ class LoginThrottle(Protocol):
     def succeeded(self, *, account: str, address: str | None) -> None: ...
 
     def withdraw(self, *, account: str, address: str | None) -> None: ...
+
+
+LoginThrottle = Throttle
+"""The throttle of failed logins: a Throttle like the others."""
 
 
 # -- message limits ---------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Sessions: one per connection of a user's device, from its opening to its close.
+"""Sessions: a user's time connected, from their first socket opening to their last closing.
 
-They feed daily actives and session lengths; a session holds no secret, only
-who, on what kind of device, and when.
+Sockets that overlap, or that reopen shortly after the last one closed, are one
+session (the app decides what "shortly" is). Sessions feed daily actives and
+session lengths; a session holds no secret, only who, on what kind of device
+(the first socket's), and when.
 """
 
 from __future__ import annotations

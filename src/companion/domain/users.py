@@ -92,6 +92,13 @@ class User(Aggregate):
     class Forgotten(Aggregate.Event):
         pass
 
+    class SignUpAttempted(Aggregate.Event):
+        """Someone tried to register this user's email; the event's timestamp says when.
+
+        Holds nothing the caller sent: the answer they got does not say the email
+        is taken, and the owner learns of the attempt from their own profile.
+        """
+
     @classmethod
     def register(
         cls,
@@ -185,6 +192,20 @@ class User(Aggregate):
     @event(TierChanged)
     def _change_tier(self, tier: Tier) -> None:
         self.tier = tier
+
+    def note_sign_up_attempt(self) -> bool:
+        """Record that someone tried to register this email; nothing once forgotten.
+
+        Says whether it was recorded.
+        """
+        if self.forgotten:
+            return False
+        self._note_sign_up_attempt()
+        return True
+
+    @event(SignUpAttempted)
+    def _note_sign_up_attempt(self) -> None:
+        pass
 
     def forget(self) -> None:
         """The user asked to be forgotten: personal data leaves the aggregate's state."""

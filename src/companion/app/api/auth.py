@@ -8,10 +8,12 @@ from uuid import UUID
 import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
-from litestar.security.jwt import JWTAuth, Token
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from companion.domain.errors import UserNotFound
 
+SCHEME = "Bearer"
 PUBLIC_PATHS = ["/api/v1/auth/", "/health", "/ready", "/schema", "/api/v1/webhooks/"]
 TOKEN_VERSION_CLAIM = "ver"
 """The user's token version when the token was issued; see User.token_version."""
@@ -52,10 +54,28 @@ async def token_user(
     return await _user_id(token, connection)
 
 
+class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
+    """Takes the token only from `Authorization: Bearer <token>`, exactly.
+
+    Litestar's own middleware takes whatever follows the first space, whatever
+    the scheme before it; API.md names one scheme.
+    """
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        scheme, _, encoded = connection.headers.get(self.auth_header, "").partition(" ")
+        if scheme != SCHEME or not encoded or encoded != encoded.strip() or " " in encoded:
+            raise NotAuthorizedException("a bearer token is required")
+        return await self.authenticate_token(encoded_token=encoded, connection=connection)
+
+
 def jwt_auth(secret: str) -> JWTAuth[UUID, Token]:
     return JWTAuth[UUID, Token](
         token_secret=secret,
         retrieve_user_handler=_user_id,
+        authentication_middleware_class=BearerAuthenticationMiddleware,
+        require_claims=["sub", "exp", "iat"],
         exclude=PUBLIC_PATHS,
         description="Bearer token from POST /api/v1/auth/token",
     )

@@ -112,7 +112,6 @@ CODES: dict[str, tuple[int, str]] = {
     "item_not_found": (404, "no such item in the store, or no longer sold"),
     "method_not_allowed": (405, "the route does not answer this method"),
     "conflict": (409, "the request conflicts with the current state"),
-    "email_taken": (409, "the email is already registered"),
     "already_replied": (409, "the message already has its reply"),
     "idempotency_conflict": (409, "an idempotency key was reused for something else"),
     "already_subscribed": (409, "a live subscription to another tier; cancel it first"),
@@ -125,7 +124,11 @@ CODES: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "the Content-Type is not one the route reads"),
     VALIDATION_FAILED: (422, "well-formed JSON with wrong fields; `extra.errors` lists them"),
     "too_many_attempts": (429, "too many failed logins; wait `Retry-After` seconds"),
-    "rate_limited": (429, "too many messages for the plan; wait `Retry-After` seconds"),
+    "rate_limited": (
+        429,
+        "too many messages for the plan, wrong current passwords, sign-ups or checkouts;"
+        " wait `Retry-After` seconds",
+    ),
     "conversation_busy": (429, "too many turns of this conversation wait already; retry soon"),
     "internal_error": (500, "a bug: never expected"),
     "store_unavailable": (503, "the event store cannot be reached; retry after `Retry-After`"),

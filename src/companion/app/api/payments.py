@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, delete, post
+from litestar.openapi.spec import Operation, RequestBody
 from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from companion.app.api import schemas
 from companion.app.api.dependencies import PaymentsDep, ReadYourWritesDep, UserId
 from companion.app.api.openapi import errors
+from companion.app.api.throttles import checkout_throttled
 from companion.app.payments import SubscriptionView
 
 SIGNATURE_HEADER = "Stripe-Signature"
+
+
+@dataclass
+class OptionalBodyOperation(Operation):
+    """An operation whose JSON body may be left out (the framework marks every body required)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
 
 
 class PaymentsController(Controller):
@@ -27,7 +39,8 @@ class PaymentsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="checkoutGems",
         sync_to_thread=True,
-        responses=errors(404, 409),
+        guards=[checkout_throttled],
+        responses=errors(404, 409, 429),
     )
     def checkout(
         self,
@@ -53,7 +66,8 @@ class PaymentsController(Controller):
         status_code=HTTP_200_OK,
         operation_id="subscribe",
         sync_to_thread=True,
-        responses=errors(409),
+        guards=[checkout_throttled],
+        responses=errors(409, 429),
     )
     def subscribe(
         self,
@@ -73,19 +87,22 @@ class PaymentsController(Controller):
         "/subscriptions",
         status_code=HTTP_200_OK,
         operation_id="unsubscribe",
+        operation_class=OptionalBodyOperation,
         sync_to_thread=True,
         responses=errors(404),
     )
     def unsubscribe(
         self,
-        data: JSONBody[schemas.SubscriptionBody],
         payments: PaymentsDep,
         read_your_writes: ReadYourWritesDep,
         user_id: UserId,
         request: Request[Any, Any, Any],
+        data: JSONBody[schemas.SubscriptionBody | None] = None,
     ) -> schemas.SubscriptionOut:
-        """Cancel at the end of the paid period: the tier stays until then."""
-        view, position = payments.cancel(user_id=user_id, tier=data.tier)
+        """Cancel the live subscription at the end of the paid period: the tier stays until
+        then. No body is needed; one may name the tier, which must be the live one's (404)."""
+        tier = data.tier if data is not None else None
+        view, position = payments.cancel(user_id=user_id, tier=tier)
         read_your_writes(request, position, ["users"])
         return _subscription(view)
 

@@ -1,7 +1,9 @@
 """The channels between sockets: every frame meant for a user goes on the user's channel.
 
 Each socket of a user forwards what its subscription to `user:{id}` receives,
-so every device of the user sees the frame once. `UserChannels.tell` puts
+so every device of the user sees the frame once; control messages for the
+sockets themselves (a token changed, see ws_auth) travel the same way and are
+never forwarded. `UserChannels.tell` puts
 frames there from the event loop or from any thread (a REST handler and the
 daily-life scheduler run in threads of their own).
 
@@ -87,7 +89,13 @@ class UserChannels(ChannelsPlugin):
 
         The plugin's queue belongs to the event loop: a caller in another thread
         hands the frames to the loop, which publishes them in the order handed."""
-        texts = [frame(kind, payload) for kind, payload in frames]
+        self.signal(user_id, [frame(kind, payload) for kind, payload in frames])
+
+    def signal(self, user_id: UUID, texts: list[str]) -> None:
+        """Texts as they are to every open socket of the user, in this order; from any thread.
+
+        Frames go through `tell`; a text that is not a frame is a control message
+        for the sockets themselves (ws_auth's), which they never pass on."""
         channel = user_channel(user_id)
         if self._loop is None:
             raise RuntimeError("the channels are not started")

@@ -1,19 +1,25 @@
 """The WebSocket's frames: `{id, type, timestamp, payload}`, what clients may send, errors.
 
 Error frames carry the codes of the REST error contract (errors.CODES), so a
-client handles a refused frame as it handles a refused request.
+client handles a refused frame as it handles a refused request. A frame is read
+as strictly as a REST body (body.decode_json_body: nesting depth checked before
+parsing, each key once, numbers in range, no lone surrogate or NUL), so no frame
+can reach a RecursionError.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion.app import errors as app_errors
+from companion.app.api.body import BadBody, decode_json_body
 from companion.app.api.errors import VALIDATION_FAILED
 from companion.app.message_limits import RateLimited
 from companion.domain import errors as domain_errors
@@ -21,6 +27,11 @@ from companion.domain.daily_life import DailyLife
 from companion.domain.emotion import EmotionState
 from companion.domain.expression import TRANSITION_MS, parameters
 from companion.domain.limits import MAX_CLIENT_MESSAGE_ID_CHARS, MAX_MESSAGE_CHARS, MAX_SLOT_CHARS
+
+log = structlog.get_logger(__name__)
+
+LOG_EVERY_SECONDS = 60.0
+"""A socket logs at most one refused frame and one failed frame this often."""
 
 Frame = tuple[str, dict[str, Any]]
 """A server frame to send, as its type and payload."""
@@ -105,9 +116,15 @@ def parse(raw: str | bytes, max_bytes: int) -> tuple[str, str | None, _Payload]:
     if size > max_bytes:
         raise FrameRefused("body_too_large", f"a frame may hold at most {max_bytes} bytes")
     try:
-        data = json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError):
-        raise FrameRefused("malformed_json", "the frame is not JSON") from None
+        encoded = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FrameRefused("invalid_encoding", "the frame is not valid UTF-8") from None
+    try:
+        data = decode_json_body(encoded)
+    except BadBody as bad:
+        extra = dict(bad.extra) if isinstance(bad.extra, dict) else {}
+        code = extra.pop("code", "bad_request")
+        raise FrameRefused(code, bad.detail.replace("body", "frame"), **extra) from None
     if not isinstance(data, dict):
         raise FrameRefused("bad_request", "a frame is a JSON object {id, type, payload}")
     frame_id = data.get("id")
@@ -129,8 +146,34 @@ def parse(raw: str | bytes, max_bytes: int) -> tuple[str, str | None, _Payload]:
         ) from None
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(name)
+class FrameLog:
+    """One socket's log lines about refused and failed frames: at most one of each kind
+    every LOG_EVERY_SECONDS, each saying how many were left out since the last one."""
+
+    def __init__(self, every_seconds: float = LOG_EVERY_SECONDS) -> None:
+        self.every_seconds = every_seconds
+        self._next: dict[str, float] = {}
+        self._left_out: dict[str, int] = {}
+
+    def refused(self, refused: FrameRefused) -> None:
+        """A frame the protocol refuses (not JSON, too deep, too large, …): no traceback."""
+        left_out = self._due("refused")
+        if left_out is not None:
+            log.info("ws.frame_refused", code=refused.code, left_out=left_out)
+
+    def failed(self, error: Exception) -> None:
+        """A frame that failed for no known reason: a bug, logged with its traceback."""
+        left_out = self._due("failed")
+        if left_out is not None:
+            log.error("ws.frame_failed", exc_info=error, left_out=left_out)
+
+    def _due(self, kind: str) -> int | None:
+        now = time.monotonic()
+        if now < self._next.get(kind, 0.0):
+            self._left_out[kind] = self._left_out.get(kind, 0) + 1
+            return None
+        self._next[kind] = now + self.every_seconds
+        return self._left_out.pop(kind, 0)
 
 
 def refusal(exc: Exception, in_reply_to: str | None) -> FrameRefused | None:
