@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
-import itertools
 import json
-import types
-import typing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
-from eventsourcing.persistence import Notification
 
+from companion.app import event_log
 from companion.app.bootstrap import bootstrap
-from companion.app.cli import events as cli_module
-from companion.app.event_catalogue import Attributions, EventType, catalogue
-from companion.app.event_log import RECORD_FIELDS, Export, log_head, read_attributions, to_json
-from companion.app.redaction import CATEGORY_FIELDS, Redaction
+from companion.app.event_catalogue import Attributions
+from companion.app.event_log import RECORD_FIELDS, log_head, read_attributions
 from companion.domain.catalogue import GEM_PACKS
 from companion.domain.characters import Character, Persona
 from tests.support.cli import (
@@ -153,7 +146,7 @@ def test_a_conversation_started_while_exporting_waits_for_the_next_export(
 
     try:
         with monkeypatch.context() as patch:
-            patch.setattr(cli_module, "read_attributions", attributions_then_a_newcomer)
+            patch.setattr(event_log, "read_attributions", attributions_then_a_newcomer)
             during = exported(store_url)
     finally:
         newcomer.close()
@@ -326,102 +319,6 @@ def test_a_reason_typed_for_a_relationship_change_leaves_only_as_its_length(
     (row,) = [r for r in csv.DictReader(io.StringIO(as_csv)) if r["reason_chars"]]
     assert row["reason_chars"] == str(len(reason))
     assert row["other"] == ""
-
-
-class Markers:
-    """Unique strings, each remembered with the name of the field it was put in."""
-
-    def __init__(self) -> None:
-        self.field_of: dict[str, str] = {}
-        self._numbers = itertools.count()
-
-    def __call__(self, field: str) -> str:
-        marker = f"marker-{next(self._numbers):04d}-{field}"
-        self.field_of[marker] = field
-        return marker
-
-    def nested(self) -> dict[str, Any]:
-        """A free-form value, as a future aggregate's dict field might hold."""
-        return {
-            "gender": self("gender"),
-            "fact": self("fact"),
-            "deeper": {"note": self("note"), "model": self("model")},
-            "items": [self("items"), self("items")],
-        }
-
-
-def synthetic(hint: Any, field: str, markers: Markers) -> Any:
-    """A value of the declared type, every string in it a marker."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is str:
-        return markers(field)
-    if hint is UUID:
-        return uuid4()
-    if hint in (int, bool, float):
-        return hint(1)
-    if hint is datetime:
-        return datetime.now(UTC)
-    if origin is list:
-        return [synthetic(args[0], field, markers)]
-    if origin in (typing.Union, types.UnionType):
-        return synthetic(next(a for a in args if a is not type(None)), field, markers)
-    if origin is dict:
-        return {"timezone": markers("timezone"), **markers.nested()}
-    raise AssertionError(f"no synthetic value for {field}: {hint}; teach this test the type")
-
-
-def synthetic_event(event_type: EventType, markers: Markers) -> Any:
-    hints = typing.get_type_hints(event_type.event_class)
-    values = {
-        f.name: synthetic(hints[f.name], f.name, markers)
-        for f in dataclasses.fields(event_type.event_class)
-        if f.name not in ("originator_id", "originator_version", "timestamp")
-    }
-    return event_type.event_class(
-        originator_id=uuid4(), originator_version=1, timestamp=datetime.now(UTC), **values
-    )
-
-
-@pytest.mark.parametrize("event_type", catalogue(), ids=lambda t: t.qualname)
-def test_no_string_of_any_event_survives_redaction_unless_its_field_is_a_category(
-    event_type: EventType,
-) -> None:
-    markers = Markers()
-    event = synthetic_event(event_type, markers)
-    notification = Notification(uuid4(), 1, event_type.topic, b"", 1)
-    redaction = Redaction()
-
-    record = Export(Attributions(), redaction).record(notification, event)
-
-    output = to_json(record)
-    survivors = {m: f for m, f in markers.field_of.items() if m in output}
-    assert {m: f for m, f in survivors.items() if f not in CATEGORY_FIELDS} == {}
-    # The CSV columns of the type are the fields of its redacted events.
-    assert set(record["state"]) == set(redaction.columns(event_type))
-
-
-def test_a_memory_vector_leaves_a_redacted_export_as_its_dimension_count() -> None:
-    """A vector is made from personal text: not one of its numbers leaves."""
-    (event_type,) = [t for t in catalogue() if t.qualname == "MemoryBook.MemoryEmbedded"]
-    event = event_type.event_class(
-        originator_id=uuid4(),
-        originator_version=3,
-        timestamp=datetime.now(UTC),
-        memory_id=uuid4(),
-        model="embeddings:text-embedding-3-small",
-        vector=[0.125, -0.5, 0.75],
-        at=datetime.now(UTC),
-    )
-    notification = Notification(uuid4(), 1, event_type.topic, b"", 1)
-    redaction = Redaction()
-
-    state = Export(Attributions(), redaction).record(notification, event)["state"]
-
-    assert state["vector_dimensions"] == 3
-    assert "vector" not in state
-    assert state["model"] == "embeddings:text-embedding-3-small"
-    assert "0.125" not in to_json(state)
-    assert set(state) == set(redaction.columns(event_type))
 
 
 # -- CSV ---------------------------------------------------------------------------------------

@@ -62,13 +62,19 @@ def seed(url: str, tmp_path: Path) -> Seeded:
     return Seeded(user_id, character_id, between)
 
 
-def cli(url: str, *args: str) -> Result:
+def invoke(*args: str) -> Result:
+    """`companion ARGS…`, in-process."""
     # Each command sets up logging to the runner's own stderr, which is gone afterwards.
     logging_config = structlog.get_config()
     try:
-        return CliRunner().invoke(app, ["--database-url", url, *args])
+        return CliRunner().invoke(app, list(args))
     finally:
         structlog.configure(**logging_config)
+
+
+def cli(url: str, *args: str) -> Result:
+    """`companion --database-url URL ARGS…`, in-process."""
+    return invoke("--database-url", url, *args)
 
 
 def ok(url: str, *args: str) -> Result:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-from companion.app.logging import REDACTED, configure_logging
+from companion.app.logging import REDACTED, UVICORN_LOGGERS, configure_logging
 
 FORMATS = ["console", "json"]
 MESSAGE = "私の秘密のメッセージ message-text-secret"
@@ -24,10 +24,14 @@ def restore_logging() -> Iterator[None]:
     structlog_config = structlog.get_config()
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    loggers = [root, *(logging.getLogger(name) for name in UVICORN_LOGGERS)]
+    filters = [logger.filters[:] for logger in loggers]
     yield
     structlog.reset_defaults()
     structlog.configure(**structlog_config)
     root.handlers[:], root.level = handlers, level
+    for logger, kept in zip(loggers, filters, strict=True):
+        logger.filters[:] = kept
 
 
 def logged(capsys: pytest.CaptureFixture[str]) -> str:
@@ -142,3 +146,86 @@ def test_an_event_that_contains_itself_is_still_logged(
     err = logged(capsys)
     assert "odd.event" in err
     assert PASSWORD not in err
+
+
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhaWtvIn0.c2lnbmF0dXJlLXNlY3JldA"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_token_of_a_socket_handshake_is_redacted_from_uvicorns_line(
+    fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", fmt)
+
+    logging.getLogger("uvicorn.error").info(
+        '%s - "WebSocket %s" [accepted]', "127.0.0.1:50412", f"/api/v1/ws?token={JWT}&v=2"
+    )
+
+    err = logged(capsys)
+    assert JWT.split(".")[2] not in err
+    assert f"/api/v1/ws?token={REDACTED}&v=2" in err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_credentials_and_jwts_are_redacted_from_any_text(
+    fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", fmt)
+
+    logging.getLogger("httpx").info("sent Authorization: Bearer %s", TOKEN)
+    logging.getLogger("litestar").warning("rejected GET /x?api_key=%s&page=2", PASSWORD)
+    structlog.get_logger("test").info("token.seen", note=f"the client sent {JWT} again")
+
+    err = logged(capsys)
+    for secret in (TOKEN, PASSWORD, JWT.split(".")[2]):
+        assert secret not in err
+    assert "/x?api_key=" in err
+    assert "page=2" in err
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_what_users_write_is_redacted_under_any_of_its_names_and_inside_a_frame(
+    fmt: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", fmt)
+    frame = json.dumps({"type": "chat_message", "payload": {"text": MESSAGE}}, ensure_ascii=False)
+
+    structlog.get_logger("test").info(
+        "turn.done",
+        message=MESSAGE,
+        content=[MESSAGE],
+        reply={"reply": MESSAGE},
+        openai_api_key=PASSWORD,
+        stripe_secret_key=PASSWORD,
+        message_id="m-1",
+        prompt_tokens=812,
+    )
+    logging.getLogger("websockets.server").info("< TEXT %r [%d bytes]", frame, len(frame))
+    logging.getLogger("litestar").info("body was %s", {"password": PASSWORD, "name": "x"})
+
+    err = logged(capsys)
+    assert MESSAGE not in err
+    assert PASSWORD not in err
+    assert "m-1" in err
+    assert "812" in err
+    assert "chat_message" in err
+
+
+def test_a_library_record_is_scrubbed_for_every_handler_not_only_ours() -> None:
+    configure_logging("INFO", "json")
+    records: list[logging.LogRecord] = []
+
+    class Kept(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    other = Kept()
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    uvicorn_error.addHandler(other)
+    try:
+        uvicorn_error.info('"WebSocket %s" [accepted]', f"/api/v1/ws?token={JWT}")
+    finally:
+        uvicorn_error.removeHandler(other)
+
+    (record,) = records
+    assert record.getMessage() == f'"WebSocket /api/v1/ws?token={REDACTED}" [accepted]'

@@ -2,16 +2,22 @@
 
 What users write and every secret stay out of the logs:
 
-- the values of REDACTED_KEYS are replaced at any depth (dicts, lists and tuples
-  inside the event), in our events and in the standard library's records
-  (uvicorn, psycopg, litestar) alike, which go through the same processors;
-- the password of a URL (`postgresql://user:secret@host`) in any logged text;
+- the values of REDACTED_KEYS, and of any key naming a secret (a word of
+  SECRET_WORDS: `access_token`, `jwt_secret`, `stripe_secret_key`), are replaced
+  at any depth (dicts, lists and tuples inside the event), in our events and in
+  the standard library's records (uvicorn, psycopg, litestar) alike, which go
+  through the same processors;
+- in any logged text, a record's formatted message included: the password of a
+  URL (`postgresql://user:secret@host`), secret query parameters (`?token=…`,
+  `&password=…`, `api_key=…`), the credentials of an `Authorization: Bearer …`
+  or `Basic …` value, anything shaped like a JWT (`eyJ….….…`), and the values
+  of secret or free-text keys written out as `"text": "…"` or `password=…`;
 - tracebacks show code and messages but never local variables: Rich's console
   tracebacks would print `text='…'` of every frame otherwise.
 
-`email` is redacted too: accounts are named by user id in logs. Messages passed
-as format arguments to the standard library (`log.info("%s", text)`) and the
-text of exceptions are not inspected: never put secrets in either.
+`email` is redacted too: accounts are named by user id in logs. Never put
+secrets in a log's event text or an exception message all the same: the
+patterns above catch the usual shapes, not every shape.
 """
 
 from __future__ import annotations
@@ -43,35 +49,88 @@ REDACTED_KEYS = frozenset(
         "cipher_key",
         "jwt_secret",
         "secret",
+        "api_key",
         "email",
+        "message",
+        "content",
+        "reply",
     }
 )
+# A key with one of these words (split at `_`, `-` and `.`) names a secret.
+SECRET_WORDS = frozenset(
+    {"password", "passwd", "passphrase", "token", "secret", "authorization", "cookie"}
+)
+# A key ending so names a key, which is a secret; `tracking_key` or `idempotency_key` are not.
+SECRET_KEY_SUFFIXES = ("api_key", "apikey", "cipher_key", "private_key", "secret_key")
+
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 # Deeper than this an event is cut off rather than walked (and a cycle ends here).
 MAX_DEPTH = 12
 
 # scheme://user:password@host: the password goes, the rest stays readable.
 _URL_PASSWORD = re.compile(r"(?P<start>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
+# ?token=…, &password=…, api_key=… in a query string: the value goes, the name stays.
+_SECRET_PARAMETER = re.compile(
+    r"(?P<start>[?&;][\w.-]*(?:token|password|passwd|secret|key|signature)=)[^&#\s\"'\\]*",
+    re.IGNORECASE,
+)
+# The credentials of an Authorization value: Bearer, Basic, Token.
+_CREDENTIALS = re.compile(
+    r"(?P<start>\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE
+)
+# Three base64url parts, the first a JSON object: a JWT, whatever key it came under.
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# "text": "…", 'password': '…', token=… inside a text (a dict's repr, a JSON frame):
+# the value of a sensitive name goes, quoted up to its closing quote or unquoted up
+# to a separator. A quoted value cut short (a truncated frame) goes to the end.
+_SENSITIVE_NAMES = (
+    r"[\w-]*(?:password|passwd|token|secret|authorization|cookie|api_key|cipher_key)"
+    r"|text|content|reply|message|transcript|email"
+)
+_NAMED_VALUE = re.compile(
+    r"(?P<start>(?P<quote>[\"']?)\b(?:" + _SENSITIVE_NAMES + r")(?P=quote)\s*[:=]\s*)"
+    rf"(?!{re.escape(REDACTED)})"
+    r"(?:\"(?:[^\"\\]|\\.)*(?:\"|$)|'(?:[^'\\]|\\.)*(?:'|$)|[^\s,;&}\])\"']+)",
+    re.IGNORECASE,
+)
 
 # Keys structlog uses for its own bookkeeping; they hold records and tracebacks, not data.
 _INTERNAL_KEYS = frozenset({"exc_info", "_record", "_from_structlog"})
 
 
+def is_sensitive(key: Any) -> bool:
+    """Whether a key's value must never reach a log line."""
+    if not isinstance(key, str):
+        return False
+    name = key.lower()
+    if name in REDACTED_KEYS or name.endswith(SECRET_KEY_SUFFIXES):
+        return True
+    return not SECRET_WORDS.isdisjoint(re.split(r"[_.-]", name))
+
+
+def scrub(text: str) -> str:
+    """`text` without the secrets and free text of the shapes it is known to hold them in."""
+    text = _URL_PASSWORD.sub(rf"\g<start>{REDACTED}@", text)
+    text = _SECRET_PARAMETER.sub(rf"\g<start>{REDACTED}", text)
+    text = _CREDENTIALS.sub(rf"\g<start>{REDACTED}", text)
+    text = _JWT.sub(REDACTED, text)
+    return _NAMED_VALUE.sub(rf"\g<start>{REDACTED}", text)
+
+
 def redact(value: Any, depth: int = 0) -> Any:
-    """`value` with sensitive keys' values replaced, at any depth."""
+    """`value` with sensitive keys' values replaced and every text scrubbed, at any depth."""
     if depth > MAX_DEPTH:
         return "[too deep]"
     if isinstance(value, dict):
         return {
-            key: REDACTED
-            if isinstance(key, str) and key.lower() in REDACTED_KEYS
-            else redact(item, depth + 1)
+            key: REDACTED if is_sensitive(key) else redact(item, depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple | set | frozenset):
         return [redact(item, depth + 1) for item in value]
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(rf"\g<start>{REDACTED}@", value)
+        return scrub(value)
     return value
 
 
@@ -79,8 +138,24 @@ def _redact(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     for key, value in event_dict.items():
         if key in _INTERNAL_KEYS:
             continue
-        event_dict[key] = REDACTED if key.lower() in REDACTED_KEYS else redact(value, 1)
+        event_dict[key] = REDACTED if is_sensitive(key) else redact(value, 1)
     return event_dict
+
+
+class ScrubbedRecords(logging.Filter):
+    """Standard-library records with their message scrubbed before any handler sees them.
+
+    uvicorn logs `"WebSocket /api/v1/ws?token=…" [accepted]` from format arguments;
+    formatting them here means no handler, ours or another, ever holds the token.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = scrub(message), None
+        return True
 
 
 def _console_tracebacks(colors: bool) -> Any:
@@ -127,9 +202,16 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    # On the handler, every record that reaches it, from any logger, is scrubbed;
+    # on the loggers, so is a record that another handler of theirs would write.
+    scrubbed = ScrubbedRecords()
+    handler.addFilter(scrubbed)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for logger in (root, *(logging.getLogger(name) for name in UVICORN_LOGGERS)):
+        logger.filters[:] = [f for f in logger.filters if not isinstance(f, ScrubbedRecords)]
+        logger.addFilter(scrubbed)
+    for name in UVICORN_LOGGERS:
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True

@@ -1,10 +1,19 @@
 """Redaction of exported events: safe by default, every id pseudonymised.
 
-A string leaves a redacted export as written only when its field is a category
-(a value from a short, known set, such as a tier or a model name). Every other
-string, at any depth, becomes its length: a text field added tomorrow (a memory
-fact, a reason typed by someone) cannot leak because nobody listed it. A vector
-made from personal text (a memory's embedding) leaves as its dimension count.
+The rule is by field name, at any depth (a mood factor's `type` is the field
+`type` inside `factors`):
+
+- a string leaves as written only when its field is in CATEGORY_FIELDS: a
+  value from a short set the domain, the operator or a payment provider
+  enumerates (a tier, a mood's cause, a factor's type, an item's slug), never
+  something a user or a model wrote;
+- the fields of PERSONAL_FIELDS (names, emails, persona text) do not leave at all;
+- every other string, at any depth, becomes its length (`text` → `text_chars`):
+  a text field added tomorrow (a memory fact, a reason typed by someone) cannot
+  leak because nobody listed it. So do messages, replies, memory content and
+  anything not yet known to be a category;
+- a vector made from personal text (a memory's embedding) leaves as its
+  dimension count, and every id (a UUID, as such or as text) as a pseudonym.
 """
 
 from __future__ import annotations
@@ -25,7 +34,9 @@ from uuid import UUID
 
 from companion.app.event_catalogue import EventType
 
-# String fields whose values are categories, never free text: exported as they are.
+# String fields whose values are categories, never free text: exported as they are,
+# wherever they sit. A name joins only when every field of that name, in every
+# event, holds a value from an enumerated set that no user or model writes.
 CATEGORY_FIELDS = frozenset(
     {
         "originator_topic",  # the event class
@@ -41,6 +52,20 @@ CATEGORY_FIELDS = frozenset(
         "emotion",  # the feeling a memory is tied to, one of the sentiment's emotions
         "expression",  # the avatar's expression a mood change decided, one of a few names
         "baseline_expression",  # the expression of a persona's baseline mood
+        "cause",  # what moved a mood: message, daily_event
+        "type",  # a mood factor's (interaction, weather, …), an item effect's, a provider event's
+        "kind",  # a gem credit's or debit's (gem_pack, purchase, …), a daily event's
+        "season",  # of a daily event
+        "category",  # of a catalogue item: hair, outfit, accessories, expressions
+        "rarity",  # of a catalogue item: common, rare, epic, legendary
+        "slug",  # a catalogue item's name for operators, chosen by them
+        "pack_id",  # the gem pack a payment buys
+        "stat",  # what an item's stat boost raises
+        "animation",  # the animation an item unlocks
+        "expressions",  # the expression names an item unlocks
+        "provider",  # sandbox, stripe
+        "status",  # a subscription's: active, past_due, canceled, …
+        "outcome",  # what a provider event did: applied, duplicate, ignored, rejected
     }
 )
 # Fields whose values are personal wherever they sit (top level or nested):

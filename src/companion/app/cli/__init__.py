@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from companion.app.cli.catalogue import catalogue_app
-from companion.app.cli.common import load_settings
+from companion.app.cli.common import DatabaseUrl, load_settings
 from companion.app.cli.events import events_app
 from companion.app.cli.projections import projections_app
 from companion.app.cli.replay import replay_app
@@ -32,17 +32,7 @@ def main() -> None:
 
 
 @app.callback()
-def root(
-    ctx: typer.Context,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="sqlite:///path, postgresql://… or memory:// (overrides COMPANION_DATABASE_URL)",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
+def root(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     ctx.obj = database_url
 
 
@@ -51,9 +41,10 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="default: COMPANION_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default: COMPANION_PORT")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the API (and, embedded, the projection runner)."""
-    settings = load_settings(ctx)
+    settings = load_settings(ctx, database_url)
     from companion.app.server import serve as serve_api
 
     serve_api(

@@ -10,28 +10,34 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import typer
 from rich.table import Table
 
-from companion.app.bootstrap import Companion
-from companion.app.cli.common import FAILURE, fail, opened, out
-from companion.domain.catalogue import CATEGORIES, RARITIES
-from companion.domain.errors import DomainError, InvalidInput
-from projections.catalogue import StoreItemView
+from companion.app.cli.common import FAILURE, DatabaseUrl, fail, opened, out
+
+if TYPE_CHECKING:
+    from companion.app.bootstrap import Companion
+    from projections.catalogue import StoreItemView
 
 catalogue_app = typer.Typer(
     help="The store's catalogue: list, add, reprice, delist.", no_args_is_help=True
 )
 
+# The domain's CATEGORIES and RARITIES, spelled here so that declaring the commands
+# imports no aggregate; the domain refuses any other value.
+CATEGORY_CHOICES = "hair | outfit | accessories | expressions"
+RARITY_CHOICES = "common | rare | epic | legendary"
 ItemArgument = Annotated[str, typer.Argument(help="the item's id or its slug")]
 
 
 @contextmanager
 def _decided() -> Iterator[None]:
     """A domain refusal is one line on stderr: bad input exits 2, a state conflict 1."""
+    from companion.domain.errors import DomainError, InvalidInput
+
     try:
         yield
     except InvalidInput as error:
@@ -57,10 +63,11 @@ def list_items(
         typer.Option(help="prices as they were at this moment (ISO 8601; UTC if no zone)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """The catalogue with its prices in gems and yen, now or at a past moment."""
     when = _moment(at) if at is not None else None
-    with opened(ctx, create_store=False) as companion:
+    with opened(ctx, database_url, create_store=False) as companion:
         catalogue = companion.read_models.catalogue
         companion.runner.catch_up(catalogue)
         rows = [
@@ -115,9 +122,9 @@ def add_item(
     ctx: typer.Context,
     slug: Annotated[str, typer.Argument(help="lower-case letters, digits and dashes")],
     name: Annotated[str, typer.Option(help="the name shown in the store")],
-    category: Annotated[str, typer.Option(help=" | ".join(CATEGORIES))],
+    category: Annotated[str, typer.Option(help=CATEGORY_CHOICES)],
     gems: Annotated[int, typer.Option(help="the price in gems")],
-    rarity: Annotated[str, typer.Option(help=" | ".join(RARITIES))] = "common",
+    rarity: Annotated[str, typer.Option(help=RARITY_CHOICES)] = "common",
     yen: Annotated[
         int | None, typer.Option(help="the price in yen (default: gems at the exchange rate)")
     ] = None,
@@ -130,6 +137,7 @@ def add_item(
             ' "duration_ms": 3600000}; repeatable'
         ),
     ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """List a new item; prints its id."""
     effects = []
@@ -141,7 +149,7 @@ def add_item(
         if not isinstance(parsed, dict):
             fail("--effect: must be a JSON object")
         effects.append(parsed)
-    with opened(ctx) as companion, _decided():
+    with opened(ctx, database_url) as companion, _decided():
         item_id, _ = companion.commerce.list_item(
             slug=slug,
             name=name,
@@ -162,11 +170,12 @@ def reprice_item(
     item: ItemArgument,
     gems: Annotated[int | None, typer.Option(help="the new price in gems")] = None,
     yen: Annotated[int | None, typer.Option(help="the new price in yen")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """A new price from now on; earlier purchases keep the price they paid."""
     if gems is None and yen is None:
         fail("give --gems, --yen or both")
-    with opened(ctx, create_store=False) as companion, _decided():
+    with opened(ctx, database_url, create_store=False) as companion, _decided():
         item_id = _item_id(companion, item)
         companion.commerce.reprice(item_id, price_gems=gems, price_yen=yen)
         repriced = companion.commerce.item(item_id)
@@ -174,9 +183,9 @@ def reprice_item(
 
 
 @catalogue_app.command("delist")
-def delist_item(ctx: typer.Context, item: ItemArgument) -> None:
+def delist_item(ctx: typer.Context, item: ItemArgument, database_url: DatabaseUrl = None) -> None:
     """No longer sold; owners keep it."""
-    with opened(ctx, create_store=False) as companion, _decided():
+    with opened(ctx, database_url, create_store=False) as companion, _decided():
         item_id = _item_id(companion, item)
         companion.commerce.delist(item_id)
     out.print(f"{item_id} delisted", highlight=False)

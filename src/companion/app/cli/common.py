@@ -1,4 +1,9 @@
-"""What every command shares: its console, its errors, its settings and its store."""
+"""What every command shares: its console, its errors, its settings and its store.
+
+The command line must start at once (`companion --help`), so this module and
+every command module import only what declaring the commands needs: the store,
+the application and the settings are imported when a command runs.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,17 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
-from eventsourcing.persistence import PersistenceError
-from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from companion.app.bootstrap import Companion, bootstrap
-from companion.app.errors import StoreUnavailable, StoreUnreadable
-from companion.app.logging import configure_logging
-from companion.app.settings import Settings, SettingsError
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from companion.app.bootstrap import Companion
+    from companion.app.settings import Settings
 
 
 class Stdout(Console):
@@ -52,10 +48,25 @@ def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_settings(ctx: typer.Context) -> Settings:
+DATABASE_URL_HELP = "sqlite:///path, postgresql://… or memory:// (overrides COMPANION_DATABASE_URL)"
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help=DATABASE_URL_HELP, show_default=False),
+]
+"""The store a command works on: before the command (`companion --database-url … events
+count`) or after it (`companion events count --database-url …`), which wins."""
+
+
+def load_settings(ctx: typer.Context, database_url: str | None = None) -> Settings:
+    """The settings of the environment, with the store the command line names, if any."""
+    from pydantic import ValidationError
+
+    from companion.app.settings import Settings, SettingsError
+
     overrides: dict[str, Any] = {}
-    if ctx.find_root().obj:
-        overrides["database_url"] = ctx.find_root().obj
+    url = database_url or ctx.find_root().obj
+    if url:
+        overrides["database_url"] = url
     try:
         return Settings(**overrides)
     except ValidationError as error:
@@ -71,13 +82,22 @@ def _setting_problem(error: Any) -> str:
 
 
 @contextmanager
-def opened(ctx: typer.Context, *, create_store: bool = True) -> Iterator[Companion]:
+def opened(
+    ctx: typer.Context, database_url: str | None = None, *, create_store: bool = True
+) -> Iterator[Companion]:
     """The companion for this command, closed when the command ends however it ends.
 
     Commands that only read pass `create_store=False`: a store that does not
     exist is then an error, never a new empty store that would read as "no events".
     """
-    settings = load_settings(ctx)
+    from eventsourcing.persistence import PersistenceError
+
+    from companion.app.bootstrap import bootstrap
+    from companion.app.errors import StoreUnavailable, StoreUnreadable
+    from companion.app.logging import configure_logging
+    from companion.app.settings import SettingsError
+
+    settings = load_settings(ctx, database_url)
     # Logs go to stderr, so that what a command prints on stdout stays parseable.
     configure_logging(settings.log_level, settings.log_format)
     try:
@@ -107,6 +127,14 @@ def shown_url(url: str) -> str:
 
 @contextmanager
 def progress_bar() -> Iterator[Progress]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
 import typer
@@ -13,6 +13,7 @@ from rich.table import Table
 
 from companion.app.cli.common import (
     FAILURE,
+    DatabaseUrl,
     bar_updater,
     err,
     fail,
@@ -21,23 +22,10 @@ from companion.app.cli.common import (
     progress_bar,
     quiet_broken_pipe,
 )
-from companion.app.event_catalogue import (
-    Attributions,
-    EventType,
-    UnknownEventType,
-    UnknownUser,
-    catalogue,
-    event_types,
-)
-from companion.app.event_log import (
-    EventFilter,
-    Export,
-    ExportFormat,
-    log_head,
-    read_attributions,
-    read_events,
-)
-from companion.app.redaction import Redaction
+
+if TYPE_CHECKING:
+    from companion.app.event_catalogue import Attributions, EventType
+    from companion.app.event_log import EventFilter
 
 events_app = typer.Typer(help="The event log: types, count and export.", no_args_is_help=True)
 
@@ -59,6 +47,8 @@ Until = Annotated[
     datetime | None,
     typer.Option(parser=parse_instant, help="before this ISO time (exclusive; UTC if no zone)"),
 ]
+# The values of ExportFormat, spelled here so that declaring the command imports no store.
+Format = Literal["jsonl", "csv"]
 ByUser = Annotated[str | None, typer.Option("--user", help="only this user's events (email or id)")]
 ByCharacter = Annotated[
     UUID | None, typer.Option("--character", help="only this character's events (id)")
@@ -75,6 +65,8 @@ Types = Annotated[
 
 def chosen_types(types: list[str] | None) -> tuple[EventType, ...]:
     """The catalogue's types named by --type; a name it does not know is a usage error."""
+    from companion.app.event_catalogue import UnknownEventType, event_types
+
     try:
         return event_types(types or ())
     except UnknownEventType as error:
@@ -82,9 +74,12 @@ def chosen_types(types: list[str] | None) -> tuple[EventType, ...]:
 
 
 @events_app.command("types")
-def list_event_types(ctx: typer.Context) -> None:
+def list_event_types(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     """Every event type of the domain, with how many of it the log holds."""
-    with opened(ctx, create_store=False) as companion:
+    from companion.app.event_catalogue import catalogue
+    from companion.app.event_log import EventFilter, log_head, read_events
+
+    with opened(ctx, database_url, create_store=False) as companion:
         counts: dict[str, int] = dict.fromkeys((t.topic for t in catalogue()), 0)
         application = companion.application
         everything = read_events(
@@ -108,10 +103,14 @@ def count_events(
     types: Types = None,
     user: ByUser = None,
     character: ByCharacter = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """How many events the log holds (those that pass the filters)."""
+    from companion.app.event_catalogue import Attributions
+    from companion.app.event_log import log_head, read_attributions, read_events
+
     selected = chosen_types(types)
-    with opened(ctx, create_store=False) as companion:
+    with opened(ctx, database_url, create_store=False) as companion:
         application = companion.application
         head = log_head(application)
         # Whose the streams are matters only to an owner filter.
@@ -128,7 +127,7 @@ def count_events(
 @events_app.command("export")
 def export_events(
     ctx: typer.Context,
-    format_: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.jsonl,
+    format_: Annotated[Format, typer.Option("--format")] = "jsonl",
     since: Since = None,
     until: Until = None,
     types: Types = None,
@@ -145,6 +144,7 @@ def export_events(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="default: stdout", dir_okay=False)
     ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Export events, decrypted and attributed to their user and character.
 
@@ -152,8 +152,17 @@ def export_events(
     state field. Every event carries the user_id and character_id of its stream,
     whatever the filters.
     """
+    from companion.app.event_log import (
+        Export,
+        ExportFormat,
+        log_head,
+        read_attributions,
+        read_events,
+    )
+    from companion.app.redaction import Redaction
+
     selected = chosen_types(types)
-    with opened(ctx, create_store=False) as companion:
+    with opened(ctx, database_url, create_store=False) as companion:
         application = companion.application
         # Attribution and export read the same events: one appended in between
         # would be exported without its owner.
@@ -166,7 +175,7 @@ def export_events(
                 application, wanted, head=head, decode=True, attributions=attributions
             )
             with quiet_broken_pipe():
-                export.write(sys.stdout, format_, events, selected)
+                export.write(sys.stdout, ExportFormat(format_), events, selected)
             return
         with output.open("w", encoding="utf-8", newline="") as file, progress_bar() as progress:
             task = progress.add_task(f"exporting to {output}", total=None)
@@ -178,7 +187,7 @@ def export_events(
                 attributions=attributions,
                 on_progress=bar_updater(progress, task),
             )
-            written = export.write(file, format_, events, selected)
+            written = export.write(file, ExportFormat(format_), events, selected)
         err.print(f"exported {written} events to {output}", highlight=False)
 
 
@@ -191,6 +200,8 @@ def event_filter(
     character: UUID | None,
 ) -> EventFilter:
     """The filter of the command line's options; a user or character the log lacks fails."""
+    from companion.app.event_log import EventFilter
+
     return EventFilter(
         since,
         until,
@@ -203,6 +214,8 @@ def event_filter(
 def known_user(attributions: Attributions, user: str | None) -> UUID | None:
     if user is None:
         return None
+    from companion.app.event_catalogue import UnknownUser
+
     try:
         return attributions.user(user)
     except UnknownUser as error:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import structlog
 import typer
 from rich.table import Table
 
-from companion.app.api.ws_channels import channels_prefix, redis_day_announcer
-from companion.app.bootstrap import Companion
 from companion.app.cli.common import (
+    DatabaseUrl,
     bar_updater,
     fail,
     opened,
@@ -20,9 +18,10 @@ from companion.app.cli.common import (
     progress_bar,
     shown_url,
 )
-from projections.rebuild_guard import RebuildInProgress, exclusive_rebuild
 
-log = structlog.get_logger(__name__)
+if TYPE_CHECKING:
+    from companion.app.bootstrap import Companion
+
 projections_app = typer.Typer(help="Read models: list, status, rebuild, run.", no_args_is_help=True)
 HEARTBEAT_SECONDS = 5.0
 # A rebuild reads and writes in larger batches than the live runner: each is one
@@ -31,9 +30,9 @@ REBUILD_BATCH_SIZE = 5000
 
 
 @projections_app.command("list")
-def list_projections(ctx: typer.Context) -> None:
+def list_projections(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     """Every read model with its version, tracking key and tables."""
-    with opened(ctx, create_store=False) as companion:
+    with opened(ctx, database_url, create_store=False) as companion:
         table = Table("name", "version", "tracking key", "tables")
         for projection in companion.read_models.all():
             table.add_row(
@@ -46,9 +45,9 @@ def list_projections(ctx: typer.Context) -> None:
 
 
 @projections_app.command("status")
-def projections_status(ctx: typer.Context) -> None:
+def projections_status(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     """How far each read model has got in the event log, and which store that log is."""
-    with opened(ctx, create_store=False) as companion:
+    with opened(ctx, database_url, create_store=False) as companion:
         out.print(f"data directory: {companion.settings.data_dir}", highlight=False)
         out.print(f"event store: {shown_url(companion.settings.database_url)}", highlight=False)
         runner = companion.runner
@@ -65,6 +64,7 @@ def rebuild_projections(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="the projection to rebuild")] = None,
     all_: Annotated[bool, typer.Option("--all", help="rebuild every projection")] = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Rebuild read models from the start of the event log, into fresh tables.
 
@@ -72,9 +72,11 @@ def rebuild_projections(
     ones have caught up and take their place in one transaction. A read model
     being rebuilt by another process is refused, not rebuilt twice at once.
     """
+    from projections.rebuild_guard import RebuildInProgress, exclusive_rebuild
+
     if (name is None) == (not all_):
         fail("give a projection NAME or --all (not both)")
-    with opened(ctx) as companion:
+    with opened(ctx, database_url) as companion:
         runner = companion.runner
         if name is not None and name not in runner.projections:
             fail(f"no projection named {name!r} (known: {', '.join(sorted(runner.projections))})")
@@ -102,9 +104,15 @@ def rebuild_projections(
 def run_projections(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="catch up, then exit")] = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """The projection worker: catch up, then follow the event log until SIGINT or SIGTERM."""
-    with opened(ctx) as companion:
+    import structlog
+
+    from companion.app.api.ws_channels import channels_prefix, redis_day_announcer
+
+    log = structlog.get_logger(__name__)
+    with opened(ctx, database_url) as companion:
         runner = companion.runner
         if once:
             for projection in runner.projections.values():
@@ -148,6 +156,9 @@ def run_projections(
 
 def _report_progress(companion: Companion, reported: dict[str, int]) -> dict[str, int]:
     """Log each projection's position and lag when it moved since the last report."""
+    import structlog
+
+    log = structlog.get_logger(__name__)
     runner = companion.runner
     head = runner.head()
     positions = {name: runner.position(name) for name in runner.projections}

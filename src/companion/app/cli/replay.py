@@ -10,26 +10,20 @@ side. Nothing is written: no event, no read model.
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
 from rich.table import Table
 
-from companion.adapters.llm.offline import MODEL_NAME as OFFLINE_MODEL
-from companion.adapters.llm.offline import OfflinePersonaResponder
-from companion.adapters.llm.openai_chat import NO_KEY, OpenAIChatModel
-from companion.app.bootstrap import Companion
-from companion.app.cli.common import FAILURE, fail, opened, out
-from companion.app.provenance import StoredTake, request_as_it_was, stored_reply
-from companion.app.settings import Settings
-from companion.app.unit_of_work import UnitOfWork
-from companion.domain.characters import Character
-from companion.domain.chat import ChatModel, RecalledMemory
-from companion.domain.errors import DomainError
-from companion.domain.identity import memory_book_id
-from companion.domain.memory import MemoryBook
-from companion.domain.prompt import PromptBudget
+from companion.app.cli.common import FAILURE, DatabaseUrl, fail, opened, out
+
+if TYPE_CHECKING:
+    from companion.app.bootstrap import Companion
+    from companion.app.provenance import StoredTake
+    from companion.app.settings import Settings
+    from companion.app.unit_of_work import UnitOfWork
+    from companion.domain.chat import ChatModel, RecalledMemory
 
 replay_app = typer.Typer(
     help="Ask a stored reply's prompt again of another model, writing nothing.",
@@ -60,11 +54,15 @@ def replay_reply(
         typer.Option(help="the reply's character (default: found in the conversations model)"),
     ] = None,
     output: Annotated[str, typer.Option("--format", help="table (side by side) or json")] = "table",
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Rebuild a reply's prompt from the log, ask the model, print the old and the new reply."""
+    from companion.app.provenance import request_as_it_was, stored_reply
+    from companion.domain.errors import DomainError
+
     if output not in ("table", "json"):
         fail("--format must be table or json")
-    with opened(ctx, create_store=False) as companion:
+    with opened(ctx, database_url, create_store=False) as companion:
         chat_model = _model(companion.settings, model, base_url)
         uow = companion.uow
         user_id, character_id = _whose(companion, message_id, character)
@@ -116,6 +114,11 @@ def replay_reply(
 
 
 def _model(settings: Settings, name: str, base_url: str | None) -> ChatModel:
+    from companion.adapters.llm.offline import MODEL_NAME as OFFLINE_MODEL
+    from companion.adapters.llm.offline import OfflinePersonaResponder
+    from companion.adapters.llm.openai_chat import NO_KEY, OpenAIChatModel
+    from companion.domain.prompt import PromptBudget
+
     if name in ("offline", OFFLINE_MODEL):
         return OfflinePersonaResponder()
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
@@ -142,6 +145,8 @@ def _model(settings: Settings, name: str, base_url: str | None) -> ChatModel:
 
 def _whose(companion: Companion, message_id: UUID, character: UUID | None) -> tuple[UUID, UUID]:
     """The reply's user and character: from --character, else the conversations model."""
+    from companion.domain.characters import Character
+
     if character is not None:
         found = companion.uow.find(Character, character)
         if found is None:
@@ -168,6 +173,10 @@ def _memories(
     uow: UnitOfWork, user_id: UUID, character_id: UUID, take: StoredTake
 ) -> tuple[tuple[RecalledMemory, ...], int]:
     """The prompt's memories that are still remembered, and how many were forgotten since."""
+    from companion.domain.chat import RecalledMemory
+    from companion.domain.identity import memory_book_id
+    from companion.domain.memory import MemoryBook
+
     if take.provenance is None or not take.provenance.memories:
         return (), 0
     book = uow.find(MemoryBook, memory_book_id(user_id, character_id))

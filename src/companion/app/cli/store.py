@@ -9,26 +9,28 @@ id, order — so every projection's tracking position stays valid.
 from __future__ import annotations
 
 import typer
-from eventsourcing.persistence import PersistenceError
-from eventsourcing.utils import Environment
 
-from companion.adapters.pg_schema import migrate
-from companion.adapters.postgres_store import PostgresStoreFactory
-from companion.app.cli.common import FAILURE, fail, load_settings, out
-from companion.app.logging import configure_logging
-from companion.app.persistence import store_for
+from companion.app.cli.common import FAILURE, DatabaseUrl, fail, load_settings, out
 
 store_app = typer.Typer(help="The event store itself: its layout.", no_args_is_help=True)
 
 
 @store_app.command("migrate")
-def migrate_store(ctx: typer.Context) -> None:
+def migrate_store(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     """Move a PostgreSQL store written by an older version to this version's layout.
 
     Run it once, with every other process of the store stopped; it is one
     transaction, and running it again changes nothing.
     """
-    settings = load_settings(ctx)
+    from eventsourcing.persistence import PersistenceError
+    from eventsourcing.utils import Environment
+
+    from companion.adapters.pg_schema import migrate
+    from companion.adapters.postgres_store import PostgresStoreFactory
+    from companion.app.logging import configure_logging
+    from companion.app.persistence import store_for
+
+    settings = load_settings(ctx, database_url)
     configure_logging(settings.log_level, settings.log_format)
     store = store_for(settings)
     if store.backend != "postgres":
