@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from companion.adapters.llm import openai_chat
 from companion.app.api.app import create_app
 from companion.app.bootstrap import bootstrap
 from companion.domain.chat import ChatReply, ChatRequest
@@ -54,6 +55,51 @@ def unreachable(tmp_path: Path) -> Iterator[TestClient[Any]]:
             llm_retries=1,
             llm_timeout_seconds=2,
         )
+
+
+class PromptFailure(Exception):
+    pass
+
+
+@pytest.fixture
+def prompt_failing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient[Any]]:
+    """The OpenAI adapter whose building of the prompt fails, before anything is sent."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise PromptFailure("the prompt could not be built")
+
+    monkeypatch.setattr(openai_chat, "build_prompt", broken)
+    with serving(Status(503)) as standin:
+        yield from served(
+            tmp_path,
+            llm="openai",
+            openai_base_url=standin.base_url,
+            openai_model=MODEL,
+            llm_retries=1,
+            llm_timeout_seconds=2,
+        )
+
+
+@pytest.mark.parametrize("model", ["failing", "prompt_failing"])
+def test_a_rest_turn_whose_model_or_prompt_fails_is_answered_with_the_fallback_and_stored(
+    model: str, request: pytest.FixtureRequest
+) -> None:
+    client: TestClient[Any] = request.getfixturevalue(model)
+    user = sign_up(client)
+    character = new_character(client, user)
+    path = f"/api/v1/characters/{character}/messages"
+
+    answer = client.post(path, headers=user, json={"text": "Are you there?"})
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["reply"]["fallback"] is True
+    assert body["reply"]["text"]
+    page = client.get(path, headers=user).json()
+    assert [(m["sender"], m["message_id"], m["text"]) for m in page["messages"]] == [
+        ("character", body["reply"]["message_id"], body["reply"]["text"]),
+        ("user", body["message_id"], "Are you there?"),
+    ]
 
 
 def rest_and_socket_turns(client: TestClient[Any]) -> tuple[Any, dict[str, Any], Any]:

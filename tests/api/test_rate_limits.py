@@ -13,18 +13,15 @@ from uuid import UUID, uuid4
 import pytest
 import redis
 import structlog.testing
+from eventsourcing.persistence import OperationalError
 from litestar.testing import TestClient
 
-from companion.adapters.rate_limit import (
-    Allowance,
-    Day,
-    MemoryMessageLimiter,
-    RedisMessageLimiter,
-)
+from companion.adapters.rate_limit import MemoryMessageLimiter, RedisMessageLimiter
 from companion.app.api.app import create_app
 from companion.app.bootstrap import Companion, bootstrap
 from companion.app.message_limits import MessageLimits
 from companion.domain.identity import conversation_id
+from companion.domain.ports import Allowance, Day
 from tests.support.api import api_settings, new_character, sign_up
 from tests.support.clock import Clock
 from tests.support.meeting import WAIT, Meeting
@@ -414,3 +411,60 @@ def test_a_retry_sent_while_its_original_is_in_flight_takes_no_second_slot(
     }
     assert len(acks) == len(replies) == 1  # one message, one reply, answered twice
     assert post(client, user, character, "eleventh").status_code == 429
+
+
+# -- given back ------------------------------------------------------------------------
+
+
+def left_this_minute(client: TestClient[Any], headers: dict[str, str]) -> int:
+    """How many more messages the user may send now: sent (to a new character) until a 429."""
+    character = new_character(client, headers)
+    sent = 0
+    while (answer := post(client, headers, character, f"one more {sent}")).status_code == 200:
+        sent += 1
+    assert answer.status_code == 429, answer.text
+    return sent
+
+
+@pytest.mark.parametrize("failing", ["UserMessageSent", "CompanionReplied"])
+def test_a_turn_the_store_fails_gives_its_message_back(
+    client: TestClient[Any],
+    companion: Companion,
+    counted_in: str,
+    user: dict[str, str],
+    character: str,
+    failing: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counted before anything is stored, a turn whose message or reply the store then
+    refuses does not count."""
+    assert post(client, user, character, "counted").status_code == 200
+    recorder = companion.application.recorder
+    insert_events = recorder.insert_events
+
+    def store_down(stored_events: Any, **kwargs: Any) -> Any:
+        if any(e.topic.endswith(failing) for e in stored_events):
+            raise OperationalError("the store is gone")
+        return insert_events(stored_events, **kwargs)
+
+    monkeypatch.setattr(recorder, "insert_events", store_down)
+    failed = post(client, user, character, "lost")
+    monkeypatch.undo()
+
+    assert failed.status_code == 503, failed.text
+    assert left_this_minute(client, user) == 9
+
+
+def test_a_refused_regenerate_gives_its_message_back(
+    client: TestClient[Any], counted_in: str, user: dict[str, str], character: str
+) -> None:
+    first = post(client, user, character, "first").json()
+    assert post(client, user, character, "second").status_code == 200
+    path = f"/api/v1/characters/{character}/messages"
+
+    unknown = client.post(f"{path}/{uuid4()}/regenerate", headers=user)
+    not_latest = client.post(f"{path}/{first['reply']['message_id']}/regenerate", headers=user)
+
+    assert unknown.status_code == 404, unknown.text
+    assert not_latest.status_code == 409, not_latest.text
+    assert left_this_minute(client, user) == 8

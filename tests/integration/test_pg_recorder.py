@@ -198,24 +198,85 @@ def test_a_store_in_the_librarys_layout_is_refused_with_one_line(postgres_url: s
     assert "\n" not in str(refused.value)
 
 
+HOLD_APPEND = 4444
+
+
 def test_a_lost_connection_is_the_librarys_error_and_appends_nothing_twice(
     recorder: PgApplicationRecorder, postgres_admin_url: str, postgres_url: str
 ) -> None:
+    """An append whose connection is lost while the server has it is neither swallowed nor
+    sent again: the caller gets the library's error, and its own retry appends it once."""
     stream = uuid4()
-    recorder.insert_events([event(stream, 1)])
-    dbname = postgres_url.rsplit("/", 1)[1]
-    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (dbname,),
+    assert recorder.insert_events([event(stream, 1)]) == [1]
+    outcome: list[object] = []
+
+    def append_second() -> None:
+        try:
+            outcome.append(recorder.insert_events([event(stream, 2)]))
+        except BaseException as error:
+            outcome.append(error)
+
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        # The append of version 2 stops inside its statement, before its commit,
+        # for as long as this session holds the advisory lock.
+        holder.execute(
+            "CREATE FUNCTION hold_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.originator_version = 2 THEN PERFORM pg_advisory_xact_lock({HOLD_APPEND});"
+            " END IF; RETURN NEW; END $$"
         )
-    with contextlib.suppress(OperationalError):  # the caller answers 503; no retry behind it
-        recorder.insert_events([event(stream, 2)])
+        holder.execute(
+            "CREATE TRIGGER hold_append BEFORE INSERT ON companion_events"
+            " FOR EACH ROW EXECUTE FUNCTION hold_append()"
+        )
+        holder.execute("SELECT pg_advisory_lock(%s)", (HOLD_APPEND,))
+        thread = threading.Thread(target=append_second, daemon=True)
+        thread.start()
+        try:
+            appending = _backend_waiting_for(holder, HOLD_APPEND)
+            with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", (appending,))
+        finally:
+            # A recorder that sent the append again would now get it through.
+            holder.execute("SELECT pg_advisory_unlock(%s)", (HOLD_APPEND,))
+            thread.join(30)
+        assert not thread.is_alive()
+
+    (error,) = outcome
+    assert isinstance(error, OperationalError), error
+    assert not isinstance(error, psycopg.Error)
+    appended = _stored(postgres_url)
+    assert appended in ([(1, 1)], [(1, 1), (2, 2)])
+
+    # The caller's retry (after its 503): appended once, without a hole.
+    if appended == [(1, 1)]:
+        assert recorder.insert_events([event(stream, 2)]) == [2]
+    else:
+        with pytest.raises(IntegrityError):
+            recorder.insert_events([event(stream, 2)])
+    assert _stored(postgres_url) == [(1, 1), (2, 2)]
+
+
+def _backend_waiting_for(connection: psycopg.Connection[Any], lock: int) -> int:
+    """The server process of the statement waiting for advisory `lock`, once one does."""
+    for _ in range(4000):
+        row = connection.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
+            (lock,),
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        connection.execute("SELECT pg_sleep(0.005)")
+    pytest.fail("the append never reached the held insert")
+
+
+def _stored(postgres_url: str) -> list[tuple[int, int]]:
+    """(notification id, version) of every stored event, in id order."""
     with psycopg.connect(postgres_url) as conn:
-        versions = conn.execute(
-            "SELECT originator_version FROM companion_events ORDER BY notification_id"
+        rows = conn.execute(
+            "SELECT notification_id, originator_version FROM companion_events"
+            " ORDER BY notification_id"
         ).fetchall()
-    assert versions in ([(1,)], [(1,), (2,)])
+    return [(int(i), int(v)) for i, v in rows]
 
 
 def test_the_check_before_use_finds_a_connection_the_server_closed_without_a_query(

@@ -108,6 +108,143 @@ def test_a_waiter_is_woken_only_after_the_batch_commits(
         assert [m.sender for m in page.messages] == ["character", "user"]
 
 
+class HeldCommits:
+    """Holds, at COMMIT, every transaction that moves a tracking position past `above`.
+
+    A deferred trigger on the tracking table waits for an advisory lock this
+    session holds: the transaction has written its rows and its position, and
+    stays open on the server until released.
+    """
+
+    def __init__(self, connection: psycopg.Connection[Any], above: int = 0) -> None:
+        self.connection = connection
+        connection.execute(
+            "CREATE FUNCTION hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.notification_id > {int(above)}"
+            f" THEN PERFORM pg_advisory_xact_lock({HOLD_COMMITS}); END IF; RETURN NULL; END $$"
+        )
+        connection.execute(
+            "CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT OR UPDATE ON projection_tracking "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hold_commit()"
+        )
+        connection.execute("SELECT pg_advisory_lock(%s)", (HOLD_COMMITS,))
+
+    def holding(self) -> bool:
+        row = self.connection.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND objid = %s",
+            (HOLD_COMMITS,),
+        ).fetchone()
+        return row is not None and row[0] > 0
+
+    def release(self) -> None:
+        self.connection.execute("SELECT pg_advisory_unlock(%s)", (HOLD_COMMITS,))
+
+
+def woken_and_seen(
+    runner: ProjectionRunner, position: int, name: str, timeout: float, seen: Callable[[], int]
+) -> tuple[bool, int]:
+    """Whether a waiter for `position` was woken within `timeout`, and what another
+    connection saw the moment it woke."""
+    return runner.wait_for(position, [name], timeout=timeout), seen()
+
+
+def registrations_seen(postgres_url: str, registrations: Registrations) -> Callable[[], int]:
+    """How many registrations a connection of its own sees committed."""
+
+    def seen() -> int:
+        with psycopg.connect(postgres_url, autocommit=True) as other:
+            row = other.execute(
+                f"SELECT count(*) FROM {registrations.table('registrations')}"
+            ).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    return seen
+
+
+def no_waiter_wakes_before_the_commit(
+    runner: ProjectionRunner,
+    held: HeldCommits,
+    apply: Callable[[], object],
+    head: int,
+    name: str,
+    seen: Callable[[], int],
+    expected: int,
+) -> None:
+    """`apply` in a thread until its commit is held: no waiter may wake meanwhile; once
+    released, the waiter wakes and another connection sees the rows at that moment."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            apply()
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        eventually(held.holding, "the batch reaching its commit")
+        woken, rows = woken_and_seen(runner, head, name, 0.05, seen)
+        assert not woken, f"a waiter woke while the batch was uncommitted; it saw {rows} rows"
+    finally:
+        held.release()
+        thread.join(20)
+    assert failures == []
+    assert woken_and_seen(runner, head, name, 20, seen) == (True, expected)
+
+
+@pytest.mark.postgres
+def test_a_waiter_is_woken_only_after_a_step_commits(
+    postgres_companions: Companions, postgres_url: str
+) -> None:
+    companion = postgres_companions()
+    app, views = companion.application, companion.views
+    registrations = Registrations()
+    runner = ProjectionRunner(app.recorder, app.mapper, views, [registrations], batch_size=100)
+    for n in range(3):
+        register(companion, n)
+    head = runner.head()
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        held = HeldCommits(holder)
+        no_waiter_wakes_before_the_commit(
+            runner,
+            held,
+            lambda: runner.step(registrations),
+            head,
+            registrations.name,
+            registrations_seen(postgres_url, registrations),
+            expected=3,
+        )
+
+
+@pytest.mark.postgres
+def test_a_waiter_is_woken_only_after_a_batch_written_behind_commits(
+    postgres_companions: Companions, postgres_url: str
+) -> None:
+    companion = postgres_companions()
+    app, views = companion.application, companion.views
+    registrations = Registrations()
+    batch = 2
+    runner = ProjectionRunner(app.recorder, app.mapper, views, [registrations], batch_size=batch)
+    for n in range(2 * batch + 1):
+        register(companion, n)
+    head = runner.head()
+    with psycopg.connect(postgres_url, autocommit=True) as holder:
+        # The first batch is a step of its own; the later ones go to the writer's
+        # thread, and the last of them, which reaches the head, is held.
+        held = HeldCommits(holder, above=head - 1)
+        no_waiter_wakes_before_the_commit(
+            runner,
+            held,
+            lambda: runner.catch_up(registrations),
+            head,
+            registrations.name,
+            registrations_seen(postgres_url, registrations),
+            expected=2 * batch + 1,
+        )
+
+
 # -- a failed batch leaves nothing behind ---------------------------------------------
 
 
@@ -167,23 +304,32 @@ class HeldWriter:
         )
         connection.execute("SELECT pg_advisory_lock(%s)", (HOLD_APPENDS,))
 
-    def holding(self) -> bool:
+    def held(self) -> int | None:
+        """The backend of the writer whose commit is held, once it waits at its commit."""
         row = self.connection.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
+            (HOLD_APPENDS,),
         ).fetchone()
-        return row is not None and row[0] > 0
+        return None if row is None else int(row[0])
+
+    def holding(self) -> bool:
+        return self.held() is not None
 
     def release(self) -> None:
         self.connection.execute("SELECT pg_advisory_unlock(%s)", (HOLD_APPENDS,))
 
 
-def waiting_on_a_lock(connection: psycopg.Connection[Any]) -> bool:
+def waiting_for(connection: psycopg.Connection[Any], held: int) -> int | None:
+    """The backend of another writer, once it waits on a lock for the `held` one: its
+    append (a statement that draws ids from the counter row) blocked by that backend."""
     row = connection.execute(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        " AND query NOT LIKE '%%hold_append%%' AND query LIKE '%%_head%%'"
+        "SELECT pid FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> %(held)s"
+        " AND wait_event_type = 'Lock' AND query LIKE '%%\\_head%%'"
+        " AND %(held)s = ANY(pg_blocking_pids(pid))",
+        {"held": held},
     ).fetchone()
-    return row is not None and row[0] > 0
+    return None if row is None else int(row[0])
 
 
 def overtaken_writer(
@@ -202,8 +348,13 @@ def overtaken_writer(
         thread_a.start()
         try:
             eventually(held.holding, "writer A holding its commit")
+            writer = held.held()
+            assert writer is not None
             thread_b.start()
-            eventually(lambda: waiting_on_a_lock(observer), "writer B waiting for writer A")
+            # B is told from A by its backend: A's own statement waits on a lock too.
+            eventually(
+                lambda: waiting_for(observer, writer) is not None, "writer B waiting for writer A"
+            )
             writer_a.runner.run_once()
         finally:
             held.release()

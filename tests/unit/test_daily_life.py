@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -44,6 +48,56 @@ def test_the_seed_and_the_day_change_what_happens() -> None:
     happened = [event for event in lived if event is not None]
     assert 0 < len(happened) < 365  # some days are quiet
     assert {e.kind for e in happened} >= {"work", "friends", "family", "hobby", "random"}
+
+
+FORTNIGHT_SCRIPT = """
+import json
+from datetime import date, timedelta
+from uuid import UUID
+from companion.domain.daily_life import draw
+character = UUID("12345678-1234-5678-1234-567812345678")
+days = [date(2026, 4, 1) + timedelta(days=n) for n in range(14)]
+print(json.dumps([getattr(draw(character, day, "sakura"), "key", None) for day in days]))
+"""
+
+FORTNIGHT = [
+    "work-thanks",
+    None,
+    None,
+    "friends-quarrel",
+    "friends-lunch",
+    None,
+    None,
+    "friends-lunch",
+    None,
+    None,
+    None,
+    "family-call",
+    "spring-sakura",
+    None,
+]
+"""What that character lives from 2026-04-01 with the seed "sakura": fixed for good."""
+
+
+def drawn_in_a_process_with_hash_seed(hash_seed: str) -> list[str | None]:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    result = subprocess.run(
+        [sys.executable, "-c", FORTNIGHT_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    drawn: list[str | None] = json.loads(result.stdout)
+    return drawn
+
+
+def test_every_process_draws_the_same_day_whatever_its_hash_seed() -> None:
+    """The API and the worker are processes of their own: the draw may not depend on
+    anything randomised per process, such as `hash()` of a string or a date."""
+    one, other = drawn_in_a_process_with_hash_seed("1"), drawn_in_a_process_with_hash_seed("2")
+    assert one == other
+    assert one == FORTNIGHT
 
 
 def test_the_catalogue_covers_the_seeds_kinds_and_every_season() -> None:
