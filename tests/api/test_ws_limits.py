@@ -16,10 +16,10 @@ import structlog.testing
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
+from companion.adapters.socket_leases import SocketLeases
 from companion.app.api.app import create_app
 from companion.app.api.body import MAX_DEPTH
 from companion.app.bootstrap import bootstrap
-from companion.app.socket_leases import SocketLeases
 from tests.support.api import api_settings, sign_up
 from tests.support.ws import TIMEOUT, connect, heartbeat, opened, receive, refused_with
 

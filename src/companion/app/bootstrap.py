@@ -20,6 +20,7 @@ from companion.adapters.payments.sandbox import SandboxGateway
 from companion.adapters.payments.stripe_gateway import StripeGateway
 from companion.adapters.rate_limit import MemoryMessageLimiter, RedisMessageLimiter
 from companion.adapters.sentiment import LexiconSentimentScorer
+from companion.adapters.socket_leases import SocketLeases
 from companion.adapters.throttle import MemoryThrottle, RedisThrottle, ThrottlePolicy
 from companion.app.accounts import Accounts
 from companion.app.alternatives import Alternatives
@@ -39,7 +40,6 @@ from companion.app.persistence import POSTGRES_FACTORY, Store, store_for
 from companion.app.session_tracker import SessionTracker
 from companion.app.sessions import Sessions
 from companion.app.settings import Settings, SettingsError
-from companion.app.socket_leases import SocketLeases
 from companion.app.store_guard import verify_store_encoding
 from companion.app.unit_of_work import EventStoreUnitOfWork
 from companion.domain.chat import ChatModel

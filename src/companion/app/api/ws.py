@@ -3,7 +3,7 @@
 A connection is accepted, then closed with 4401 unless its token holds
 (ws_auth, which keeps checking it while the socket lives), and with 4429 when
 the user already holds COMPANION_WS_MAX_SOCKETS_PER_USER sockets (a lease of
-app.socket_leases, renewed while the socket lives). It belongs to the user's
+adapters.socket_leases, renewed while the socket lives). It belongs to the user's
 session (app.session_tracker: one across their sockets and quick reconnects),
 subscribes to the user's channel and forwards what arrives there (ws_channels),
 and reads client frames until the client leaves or stays silent (not even a
