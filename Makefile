@@ -19,16 +19,18 @@ LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 # The tool that writes the lock files; only `make lock` uses it.
 UV_VERSION := 0.13.10
+TEST_WORKERS ?= 2
 UV := var/lock-tool/bin/uv
 
-.PHONY: help venv dev run services lint fmt test bench lock clean
+.PHONY: help venv dev run services browser lint fmt test bench lock clean
 
 help:
-	@echo "make run       serve the API on $(HOST):$(PORT) (HOST=… PORT=… to change)"
+	@echo "make run       serve the API and the web client on $(HOST):$(PORT) (HOST=… PORT=… to change)"
 	@echo "make services  start PostgreSQL and Redis for the tests if they are not up"
+	@echo "make browser   install Debian's chromium for the browser tests if it is missing"
 	@echo "make lint      ruff, mypy and the import contracts"
 	@echo "make fmt       format and autofix"
-	@echo "make test      services + lint + pytest (PYTEST_ARGS=… passed to pytest)"
+	@echo "make test      services + browser + lint + pytest on TEST_WORKERS=2 workers (PYTEST_ARGS=… passed to pytest)"
 	@echo "make bench     services + benchmarks"
 	@echo "make lock      resolve the dependencies again into $(LOCK) and $(DEV_LOCK)"
 	@echo "make clean     remove var/ and caches (keeps .venv)"
@@ -65,6 +67,10 @@ run: venv
 services:
 	@scripts/services.sh
 
+# Debian's chromium, which the browser tests drive through Playwright.
+browser:
+	@scripts/browser.sh
+
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -75,8 +81,10 @@ fmt: dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: dev services lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+# Two workers, each test file kept on one of them (its fixtures and its Redis
+# database are its own); TEST_WORKERS=0 runs the suite in this process.
+test: dev services browser lint
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: dev services
 	$(BIN)/python -m benchmarks

@@ -28,8 +28,26 @@ pytest.register_assert_rewrite("tests.support")
 
 from tests.support.services import require_service  # noqa: E402
 
+# pytest-xdist's workers are given COLUMNS=80; the CLI's tests choose their own width.
+os.environ.pop("COLUMNS", None)
+
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def worker_redis_url(url: str) -> str:
+    """`url`, on a Redis database of this test worker's own when tests run in parallel.
+
+    Each worker flushes its database around a test; worker n of pytest-xdist
+    takes the database n below the given one, so workers never flush each
+    other's keys.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.lstrip("/") or "0")
+    return urlunsplit(parts._replace(path=f"/{(base - int(worker[2:])) % 16}"))
 
 
 def database_url(url: str, dbname: str) -> str:
@@ -72,7 +90,7 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """The test Redis database, flushed before and after the test."""
-    url = os.environ.get("COMPANION_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    url = worker_redis_url(os.environ.get("COMPANION_TEST_REDIS_URL", DEFAULT_REDIS_URL))
     client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     error: redis.RedisError | None = None
     try:

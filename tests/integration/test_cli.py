@@ -306,6 +306,26 @@ def test_console_script_exports_clean_jsonl_on_stdout(sqlite_url: str, tmp_path:
     assert user_messages(records) == [FIRST_MESSAGE, SECOND_MESSAGE]
 
 
+def test_a_table_printed_into_a_pipe_cuts_no_cell(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a script reads from `companion events types | grep` holds every name whole."""
+    seed(sqlite_url, tmp_path)
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--database-url", sqlite_url, "events", "types"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    assert "companion.domain.characters:Character.RelationshipLevelChanged" in done.stdout
+
+
 # -- settings and serve ----------------------------------------------------------------
 
 

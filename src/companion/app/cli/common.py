@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -33,6 +33,27 @@ class Stdout(Console):
     def on_broken_pipe(self) -> None:
         silence_stdout()
         raise typer.Exit(0)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size; into a pipe or a file, as wide as a line needs.
+
+        Rich would cut a table's cells to 80 columns when the output is not a
+        terminal: what a script reads (`| grep`) must be whole. COLUMNS, when set,
+        still decides.
+        """
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self._width is None and not self.is_terminal and "COLUMNS" not in os.environ:
+            return ConsoleDimensions(PIPED_WIDTH, size.height)
+        return size  # type: ignore[no-any-return]
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+PIPED_WIDTH = 10_000
+"""The width of what is printed into a pipe or a file: no line is cut."""
 
 
 out = Stdout()

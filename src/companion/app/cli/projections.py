@@ -48,8 +48,13 @@ def list_projections(ctx: typer.Context, database_url: DatabaseUrl = None) -> No
 def projections_status(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     """How far each read model has got in the event log, and which store that log is."""
     with opened(ctx, database_url, create_store=False) as companion:
-        out.print(f"data directory: {companion.settings.data_dir}", highlight=False)
-        out.print(f"event store: {shown_url(companion.settings.database_url)}", highlight=False)
+        # Whole lines however long the path: scripts and people copy them as they are.
+        out.print(f"data directory: {companion.settings.data_dir}", highlight=False, soft_wrap=True)
+        out.print(
+            f"event store: {shown_url(companion.settings.database_url)}",
+            highlight=False,
+            soft_wrap=True,
+        )
         runner = companion.runner
         head = runner.head()
         table = Table("name", "position", "head", "lag")
