@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 from uuid import uuid4
@@ -9,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from companion.domain.characters import (
-    MAX_AGE,
-    MAX_HOBBIES,
-    MIN_AGE,
     TRAITS,
     Character,
+    ImportedCard,
     Persona,
     Personality,
 )
 from companion.domain.errors import CharacterNotFound, InvalidInput
+from companion.domain.limits import MAX_AGE, MAX_HOBBIES, MIN_AGE
+from tests.support.mapper import mapper
 from tests.support.personas import PERSONA_INPUT, persona_input
 
 weights = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
@@ -179,3 +180,110 @@ def test_a_character_rebuilt_from_its_events_equals_the_live_character(replay: A
     assert rebuilt.__dict__ == character.__dict__
     assert rebuilt.persona.nickname == "Haru-kun"
     assert rebuilt.relationship_level == 3
+
+
+# -- a character from a character card ---------------------------------------------------
+
+CARD_FIELDS_INPUT: dict[str, Any] = {
+    "personality_text": "cheerful, kind",
+    "scenario": "A rainy afternoon at the shop.",
+    "first_message": "Welcome in!",
+    "alternate_greetings": ["Hi again!"],
+    "example_dialogues": "<START>\n{{user}}: Hi\n{{char}}: Hello!",
+    "tags": ["romance"],
+    "creator_notes": "Slow burn.",
+    "knowledge": [
+        {"keys": ["Kenji"], "content": "Kenji is her brother."},
+        {"keys": [], "content": "She has a cat.", "constant": True},
+    ],
+}
+
+
+def test_a_persona_without_a_cards_fields_keeps_the_state_it_always_had() -> None:
+    state = Persona.parse(**PERSONA_INPUT).to_state()
+
+    assert set(state) == {
+        "name",
+        "nickname",
+        "gender",
+        "age",
+        "personality",
+        "occupation",
+        "hobbies",
+        "backstory",
+    }
+    assert Persona.from_state(state) == Persona.parse(**PERSONA_INPUT)
+
+
+def test_a_persona_with_a_cards_fields_round_trips_through_its_state() -> None:
+    persona = Persona.parse(**PERSONA_INPUT, **CARD_FIELDS_INPUT)
+
+    state = persona.to_state()
+
+    assert state["knowledge"][1] == {"keys": [], "content": "She has a cat.", "constant": True}
+    assert state["alternate_greetings"] == ["Hi again!"]
+    assert Persona.from_state(json.loads(json.dumps(state))) == persona
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"tags": "romance"}, "tags"),
+        ({"alternate_greetings": ["x" * 4001]}, "alternate_greetings[0]"),
+        ({"knowledge": [{"keys": ["k"]}]}, "knowledge[0].content"),
+        ({"knowledge": ["text"]}, "knowledge[0]"),
+        (
+            {"knowledge": [{"keys": ["k"], "content": "c", "constant": "yes"}]},
+            "knowledge[0].constant",
+        ),
+    ],
+)
+def test_a_cards_fields_that_break_the_rules_are_rejected(
+    change: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Persona.parse(**PERSONA_INPUT, **change)
+
+    assert raised.value.field == field
+
+
+def test_an_imported_character_keeps_what_its_persona_does_not_hold(replay: Any) -> None:
+    persona = Persona.parse(**PERSONA_INPUT, **CARD_FIELDS_INPUT)
+    character = Character.import_card(
+        character_id=uuid4(),
+        owner_id=uuid4(),
+        persona=persona,
+        card='{"creator": "someone"}',
+        spec="chara_card_v3",
+        image="ab" * 32,
+    )
+
+    events = character.collect_events()
+
+    assert [type(e).__name__ for e in events] == ["Created", "CardImported"]
+    rebuilt = replay(events)
+    assert rebuilt.persona == persona
+    assert rebuilt.imported_card == ImportedCard(
+        card='{"creator": "someone"}', spec="chara_card_v3", image="ab" * 32
+    )
+    assert new_character().imported_card is None
+
+
+def test_a_card_imported_event_reads_back_from_the_store() -> None:
+    character = Character.import_card(
+        character_id=uuid4(),
+        owner_id=uuid4(),
+        persona=Persona.parse(**PERSONA_INPUT),
+        card='{"extensions": {"_type_": "x", "_data_": 1}}',
+        spec="chara_card_v2",
+        image=None,
+    )
+    stored_mapper = mapper()
+
+    events = [
+        stored_mapper.to_domain_event(stored_mapper.to_stored_event(e))
+        for e in character.collect_events()
+    ]
+
+    assert isinstance(events[1], Character.CardImported)
+    assert events[1].card == '{"extensions": {"_type_": "x", "_data_": 1}}'

@@ -176,3 +176,41 @@ def test_the_token_estimate_counts_ascii_by_threes_and_every_other_character_as_
 ) -> None:
     ascii_chars = sum(1 for char in text if char < "\x80")
     assert estimate_tokens(text) == -(-ascii_chars // 3) + (len(text) - ascii_chars)
+
+
+CARD_PERSONA = Persona.parse(
+    **{
+        **HANA,
+        "personality_text": "{{char}} teases {{user}} gently.",
+        "scenario": "{{char}} runs a bakery in Kamakura.",
+        "example_dialogues": "<START>\n{{user}}: hi\n{{char}}: Welcome back!",
+        "knowledge": [
+            {"keys": ["Mochi", "cat"], "content": "Mochi is the bakery's cat."},
+            {"keys": ["bread"], "content": "The melon bread sells out by noon."},
+            {"keys": [], "content": "Hana is left-handed.", "constant": True},
+        ],
+    }
+)
+
+
+def test_a_cards_knowledge_comes_up_when_what_was_said_calls_for_it() -> None:
+    asked = ChatRequest(persona=CARD_PERSONA, user_text="Is the CAT asleep?", user_nickname="Ai")
+    prompt = system_prompt(asked)
+    assert "Mochi is the bakery's cat." in prompt
+    assert "Hana is left-handed." in prompt  # a constant entry, always
+    assert "melon bread" not in prompt
+    said_before = ChatRequest(
+        persona=CARD_PERSONA,
+        user_text="ok",
+        user_nickname="Ai",
+        recent_turns=turns(["I want bread", "Sure!"]),
+    )
+    assert "melon bread" in system_prompt(said_before)
+
+
+def test_a_cards_text_reaches_the_prompt_with_the_names_filled_in() -> None:
+    prompt = system_prompt(ChatRequest(persona=CARD_PERSONA, user_text="hi", user_nickname="Ai"))
+    assert "Hana Sato teases Ai gently." in prompt
+    assert "Hana Sato runs a bakery in Kamakura." in prompt
+    assert "Ai: hi\nHana Sato: Welcome back!" in prompt
+    assert "{{" not in prompt

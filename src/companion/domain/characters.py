@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from companion.domain import validation
+from companion.domain.card_fields import CARD_FIELDS, Lore, card_fields
 from companion.domain.emotion import baseline
 from companion.domain.errors import CharacterNotFound, InvalidInput
 from companion.domain.expression import mood_expression
@@ -63,7 +64,13 @@ class Personality:
 
 @dataclass(frozen=True)
 class Persona:
-    """Everything that makes a character who they are, validated."""
+    """Everything that makes a character who they are, validated.
+
+    The fields after `backstory` come from a character card (all optional): its
+    personality in words, scenario, greetings, example dialogues, tags, the
+    creator's notes and its lorebook as `knowledge`. A persona without them keeps
+    the state it always had.
+    """
 
     name: str
     nickname: str
@@ -73,6 +80,14 @@ class Persona:
     occupation: str | None = None
     hobbies: tuple[str, ...] = ()
     backstory: str | None = None
+    personality_text: str | None = None
+    scenario: str | None = None
+    first_message: str | None = None
+    alternate_greetings: tuple[str, ...] = ()
+    example_dialogues: str | None = None
+    tags: tuple[str, ...] = ()
+    creator_notes: str | None = None
+    knowledge: tuple[Lore, ...] = ()
 
     @classmethod
     def parse(
@@ -86,6 +101,14 @@ class Persona:
         occupation: str | None = None,
         hobbies: Sequence[str] = (),
         backstory: str | None = None,
+        personality_text: str | None = None,
+        scenario: str | None = None,
+        first_message: str | None = None,
+        alternate_greetings: Sequence[str] = (),
+        example_dialogues: str | None = None,
+        tags: Sequence[str] = (),
+        creator_notes: str | None = None,
+        knowledge: Sequence[Mapping[str, Any]] = (),
     ) -> Persona:
         if gender not in GENDERS:
             raise InvalidInput("gender", f"must be one of {', '.join(GENDERS)}")
@@ -109,12 +132,30 @@ class Persona:
             backstory=validation.optional_text(
                 "backstory", backstory, max_length=MAX_BACKSTORY_CHARS
             ),
+            **card_fields(
+                personality_text=personality_text,
+                scenario=scenario,
+                first_message=first_message,
+                alternate_greetings=alternate_greetings,
+                example_dialogues=example_dialogues,
+                tags=tags,
+                creator_notes=creator_notes,
+                knowledge=knowledge,
+            ),
         )
 
     def to_state(self) -> dict[str, Any]:
-        """Plain data for an event's state."""
+        """Plain data for an event's state; a card's fields only when the persona has them."""
         state = asdict(self)
         state["hobbies"] = list(self.hobbies)
+        for name in CARD_FIELDS:
+            value = getattr(self, name)
+            if not value:
+                del state[name]
+            elif isinstance(value, tuple):
+                state[name] = [asdict(v) if isinstance(v, Lore) else v for v in value]
+        for lore in state.get("knowledge", ()):
+            lore["keys"] = list(lore["keys"])
         return state
 
     @classmethod
@@ -128,7 +169,31 @@ class Persona:
             occupation=state.get("occupation"),
             hobbies=tuple(state.get("hobbies", ())),
             backstory=state.get("backstory"),
+            personality_text=state.get("personality_text"),
+            scenario=state.get("scenario"),
+            first_message=state.get("first_message"),
+            alternate_greetings=tuple(state.get("alternate_greetings", ())),
+            example_dialogues=state.get("example_dialogues"),
+            tags=tuple(state.get("tags", ())),
+            creator_notes=state.get("creator_notes"),
+            knowledge=tuple(
+                Lore(keys=tuple(lore["keys"]), content=lore["content"], constant=lore["constant"])
+                for lore in state.get("knowledge", ())
+            ),
         )
+
+
+MAX_KEPT_CARD_CHARS = 2 * 1024 * 1024
+"""What a CardImported event keeps of a card at most, as JSON text."""
+
+
+@dataclass(frozen=True)
+class ImportedCard:
+    """What a character card held beyond the persona (see Character.CardImported)."""
+
+    card: str
+    spec: str
+    image: str | None
 
 
 class Character(Aggregate):
@@ -171,6 +236,17 @@ class Character(Aggregate):
         slot: str
         item_id: UUID
 
+    class CardImported(Aggregate.Event):
+        """The character came from a character card: what of the card its persona does not
+        hold, kept whole so that the card can be given back."""
+
+        card: str
+        """The card's data as JSON text, without what the persona holds (its lorebook whole)."""
+        spec: str
+        """The card's spec as it came: chara_card_v2 or chara_card_v3."""
+        image: str | None
+        """The card's image by its content address (sha256 hex), when it came as a PNG."""
+
     @classmethod
     def create(cls, *, character_id: UUID, owner_id: UUID, persona: Persona) -> Character:
         mood = baseline(persona.personality)
@@ -181,6 +257,36 @@ class Character(Aggregate):
             baseline=mood,
             baseline_expression=mood_expression(mood),
         )
+
+    @classmethod
+    def import_card(
+        cls,
+        *,
+        character_id: UUID,
+        owner_id: UUID,
+        persona: Persona,
+        card: str,
+        spec: str,
+        image: str | None,
+    ) -> Character:
+        """A character made from a character card: Created, then CardImported with the rest."""
+        character = cls.create(character_id=character_id, owner_id=owner_id, persona=persona)
+        character._import_card(
+            card=validation.text("card", card, max_length=MAX_KEPT_CARD_CHARS),
+            spec=spec,
+            image=image,
+        )
+        return character
+
+    @event(CardImported)
+    def _import_card(self, card: str, spec: str, image: str | None) -> None:
+        self._imported_card = ImportedCard(card=card, spec=spec, image=image)
+
+    @property
+    def imported_card(self) -> ImportedCard | None:
+        """What the character's card held beyond its persona; None when it was not imported."""
+        imported: ImportedCard | None = self.__dict__.get("_imported_card")
+        return imported
 
     @event(Created)
     def __init__(

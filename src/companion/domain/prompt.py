@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
+from companion.domain.card_fields import knowledge_for
 from companion.domain.characters import TRAITS, Persona
 from companion.domain.chat import ChatRequest, RecalledMemory
 
@@ -194,9 +195,39 @@ def system_prompt(request: ChatRequest, memories: Sequence[RecalledMemory] | Non
             + "\n".join(memory_line(memory) for memory in memories)
         )
     parts.append(_who(persona))
+    parts.extend(_card_parts(request))
     if persona.backstory:
         parts.append(f"Your story: {persona.backstory}")
-    return "\n".join(part for part in parts if part)
+    if persona.example_dialogues:
+        parts.append(f"How you talk, for example:\n{persona.example_dialogues}")
+    return _named("\n".join(part for part in parts if part), request)
+
+
+KNOWLEDGE_TURNS = 3
+"""How many recent turns, besides the user's message, call a character's knowledge to mind."""
+
+
+def _card_parts(request: ChatRequest) -> list[str]:
+    """What a character card brought: its personality in words, its scenario, and the
+    pieces of its lorebook that what was just said calls for."""
+    persona = request.persona
+    parts: list[str] = []
+    if persona.personality_text:
+        parts.append(f"Your personality: {persona.personality_text}")
+    if persona.scenario:
+        parts.append(f"The situation: {persona.scenario}")
+    said = "\n".join(
+        [turn.text for turn in request.recent_turns[-KNOWLEDGE_TURNS:]] + [request.user_text]
+    )
+    known = knowledge_for(persona.knowledge, said)
+    if known:
+        parts.append("What you know:\n" + "\n".join(f"- {lore.content}" for lore in known))
+    return parts
+
+
+def _named(text: str, request: ChatRequest) -> str:
+    """The card conventions {{char}} and {{user}} replaced by the two names."""
+    return text.replace("{{char}}", request.persona.name).replace("{{user}}", request.user_nickname)
 
 
 def _register(level: int) -> str:

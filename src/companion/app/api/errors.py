@@ -94,6 +94,11 @@ CODES: dict[str, tuple[int, str]] = {
     "number_out_of_range": (400, "a number is too large (an infinite float, a huge integer)"),
     "duplicate_key": (400, "an object names the same key twice"),
     "invalid_signature": (400, "a webhook's signature is missing, forged or too old"),
+    "invalid_card": (
+        400,
+        "the bytes hold no character card: not a PNG, a truncated or corrupt one, no"
+        " ccv3/chara chunk, or a chunk that is not base64 JSON",
+    ),
     "unauthorized": (401, "no bearer token, or a bad or expired one"),
     "invalid_credentials": (401, "wrong email or password"),
     "user_not_found": (401, "the token's user does not exist"),
