@@ -20,7 +20,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from benchmarks import appends, catchup, lag, memory, sentiment, turns, ws
+from benchmarks import (
+    appends,
+    bench_analytics,
+    bench_parquet,
+    catchup,
+    lag,
+    memory,
+    sentiment,
+    turns,
+    ws,
+)
 from benchmarks.harness import Config, Context
 from benchmarks.report import (
     RESULTS,
@@ -46,6 +56,8 @@ SCENARIOS: list[Scenario] = [
     ("postgres", "chat turns", appends.postgres_turns),
     ("postgres", "conversation saves", appends.postgres_saves),
     ("postgres", "catch-up", catchup.postgres_catch_up),
+    ("postgres", "Parquet export and analytics sql", bench_parquet.postgres_parquet),
+    ("postgres", "analytics read model and KPI report", bench_analytics.postgres_analytics),
     ("postgres", "live lag and read-your-writes", lag.postgres_lag),
     ("postgres", "REST chat turns", turns.postgres_rest_turns),
     ("sqlite", "raw inserts", appends.sqlite_raw),
@@ -92,7 +104,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=None,
         help=(
-            f"size of the PostgreSQL log the catch-up and rebuild read (default "
+            f"size of the PostgreSQL log the catch-up, rebuild and Parquet export read (default "
             f"{catchup.PG_LOG_EVENTS:,}; with --quick {QUICK_LOG_EVENTS:,})"
         ),
     )
@@ -128,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     catchup.PG_LOG_EVENTS = args.log_events or (
         QUICK_LOG_EVENTS if args.quick else catchup.PG_LOG_EVENTS
+    )
+    bench_parquet.PG_LOG_EVENTS = args.log_events or (
+        QUICK_LOG_EVENTS if args.quick else bench_parquet.PG_LOG_EVENTS
+    )
+    bench_analytics.PG_LOG_EVENTS = args.log_events or (
+        QUICK_LOG_EVENTS if args.quick else bench_analytics.PG_LOG_EVENTS
     )
     configure_logging("WARNING", "console")
     out = Console()

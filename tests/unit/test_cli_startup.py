@@ -23,6 +23,8 @@ HEAVY = (
     "companion.app.bootstrap",
     "companion.app.settings",
     "companion.app.server",
+    "pyarrow",
+    "duckdb",
 )
 
 SHOW_IMPORTED = """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cache, partial
 
 import redis
@@ -10,6 +12,7 @@ import structlog
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import Environment, resolve_topic
 
+from companion.adapters.card_images import FileCardImages
 from companion.adapters.llm.embeddings import OpenAIEmbedder
 from companion.adapters.llm.memory_extractor import OpenAIMemoryExtractor
 from companion.adapters.llm.offline import OfflinePersonaResponder
@@ -29,6 +32,7 @@ from companion.app.characters import Characters
 from companion.app.chat import Chat
 from companion.app.commerce import Commerce
 from companion.app.conversation_queue import ConversationQueue
+from companion.app.counted import CountedChat, CountedThrottle
 from companion.app.daily_life import DailyLifeScheduler
 from companion.app.errors import StoreMissing
 from companion.app.feelings import Feelings
@@ -46,6 +50,8 @@ from companion.domain.chat import ChatModel
 from companion.domain.payments import PaymentGateway
 from companion.domain.ports import LoginThrottle, Passwords, Throttle
 from companion.domain.prompt import PromptBudget
+from projections.admins import AdminsProjection
+from projections.analytics import AnalyticsProjection
 from projections.base import Projection
 from projections.catalogue import CatalogueProjection
 from projections.characters import CharactersProjection
@@ -71,6 +77,8 @@ class ReadModels:
     catalogue: CatalogueProjection = field(default_factory=CatalogueProjection)
     emotion_states: EmotionStatesProjection = field(default_factory=EmotionStatesProjection)
     memories: MemoriesProjection = field(default_factory=MemoriesProjection)
+    analytics: AnalyticsProjection = field(default_factory=AnalyticsProjection)
+    admins: AdminsProjection = field(default_factory=AdminsProjection)
 
     def all(self) -> list[Projection]:
         return [
@@ -81,6 +89,8 @@ class ReadModels:
             self.catalogue,
             self.emotion_states,
             self.memories,
+            self.analytics,
+            self.admins,
         ]
 
 
@@ -148,16 +158,20 @@ def bootstrap(
     chat_model: ChatModel | None = None,
     passwords: Passwords | None = None,
     create_store: bool = True,
+    clock: Callable[[], datetime] | None = None,
 ) -> Companion:
     """Wire a Companion from settings.
 
     The store's recorded encoding is checked against the cipher settings before
     anything else touches the log (StoreKeyMismatch). With `create_store=False`
     (commands that only read) a store that does not exist is an error
-    (StoreMissing) and nothing is created.
+    (StoreMissing) and nothing is created. A `clock` is the use cases' time (a
+    simulation's, say) instead of the wall clock's.
     """
     settings = settings or Settings()
     gateway = payment_gateway(settings)
+    if clock is not None and isinstance(gateway, SandboxGateway):
+        gateway = SandboxGateway(clock=lambda: clock().timestamp())
     chat_model = chat_model or chat_model_for(settings)
     store = store_for(settings)
     env = dict(store.event_env)
@@ -174,7 +188,7 @@ def bootstrap(
         else None
     )
     application = CompanionApplication(env)
-    uow = EventStoreUnitOfWork(application, application.aggregates)
+    uow = EventStoreUnitOfWork(application, application.aggregates, clock=clock)
     accounts = Accounts(
         uow,
         passwords=passwords
@@ -219,6 +233,7 @@ def bootstrap(
         partial(read_models.emotion_states.characters, views),
         seed=settings.daily_life_seed,
         interval=settings.daily_life_interval,
+        clock=clock,
     )
     log.info("companion.bootstrapped", backend=store.backend)
     return Companion(
@@ -227,8 +242,8 @@ def bootstrap(
         application,
         uow,
         accounts=accounts,
-        characters=Characters(uow),
-        chat=Chat(uow, model_call, feelings, memories, conversations),
+        characters=Characters(uow, images=FileCardImages(settings.data_dir / "card-images")),
+        chat=CountedChat(uow, model_call, feelings, memories, conversations),
         alternatives=Alternatives(uow, model_call, feelings, memories, conversations),
         sessions=Sessions(uow),
         feelings=feelings,
@@ -360,8 +375,9 @@ def memory_settings(settings: Settings) -> MemorySettings:
 def throttle(policy: ThrottlePolicy, settings: Settings, client: redis.Redis | None) -> Throttle:
     """Shared by every API process through Redis when there is one, else this process's."""
     if client is not None:
-        return RedisThrottle(client, policy, prefix=settings.resolved_redis_prefix() + "throttle:")
-    return MemoryThrottle(policy)
+        prefix = settings.resolved_redis_prefix() + "throttle:"
+        return CountedThrottle(RedisThrottle(client, policy, prefix=prefix), policy.name)
+    return CountedThrottle(MemoryThrottle(policy), policy.name)
 
 
 def login_throttle(settings: Settings, client: redis.Redis | None) -> LoginThrottle:

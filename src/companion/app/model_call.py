@@ -16,6 +16,7 @@ from uuid import UUID
 import anyio.to_thread
 import structlog
 
+from companion.app import metrics
 from companion.domain.characters import Character, Persona
 from companion.domain.chat import (
     ChatDelta,
@@ -77,10 +78,10 @@ class ModelCall:
         started = time.perf_counter()
         try:
             answer = self.chat_model.reply(request)
-        except Exception:
+        except Exception as error:
             log.exception("chat_model.failed", model=self.chat_model.name)
-            return self._fallback(request, persona, nickname, started)
-        return _made(request, answer, started)
+            return _observed(self._fallback(request, persona, nickname, started), error)
+        return _observed(_made(request, answer, started))
 
     async def stream(
         self, request: ChatRequest, persona: Persona, nickname: str
@@ -110,10 +111,10 @@ class ModelCall:
                     yield item
             if answer is None:
                 raise RuntimeError("the model's stream ended without its reply")
-            made = _made(request, answer, started)
-        except Exception:
+            made = _observed(_made(request, answer, started))
+        except Exception as error:
             log.exception("chat_model.failed", model=self.chat_model.name)
-            made = self._fallback(request, persona, nickname, started)
+            made = _observed(self._fallback(request, persona, nickname, started), error)
             if shown:
                 yield ChatRestart()
             yield ChatDelta(made.text)
@@ -131,6 +132,13 @@ class ModelCall:
             first_token_ms=None,
             latency_ms=int((time.perf_counter() - started) * 1000),
         )
+
+
+def _observed(made: MadeReply, error: Exception | None = None) -> MadeReply:
+    """The reply made, its time and (for a fallback) its reason counted in the metrics."""
+    reason = metrics.fallback_reason(error) if made.fallback else None
+    metrics.model_replied(made.latency_ms / 1000, reason)
+    return made
 
 
 def _made(request: ChatRequest, answer: ChatReply, started: float) -> MadeReply:

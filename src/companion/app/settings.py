@@ -271,6 +271,11 @@ class Settings(BaseSettings):
         description="the least cosine similarity that relates a memory to the message by its"
         " vector (embedding models give nearly every pair of texts a positive one)",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="the bearer token a Prometheus scraper presents to GET /metrics;"
+        " unset: /metrics answers 404",
+    )
 
     @model_validator(mode="after")
     def _defaults_and_production_rules(self) -> Settings:

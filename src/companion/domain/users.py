@@ -92,6 +92,12 @@ class User(Aggregate):
     class Forgotten(Aggregate.Event):
         pass
 
+    class AdminGranted(Aggregate.Event):
+        """The account may read the business's figures (the admin routes)."""
+
+    class AdminRevoked(Aggregate.Event):
+        """The account is an ordinary one again."""
+
     class SignUpAttempted(Aggregate.Event):
         """Someone tried to register this user's email; the event's timestamp says when.
 
@@ -193,6 +199,33 @@ class User(Aggregate):
     def _change_tier(self, tier: Tier) -> None:
         self.tier = tier
 
+    @property
+    def is_admin(self) -> bool:
+        return bool(getattr(self, "admin", False))
+
+    def grant_admin(self) -> bool:
+        """Make the account an admin; says whether it changed anything."""
+        self._ensure_active()
+        if self.is_admin:
+            return False
+        self._grant_admin()
+        return True
+
+    @event(AdminGranted)
+    def _grant_admin(self) -> None:
+        self.admin = True
+
+    def revoke_admin(self) -> bool:
+        """Make the account an ordinary one; says whether it changed anything."""
+        if not self.is_admin:
+            return False
+        self._revoke_admin()
+        return True
+
+    @event(AdminRevoked)
+    def _revoke_admin(self) -> None:
+        self.admin = False
+
     def note_sign_up_attempt(self) -> bool:
         """Record that someone tried to register this email; nothing once forgotten.
 
@@ -215,6 +248,7 @@ class User(Aggregate):
     @event(Forgotten)
     def _forget(self) -> None:
         self.forgotten = True
+        self.admin = False
         self.token_version = getattr(self, "token_version", 0) + 1
         self.email = ""
         self.password_hash = ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -12,19 +13,24 @@ import structlog
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import ASGIMiddleware
+from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from companion import __version__
 from companion.app.api.accounts import AuthController, MeController
+from companion.app.api.admin import AdminController
 from companion.app.api.auth import jwt_auth
 from companion.app.api.body import StrictJSONPydanticPlugin, StrictJSONRequest
+from companion.app.api.cards import CardController
 from companion.app.api.characters import CharacterController
 from companion.app.api.consistency import consistency_header
+from companion.app.api.days import DaysController
 from companion.app.api.dependencies import dependencies, state_for
 from companion.app.api.emotion import EmotionController
 from companion.app.api.errors import exception_handlers
 from companion.app.api.health import HealthController
 from companion.app.api.memories import MemoriesController
+from companion.app.api.metrics import RequestMetrics, metrics_lifespan, scrape_metrics
 from companion.app.api.openapi import openapi_config, schema_assets
 from companion.app.api.payments import PaymentsController, StripeWebhookController
 from companion.app.api.provenance import ProvenanceController
@@ -35,6 +41,9 @@ from companion.app.api.ws_channels import channels_plugin
 from companion.app.bootstrap import Companion
 
 log = structlog.get_logger(__name__)
+
+WEB_CLIENT = Path(__file__).resolve().parents[2] / "web"
+"""The web client's static files, served at "/" (no build step)."""
 
 
 class RequestLog(ASGIMiddleware):
@@ -87,15 +96,27 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
             AuthController,
             MeController,
             CharacterController,
+            CardController,
             ProvenanceController,
             MemoriesController,
             EmotionController,
+            DaysController,
             HealthController,
             PaymentsController,
             StripeWebhookController,
             StoreController,
+            AdminController,
             chat_socket,
+            scrape_metrics,
             schema_assets(),
+            create_static_files_router(
+                path="/",
+                directories=[WEB_CLIENT],
+                html_mode=True,
+                name="web",
+                include_in_schema=False,
+                opt={"exclude_from_auth": True},
+            ),
         ],
         dependencies=dependencies(),
         state=State({**state_for(companion), "jwt_auth": auth}),
@@ -103,10 +124,10 @@ def create_app(companion: Companion, *, run_projections: bool | None = None) -> 
         request_class=StrictJSONRequest,
         plugins=[StrictJSONPydanticPlugin(), channels_plugin(settings)],
         exception_handlers=exception_handlers,
-        middleware=[RequestLog()],
+        middleware=[RequestLog(), RequestMetrics()],
         before_request=read_after,
         before_send=[consistency_header],
-        lifespan=[lifespan],
+        lifespan=[lifespan, metrics_lifespan],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(
             title="companion",

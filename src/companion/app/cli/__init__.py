@@ -6,12 +6,19 @@ from typing import Annotated
 
 import typer
 
+from companion.app.cli.analytics import analytics_app
+from companion.app.cli.analytics_report import register as register_analytics_report
+from companion.app.cli.analytics_sql import register as register_analytics_sql
+from companion.app.cli.analytics_state import register as register_analytics_state
 from companion.app.cli.catalogue import catalogue_app
 from companion.app.cli.common import DatabaseUrl, load_settings
+from companion.app.cli.demo import demo_app
 from companion.app.cli.events import events_app
+from companion.app.cli.events_tail import tail_events
 from companion.app.cli.projections import projections_app
 from companion.app.cli.replay import replay_app
 from companion.app.cli.store import store_app
+from companion.app.cli.users import users_app
 
 # Locals in a traceback could hold what users wrote: never show them.
 app = typer.Typer(
@@ -21,10 +28,17 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(projections_app, name="projections")
+events_app.command("tail")(tail_events)
 app.add_typer(events_app, name="events")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(store_app, name="store")
 app.add_typer(replay_app, name="replay")
+app.add_typer(demo_app, name="demo")
+register_analytics_sql(analytics_app)
+register_analytics_state(analytics_app)
+register_analytics_report(analytics_app)
+app.add_typer(analytics_app, name="analytics")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

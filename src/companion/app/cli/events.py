@@ -49,6 +49,8 @@ Until = Annotated[
 ]
 # The values of ExportFormat, spelled here so that declaring the command imports no store.
 Format = Literal["jsonl", "csv"]
+# What `events export --format` takes: those, and a Parquet dataset written to the folder --out.
+ExportTarget = Literal["jsonl", "csv", "parquet"]
 ByUser = Annotated[str | None, typer.Option("--user", help="only this user's events (email or id)")]
 ByCharacter = Annotated[
     UUID | None, typer.Option("--character", help="only this character's events (id)")
@@ -127,7 +129,7 @@ def count_events(
 @events_app.command("export")
 def export_events(
     ctx: typer.Context,
-    format_: Annotated[Format, typer.Option("--format")] = "jsonl",
+    format_: Annotated[ExportTarget, typer.Option("--format")] = "jsonl",
     since: Since = None,
     until: Until = None,
     types: Types = None,
@@ -144,14 +146,28 @@ def export_events(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="default: stdout", dir_okay=False)
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="the folder of a Parquet export (--format parquet); an earlier export"
+            " there is replaced",
+            file_okay=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export events, decrypted and attributed to their user and character.
 
-    One JSON object per line (jsonl) or one CSV row per event, with a column per
-    state field. Every event carries the user_id and character_id of its stream,
-    whatever the filters.
+    One JSON object per line (jsonl), one CSV row per event with a column per
+    state field, or a Parquet dataset partitioned by day and type (parquet, into
+    the folder --out). Every event carries the user_id and character_id of its
+    stream, whatever the filters.
     """
+    if (format_ == "parquet") != (out is not None):
+        fail("--format parquet writes to the folder given by --out, and only it does")
+    if out is not None and output is not None:
+        fail("--output is for jsonl and csv; a Parquet export goes to the folder --out")
     from companion.app.event_log import (
         Export,
         ExportFormat,
@@ -169,6 +185,13 @@ def export_events(
         head = log_head(application)
         attributions = read_attributions(application, head=head)
         wanted = event_filter(attributions, since, until, selected, user, character)
+        if out is not None:
+            from companion.app.cli.parquet_export import write_parquet
+
+            write_parquet(
+                companion, out, wanted, head=head, attributions=attributions, redact=redact
+            )
+            return
         export = Export(attributions, Redaction() if redact else None)
         if output is None:
             events = read_events(

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from companion.app.cli.common import FAILURE, DatabaseUrl, fail, opened, out
+from companion.app.cli.replay_emotions import replay_emotions
 
 if TYPE_CHECKING:
     from companion.app.bootstrap import Companion
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
     from companion.domain.chat import ChatModel, RecalledMemory
 
 replay_app = typer.Typer(
-    help="Ask a stored reply's prompt again of another model, writing nothing.",
+    help="Ask a stored reply's prompt again of another model, or replay the stored moods"
+    " through another emotion engine, writing nothing.",
     no_args_is_help=True,
 )
+replay_app.command("emotions")(replay_emotions)
 
 
 @replay_app.command("reply")
