@@ -56,10 +56,12 @@ class Heartbeats:
         """This process's worker, while its loop runs (only a running loop beats)."""
         self._next_beat = 0.0
 
-    def begin(self, projections: Sequence[str]) -> None:
-        """This process's loop starts following the log: its first beat is due at once."""
+    def begin(self, projections: Sequence[str], worker_id: str | None = None) -> None:
+        """This process's loop starts following the log: its first beat is due at once.
+
+        A loop started again beats under a new id unless it is given one."""
         self.worker = Worker(
-            worker_id=uuid4().hex,
+            worker_id=worker_id or uuid4().hex,
             host=socket.gethostname(),
             pid=os.getpid(),
             projections=list(projections),

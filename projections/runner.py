@@ -9,11 +9,14 @@ event without polling when it runs in the same process.
 Here is the loop and what it decides; its parts are apart: applying batches,
 catching up and rebuilding (`projections.catch_up`), the committed positions
 and waiting for them (`projections.positions`), hearing other processes
-(`projections.following`) and the workers' heartbeats (`projections.heartbeats`).
+(`projections.following`), the workers' heartbeats (`projections.heartbeats`) and,
+for a worker sharing the read models with others, which of them it leads
+(`projections.leadership`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +31,7 @@ from projections.base import Projection
 from projections.catch_up import CatchUp, Progress
 from projections.following import AnnouncedPositions, wake_on_appends
 from projections.heartbeats import Heartbeats, Worker
+from projections.leadership import Leadership
 from projections.positions import CommittedPositions, poll_for
 from projections.postgres_views import PostgresViewStore
 from projections.reading import ReadAhead, SharedRead
@@ -61,20 +65,17 @@ class ProjectionRunner:
         self.poll_interval = poll_interval
         self.heartbeat_interval = heartbeat_interval
         self.safety_poll_interval = safety_poll_interval
+        self.leadership: Leadership | None = None
+        """Which read models this runner applies, when it shares them with other workers
+        (see `lead_with`); None: it applies every one."""
+        self._writes: ViewStore = store
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._committed = CommittedPositions()
         # The same dict, read at every pass of the loop.
         self._positions = self._committed.known
         self._heartbeats = Heartbeats(store)
-        self._catch_up = CatchUp(
-            recorder,
-            mapper,
-            store,
-            self._committed,
-            beat=self._beat_if_due,
-            stopping=self._stopping.is_set,
-        )
+        self._catch_up = self._catching_up(store)
         self._announced = (
             AnnouncedPositions(store, self._committed, self.projections, self.position)
             if isinstance(store, PostgresViewStore)
@@ -82,8 +83,35 @@ class ProjectionRunner:
         )
         self._thread: threading.Thread | None = None
         for projection in projections:
-            store.create_tables(projection.ddl())
+            _create_tables(store, projection)
             self._positions[projection.name] = store.position(projection.key)
+
+    def _catching_up(self, store: ViewStore) -> CatchUp:
+        return CatchUp(
+            self.recorder,
+            self.mapper,
+            store,
+            self._committed,
+            beat=self._beat_if_due,
+            stopping=self._stopping.is_set,
+        )
+
+    def lead_with(self, leadership: Leadership) -> None:
+        """Share the read models with other workers: from now on this runner applies only
+        those `leadership` leads, and each of its write transactions passes its fence.
+        Before `start`."""
+        self.leadership = leadership
+        self._writes = leadership.fenced(
+            self.store, {p.key: p.name for p in self.projections.values()}
+        )
+        self._catch_up = self._catching_up(self._writes)
+
+    def leading(self) -> list[Projection]:
+        """The read models this runner applies: those it leads, else every one."""
+        if self.leadership is None:
+            return list(self.projections.values())
+        led = self.leadership.led
+        return [p for p in self.projections.values() if p.name in led]
 
     # -- reading the state -----------------------------------------------------------
 
@@ -155,7 +183,7 @@ class ProjectionRunner:
         head = self.head()  # once for all of them
         # Positions only move forward, so one this process committed at the head
         # has nothing to read.
-        behind = [p for p in self.projections.values() if self._positions.get(p.name, 0) < head]
+        behind = [p for p in self.leading() if self._positions.get(p.name, 0) < head]
         if not behind:
             return 0
         # Following the log, the few new events are read once for every projection
@@ -208,8 +236,8 @@ class ProjectionRunner:
         reached: dict[str, int] = {}
         total = 0
         try:
-            with self.store.write_all(keys) as cursor:
-                starts = self.store.positions_in(cursor, keys)
+            with self._writes.write_all(keys) as cursor:
+                starts = self._writes.positions_in(cursor, keys)
                 for projection in projections:
                     start = starts[projection.key]
                     if start >= head:
@@ -222,8 +250,8 @@ class ProjectionRunner:
                     if position > start:
                         reached[projection.key] = position
                 if reached:
-                    self.store.advance_all(cursor, reached)
-                    self.store.announce_all(
+                    self._writes.advance_all(cursor, reached)
+                    self._writes.announce_all(
                         cursor, {p.name: reached[p.key] for p in projections if p.key in reached}
                     )
         except Exception as error:
@@ -248,22 +276,55 @@ class ProjectionRunner:
         is following the log.
         """
         backoff = self.poll_interval
-        self._heartbeats.begin(sorted(self.projections))
+        leader = self.leadership
+        self._heartbeats.begin(
+            sorted(self.projections), worker_id=None if leader is None else leader.worker_id
+        )
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
                 self._beat_if_due()
+                led = frozenset[str]()
                 try:
+                    led = self._refresh_leadership(due=True)
                     self.run_once()
                 except Exception:
+                    with contextlib.suppress(Exception):
+                        if led - self._refresh_leadership(due=False):
+                            continue  # it lost a read model, and its batch: on without it
                     log.exception("projections.step_failed", retry_in=round(backoff, 2))
                     self._stopping.wait(backoff)
                     backoff = min(backoff * 2, 10.0)
                     continue
                 backoff = self.poll_interval
-                self._wake.wait(min(self.poll_interval, self.heartbeat_interval))
+                self._wake.wait(self._pause())
         finally:
             self._heartbeats.end()
+            if self.leadership is not None:
+                self.leadership.close()  # no batch is in flight: the others may take over
+
+    def _refresh_leadership(self, *, due: bool) -> frozenset[str]:
+        """Take and let go of read models (`due`: only when the retry time has come); the
+        read models led now. Each one newly led goes on from its committed position."""
+        leadership = self.leadership
+        if leadership is None:
+            return frozenset(self.projections)
+        before = leadership.led
+        if due:
+            leadership.refresh_if_due()
+        else:
+            leadership.refresh()
+        led = leadership.led
+        for name in led - before:
+            self._committed.commit(name, self.position(name))
+        return led
+
+    def _pause(self) -> float:
+        """How long the loop may wait for an append before its next pass."""
+        pause = min(self.poll_interval, self.heartbeat_interval)
+        if self.leadership is not None:
+            pause = min(pause, self.leadership.retry_seconds)
+        return pause
 
     def _beat_if_due(self) -> None:
         """Record this worker's heartbeat when it is due; only a running loop has one."""
@@ -336,3 +397,30 @@ class ProjectionRunner:
             return False
         self._announced.listen()
         return True
+
+
+def _create_tables(store: ViewStore, projection: Projection, attempts: int = 5) -> None:
+    """Make the read model's tables, if they are not there.
+
+    Another process may be applying batches to them meanwhile (a worker started
+    beside others), and the DDL's locks can deadlock with a batch's (``CREATE
+    INDEX IF NOT EXISTS`` locks its table even when the index is there): the
+    server fails one of the two, and when it is this one, it is tried again.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            store.create_tables(projection.ddl())
+            return
+        except Exception as error:
+            if attempt == attempts or not _deadlocked(error):
+                raise
+            log.warning("projections.ddl_deadlocked", projection=projection.key, attempt=attempt)
+            time.sleep(0.05 * attempt)
+
+
+def _deadlocked(error: BaseException | None) -> bool:
+    while error is not None:
+        if isinstance(error, psycopg.errors.DeadlockDetected):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -57,11 +57,33 @@ def projections_status(ctx: typer.Context, database_url: DatabaseUrl = None) -> 
         )
         runner = companion.runner
         head = runner.head()
-        table = Table("name", "position", "head", "lag")
+        led = _leaders(companion)
+        table = Table("name", "position", "head", "lag", *(["leader"] if led is not None else []))
         for name in runner.projections:
             position = runner.position(name)
-            table.add_row(name, str(position), str(head), str(max(0, head - position)))
+            row = [name, str(position), str(head), str(max(0, head - position))]
+            if led is not None:
+                row.append(led.get(name, "none"))
+            table.add_row(*row)
         out.print(table)
+
+
+def _leaders(companion: Companion) -> dict[str, str] | None:
+    """On PostgreSQL, the worker leading each read model (worker id (host:pid)), from the
+    locks the workers hold and their heartbeats; None where there is no leadership."""
+    from projections.leadership import leaders
+    from projections.postgres_views import PostgresViewStore
+
+    views = companion.views
+    if not isinstance(views, PostgresViewStore):
+        return None
+    workers = {w.worker_id: w for w in companion.runner.workers()}
+    shown: dict[str, str] = {}
+    for name, worker_id in leaders(views, list(companion.runner.projections)).items():
+        worker = workers.get(worker_id)
+        where = f" ({worker.host}:{worker.pid})" if worker is not None else ""
+        shown[name] = f"{worker_id[:8]}{where}"
+    return shown
 
 
 @projections_app.command("rebuild")
@@ -133,6 +155,7 @@ def run_projections(
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            _share_with_other_workers(companion)
             runner.start()
             if companion.daily_life is not None and companion.settings.daily_life:
                 if companion.redis is not None:
@@ -157,6 +180,26 @@ def run_projections(
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _share_with_other_workers(companion: Companion) -> None:
+    """On PostgreSQL, lead only this worker's share of the read models (see
+    `projections.leadership`); elsewhere there is one worker, which applies them all."""
+    from uuid import uuid4
+
+    from projections.leadership import Leadership
+    from projections.postgres_views import PostgresViewStore
+
+    if isinstance(companion.views, PostgresViewStore):
+        runner = companion.runner
+        runner.lead_with(
+            Leadership(
+                companion.views,
+                list(runner.projections),
+                uuid4().hex,
+                retry_seconds=companion.settings.projection_leadership_retry_seconds,
+            )
+        )
 
 
 def _report_progress(companion: Companion, reported: dict[str, int]) -> dict[str, int]:
