@@ -343,3 +343,33 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
 
     def close(self) -> None:
         self.datastore.close()
+
+
+class ReadOnlyViews(TypeError):
+    """A write was asked of a view store that only reads (a replica's)."""
+
+
+class PostgresReplicaViews(PostgresViewStore):
+    """The read models' tables on a read-only copy of the database (a streaming replica).
+
+    Read, never written: every transaction of its connections is read-only
+    (`default_transaction_read_only`), so a write meant for the primary fails here
+    rather than land in the wrong database, and nothing is created at start. Its
+    tracking rows are the replica's own copy of the positions, which is what a read
+    that must show a write waits for.
+    """
+
+    writes_behind = False
+
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        PostgresTrackingRecorder.__init__(self, datastore, tracking_table_name=TRACKING_TABLE)
+        kwargs = datastore.pool.kwargs
+        assert isinstance(kwargs, dict), "the pool's connection options are a dict"
+        options = str(kwargs.get("options") or "")
+        kwargs["options"] = f"{options} -c default_transaction_read_only=on".strip()
+
+    def create_tables(self, statements: list[str]) -> None:
+        raise ReadOnlyViews("a replica's tables are created on the primary")
+
+    def write_all(self, keys: Sequence[str]) -> Iterator[ViewCursor]:  # type: ignore[override]
+        raise ReadOnlyViews("read models are written on the primary, not on a replica")

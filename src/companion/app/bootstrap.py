@@ -59,7 +59,7 @@ from projections.conversations import ConversationsProjection
 from projections.emotion_states import EmotionStatesProjection
 from projections.inventories import InventoriesProjection
 from projections.memories import MemoriesProjection
-from projections.postgres_views import PostgresViewStore
+from projections.postgres_views import PostgresReplicaViews, PostgresViewStore
 from projections.runner import ProjectionRunner
 from projections.sqlite_views import SQLiteViewStore
 from projections.store import ViewStore
@@ -131,6 +131,8 @@ class Companion:
     """One session per user across their sockets and quick reconnects (the WebSocket's)."""
     socket_leases: SocketLeases | None = None
     """The cap on one user's open sockets, counted in Redis when there is one."""
+    read_views: ViewStore | None = None
+    """Where the API reads the read models when that is not `views`: a replica's."""
 
     def close(self) -> None:
         if self.session_tracker is not None:
@@ -139,6 +141,8 @@ class Companion:
             self.daily_life.stop()
         self.runner.stop()
         self.views.close()
+        if self.read_views is not None:
+            self.read_views.close()
         self.memories.close()
         self.application.close()
         if self.redis is not None:
@@ -150,6 +154,25 @@ def view_store(store: Store) -> ViewStore:
         return SQLiteViewStore(store.views_sqlite)
     factory = resolve_topic(POSTGRES_FACTORY)(Environment("companion", store.event_env))
     return PostgresViewStore(factory.datastore)
+
+
+def replica_view_store(settings: Settings, store: Store) -> ViewStore | None:
+    """The read models on the replica of COMPANION_READ_DATABASE_URL, if one is set.
+
+    PostgreSQL only; in the primary's schema unless the URL names one of its own.
+    """
+    if not settings.read_database_url:
+        return None
+    replica = store_for(settings.model_copy(update={"database_url": settings.read_database_url}))
+    if store.backend != "postgres" or replica.backend != "postgres":
+        raise SettingsError(
+            "COMPANION_READ_DATABASE_URL needs PostgreSQL, as COMPANION_DATABASE_URL"
+        )
+    env = dict(replica.event_env)
+    if "POSTGRES_SCHEMA" in store.event_env:
+        env.setdefault("POSTGRES_SCHEMA", store.event_env["POSTGRES_SCHEMA"])
+    factory = resolve_topic(POSTGRES_FACTORY)(Environment("companion", env))
+    return PostgresReplicaViews(factory.datastore)
 
 
 def bootstrap(
@@ -174,6 +197,7 @@ def bootstrap(
         gateway = SandboxGateway(clock=lambda: clock().timestamp())
     chat_model = chat_model or chat_model_for(settings)
     store = store_for(settings)
+    read_views = replica_view_store(settings, store)
     env = dict(store.event_env)
     if store.sqlite_path is not None:
         if create_store:
@@ -271,6 +295,7 @@ def bootstrap(
             client,
             prefix=settings.resolved_redis_prefix() + "sockets:",
         ),
+        read_views=read_views,
     )
 
 

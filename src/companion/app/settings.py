@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     jwt_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     redis_url: str | None = None
+    read_database_url: str | None = Field(
+        default=None,
+        description="postgresql://… of a replica the API reads the read models from;"
+        " unset: the primary",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -172,6 +177,13 @@ class Settings(BaseSettings):
         gt=0,
         description="a WebSocket with no frame from its client for this long is closed",
     )
+    shutdown_drain_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=3600,
+        description="at SIGTERM, how long open WebSockets may finish their turns before"
+        " the process exits",
+    )
     messages_per_minute: int | None = Field(
         default=None,
         ge=1,
@@ -275,6 +287,12 @@ class Settings(BaseSettings):
         default=None,
         description="the bearer token a Prometheus scraper presents to GET /metrics;"
         " unset: /metrics answers 404",
+    )
+    projection_leadership_retry_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="seconds between a projection worker's tries to take read models that"
+        " have no leader (PostgreSQL, several workers); a dead worker's move within about this",
     )
 
     @model_validator(mode="after")

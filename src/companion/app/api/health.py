@@ -9,7 +9,8 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from companion.app.api import schemas
-from companion.app.api.dependencies import RedisDep, RunnerDep, SettingsDep
+from companion.app.api.dependencies import CompanionDep, RedisDep, RunnerDep, SettingsDep
+from companion.app.api.reads import replica_check
 from companion.app.settings import Settings
 from projections.runner import ProjectionRunner
 
@@ -50,7 +51,11 @@ class HealthController(Controller):
         },
     )
     def ready(
-        self, runner: RunnerDep, settings: SettingsDep, redis: RedisDep
+        self,
+        runner: RunnerDep,
+        settings: SettingsDep,
+        redis: RedisDep,
+        companion: CompanionDep,
     ) -> Response[schemas.Readiness]:
         checks: dict[str, str] = {}
         projections: dict[str, schemas.ProjectionState] = {}
@@ -78,6 +83,9 @@ class HealthController(Controller):
                 checks["redis"] = "ok"
             except Exception as error:
                 checks["redis"] = f"unavailable: {type(error).__name__}"
+        replica = replica_check(companion)
+        if replica is not None:
+            checks["read_replica"] = replica
         ready = all(value == "ok" for value in checks.values())
         return Response(
             schemas.Readiness(

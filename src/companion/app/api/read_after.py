@@ -7,7 +7,8 @@ is stored — gives the client a position instead. A GET that sends it back in
 `X-Consistency-Position` is held until every read model has applied that
 position (at most COMPANION_READ_YOUR_WRITES_TIMEOUT) and says which in
 `X-Consistency`, as a write does: `applied`, or `pending` when the read
-models did not catch up in time (the read then answers what they show).
+models did not catch up in time (the read then answers what they show). With
+a replica the wait lasts until the replica's copy shows the position.
 
 A position that is not a whole number of 0 or more is 422; one ahead of the
 log (no write ever answered it) is 409 `position_ahead`, at once: waiting for

@@ -2,7 +2,9 @@
 
 Built once per application over the Companion's read models and view store, so
 a handler asks `reads.characters.get(user_id, character_id)` and never handles
-the view store itself.
+the view store itself. With a replica (COMPANION_READ_DATABASE_URL) that view
+store is the replica's: a read that must show a write has waited for the
+replica to reach it (`consistency`).
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class MemoryReads:
 
 @dataclass(frozen=True)
 class Reads:
-    """Every read model a handler asks, bound to the view store."""
+    """Every read model a handler asks, bound to the view store reads come from."""
 
     users: UserReads
     characters: CharacterReads
@@ -161,7 +163,7 @@ class Reads:
     @classmethod
     def of(cls, companion: Companion) -> Reads:
         models: ReadModels = companion.read_models
-        views = companion.views
+        views = companion.read_views or companion.views
         return cls(
             users=UserReads(models.users, views),
             characters=CharacterReads(models.characters, views),
@@ -171,3 +173,21 @@ class Reads:
             emotion_states=EmotionReads(models.emotion_states, views),
             memories=MemoryReads(models.memories, views, companion.uow),
         )
+
+
+def replica_check(companion: Companion) -> str | None:
+    """Readiness of the replica reads come from: "ok", what went wrong, or None without one.
+
+    A replica that cannot be read makes the process not ready (rather than reads
+    quietly going to the primary): its reads would fail, and a load balancer
+    should send them to a process whose replica answers.
+    """
+    views = companion.read_views
+    if views is None:
+        return None
+    try:
+        with views.read() as cursor:
+            cursor.query("SELECT 1 AS ok")
+    except Exception as error:
+        return f"unavailable: {type(error).__name__}"
+    return "ok"

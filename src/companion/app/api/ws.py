@@ -8,7 +8,8 @@ session (app.session_tracker: one across their sockets and quick reconnects),
 subscribes to the user's channel and forwards what arrives there (ws_channels),
 and reads client frames until the client leaves or stays silent (not even a
 heartbeat) too long. Heartbeats are answered here; the conversation's frames
-are served by ws_conversation.
+are served by ws_conversation. When the process is going away a socket is told
+to reconnect and closed with 1012 once its turn is done (drain).
 
 Answers meant for this socket only (errors, heartbeats, a resume's missed
 messages) go straight to it; everything else goes on the user's channel, so
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import anyio
 import anyio.to_thread
@@ -30,6 +31,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from companion.app.api.auth import token_user
+from companion.app.api.drain import CLOSE_SERVICE_RESTART, SERVICE_RESTART, drain_of
 from companion.app.api.ws_auth import (
     CLOSE_TOO_MANY_SOCKETS,
     CLOSE_UNAUTHORIZED,
@@ -67,6 +69,9 @@ async def chat_socket(
     """One connection of one user's device."""
     companion: Companion = socket.app.state.companion
     await socket.accept()
+    if drain_of(socket.app).draining:
+        await socket.close(code=CLOSE_SERVICE_RESTART, reason=SERVICE_RESTART)
+        return
     encoded = presented_token(socket)
     user_id = None
     if encoded is not None:
@@ -104,20 +109,26 @@ async def _in_session(
         socket, companion, SocketConversation(socket, companion, channels, user_id)
     )
     try:
-        async with channels.start_subscription([user_channel(user_id)]) as subscriber:
+        async with (
+            channels.start_subscription([user_channel(user_id)]) as subscriber,
+            anyio.create_task_group() as leaving,
+        ):
             await socket.send_text(
                 frame(
                     "connection_status",
                     {"status": "connected", "user_id": user_id, "session_id": session_id},
                 )
             )
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(_forward, subscriber, connection, watch)
-                tasks.start_soon(_guard, connection, watch)
-                if lease is not None:
-                    tasks.start_soon(_keep_lease, companion, user_id, lease)
-                await connection.serve()
-                tasks.cancel_scope.cancel()
+            leaving.start_soon(connection.announce_leaving)
+            with drain_of(socket.app).holding(connection):
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(_forward, subscriber, connection, watch)
+                    tasks.start_soon(_guard, connection, watch)
+                    if lease is not None:
+                        tasks.start_soon(_keep_lease, companion, user_id, lease)
+                    await connection.serve()
+                    tasks.cancel_scope.cancel()
+            leaving.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(tracker.closed, user_id)
@@ -132,6 +143,8 @@ async def _forward(subscriber: Subscriber, connection: _Connection, watch: Token
             if text.startswith(CONTROL_PREFIX):
                 if text == TOKEN_CHANGED:
                     watch.announced()
+                elif text == connection.leave_marker:
+                    connection.forwarded.set()
             elif not connection.revoked:
                 await connection.socket.send_text(text)
 
@@ -162,18 +175,30 @@ class _Connection:
         self.socket, self.conversation = socket, conversation
         self.settings = companion.settings
         self.revoked = False
+        self.leaving = False
+        self.asked = anyio.Event()
+        self.announced = anyio.Event()
+        self.forwarded = anyio.Event()
+        """Set when every frame told to the user's channel before `leave_marker` is sent."""
+        self.leave_marker = f"{CONTROL_PREFIX}leave:{uuid4().hex}"
         self.frame_log = FrameLog()
         self._reading: anyio.CancelScope | None = None
 
     async def serve(self) -> None:
-        """Read client frames until the client leaves, stays silent too long or is revoked."""
+        """Read client frames until the client leaves, stays silent too long, is revoked or
+        is asked to leave (then closed with 1012 once the frame it serves is answered)."""
         while not self.revoked:
+            if self.leaving:
+                await self.leave()
+                return
             message: Any = None
             with anyio.move_on_after(self.settings.ws_idle_seconds) as self._reading:
                 message = await self.socket.receive()
             self._reading = None
             if self.revoked:
                 return
+            if self.leaving and message is None:
+                continue
             if message is None:
                 await self.socket.close(code=CLOSE_IDLE, reason="idle")
                 return
@@ -181,6 +206,30 @@ class _Connection:
                 return
             raw = message.get("text")
             await self.answer(raw if raw is not None else message.get("bytes") or b"")
+
+    def asked_to_leave(self) -> None:
+        """The process is going away: stop waiting for the client's next frame."""
+        self.leaving = True
+        self.asked.set()
+        if self._reading is not None:
+            self._reading.cancel()
+
+    async def announce_leaving(self) -> None:
+        """Tell the client to reconnect, as soon as it is asked to leave."""
+        await self.asked.wait()
+        with contextlib.suppress(Exception):
+            await self.socket.send_text(frame("connection_status", {"status": "reconnect"}))
+        self.announced.set()
+
+    async def leave(self) -> None:
+        """Close with 1012 after the reconnect frame and every frame of the served turn."""
+        await self.announced.wait()
+        conversation = self.conversation
+        conversation.channels.signal(conversation.user_id, [self.leave_marker])
+        with anyio.move_on_after(self.settings.shutdown_drain_seconds):
+            await self.forwarded.wait()
+        with contextlib.suppress(Exception):
+            await self.socket.close(code=CLOSE_SERVICE_RESTART, reason=SERVICE_RESTART)
 
     async def revoke(self) -> None:
         """The token no longer holds: closed with 4401, nothing more read nor sent."""
