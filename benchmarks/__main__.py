@@ -26,6 +26,7 @@ from benchmarks import (
     bench_parquet,
     catchup,
     lag,
+    load,
     memory,
     sentiment,
     turns,
@@ -68,6 +69,7 @@ SCENARIOS: list[Scenario] = [
     ("sqlite", "WebSocket chat turns", ws.sqlite_turns),
     ("postgres", "WebSocket chat turns", ws.postgres_turns),
     ("postgres", "WebSocket fan-out through Redis", ws.fanout),
+    ("postgres", "mixed load, 1 and 2 API processes", load.postgres_load),
 ]
 
 

@@ -83,6 +83,8 @@ def _settings(url: str, folder: Path, *, embedded: bool) -> Settings:
         "compress_events": False,
         "argon2_time_cost": 1,
         "argon2_memory_cost": 1024,
+        # Every benchmark user signs up from this one address.
+        "registrations_per_address": 1_000_000,
         "postgres_pool_size": 4,
         "embedded_projections": embedded,
         "catalogue_defaults": False,

@@ -128,6 +128,9 @@ def companion_server(data_dir: Path, name: str, **env: str) -> Server:
             "COMPANION_WS_IDLE_SECONDS": "3600",
             "COMPANION_MESSAGES_PER_MINUTE": "1000000",
             "COMPANION_MESSAGES_PER_DAY": "1000000",
+            # Every benchmark user signs up and connects from this one address.
+            "COMPANION_REGISTRATIONS_PER_ADDRESS": "1000000",
+            "COMPANION_WS_MAX_SOCKETS_PER_USER": "1000000",
             **env,
         }
     )
