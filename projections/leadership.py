@@ -283,9 +283,19 @@ class FencedViews(ViewStore):
 
     @contextmanager
     def write_all(self, keys: Sequence[str]) -> Iterator[ViewCursor]:
-        with self.inner.write_all(keys) as cursor:
-            self.leadership.fence(cursor, [self.tracking[k] for k in keys if k in self.tracking])
-            yield cursor
+        names = [self.tracking[k] for k in keys if k in self.tracking]
+        try:
+            with self.inner.write_all(keys) as cursor:
+                self.leadership.fence(cursor, names)
+                yield cursor
+        except Exception as error:
+            if not _fenced(error):
+                raise
+            # The fence's way of failing: another worker leads now, and the batch is undone.
+            raise NotLeader(
+                f"worker {self.leadership.worker_id} no longer leads {', '.join(names)}:"
+                " the batch was rolled back"
+            ) from error
 
     def create_tables(self, statements: list[str]) -> None:
         self.inner.create_tables(statements)
@@ -333,3 +343,13 @@ class FencedViews(ViewStore):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _fenced(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) is the fence's division by zero."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, psycopg.errors.DivisionByZero):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

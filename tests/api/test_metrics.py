@@ -173,6 +173,9 @@ def test_chat_turns_are_counted_by_transport_and_outcome(client: TestClient[Any]
         assert after.value(turns, **labels) - before.value(turns, **labels) == 1, labels
     replied = "companion_model_reply_seconds_count"
     assert after.value(replied, outcome="replied") - before.value(replied, outcome="replied") == 2
+    # The offline model answers in well under a millisecond: its time is still counted.
+    spent = "companion_model_reply_seconds_sum"
+    assert after.value(spent, outcome="replied") - before.value(spent, outcome="replied") > 0
 
 
 def test_a_model_that_fails_is_counted_as_a_fallback_with_its_reason(

@@ -80,8 +80,8 @@ class ModelCall:
             answer = self.chat_model.reply(request)
         except Exception as error:
             log.exception("chat_model.failed", model=self.chat_model.name)
-            return _observed(self._fallback(request, persona, nickname, started), error)
-        return _observed(_made(request, answer, started))
+            return _observed(self._fallback(request, persona, nickname, started), started, error)
+        return _observed(_made(request, answer, started), started)
 
     async def stream(
         self, request: ChatRequest, persona: Persona, nickname: str
@@ -111,10 +111,10 @@ class ModelCall:
                     yield item
             if answer is None:
                 raise RuntimeError("the model's stream ended without its reply")
-            made = _observed(_made(request, answer, started))
+            made = _observed(_made(request, answer, started), started)
         except Exception as error:
             log.exception("chat_model.failed", model=self.chat_model.name)
-            made = _observed(self._fallback(request, persona, nickname, started), error)
+            made = _observed(self._fallback(request, persona, nickname, started), started, error)
             if shown:
                 yield ChatRestart()
             yield ChatDelta(made.text)
@@ -134,10 +134,14 @@ class ModelCall:
         )
 
 
-def _observed(made: MadeReply, error: Exception | None = None) -> MadeReply:
-    """The reply made, its time and (for a fallback) its reason counted in the metrics."""
+def _observed(made: MadeReply, started: float, error: Exception | None = None) -> MadeReply:
+    """The reply made, its time and (for a fallback) its reason counted in the metrics.
+
+    The time is measured again here, to the microsecond: the reply's `latency_ms` is
+    whole milliseconds, which would put most offline replies at 0 s.
+    """
     reason = metrics.fallback_reason(error) if made.fallback else None
-    metrics.model_replied(made.latency_ms / 1000, reason)
+    metrics.model_replied(time.perf_counter() - started, reason)
     return made
 
 
